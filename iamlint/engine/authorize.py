@@ -1,0 +1,138 @@
+"""Decisions about a model's principals: gathers the policies that apply, then calls `evaluate`.
+
+This is the one place that turns the model into `PolicySet`s and default request contexts; the
+graph, rules and `can` all ask through an `Authorizer`, so there is one evaluator.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Mapping
+
+from ..model.account import Kind, Model, Principal
+from .context import Context
+from .evaluate import Decision, NamedPolicy, PolicySet, Request, evaluate
+from .principal import Caller, parse_caller
+
+
+def _account_of(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[4] else None
+
+
+class Authorizer:
+    def __init__(self, model: Model):
+        self.model = model
+        self._sets: dict[str, PolicySet] = {}
+        self._callers: dict[str, Caller] = {}
+        self._contexts: dict[str, Context] = {}
+
+    # ------------------------------------------------------------ policies of a principal
+    def identity_policies(self, p: Principal) -> list[NamedPolicy]:
+        out: list[NamedPolicy] = []
+        owners = [p] + [g for g in (self.model.principal(a) for a in p.groups) if g is not None]
+        for owner in owners:
+            via = "" if owner is p else f" (via group {owner.name})"
+            for ip in owner.inline_policies:
+                out.append(NamedPolicy("identity", f"{owner.name}/{ip.name}{via}", ip.document))
+            for arn in owner.managed_policies:
+                mp = self.model.policies.get(arn)
+                if mp is not None and mp.document is not None:
+                    out.append(NamedPolicy("identity", f"{mp.name}{via}", mp.document, arn=arn))
+        return out
+
+    def _guardrails(self, table, account: str | None, kind: str):
+        org = self.model.organization
+        if org is None or account is None or account not in table:
+            return None
+        return [[NamedPolicy(kind, g.name, g.document, arn=g.arn, level=level) for g in pols]
+                for level, pols in table[account]]
+
+    def policy_set(self, p: Principal) -> PolicySet:
+        ps = self._sets.get(p.arn)
+        if ps is None:
+            boundaries = []
+            if p.permissions_boundary:
+                mp = self.model.policies.get(p.permissions_boundary)
+                if mp is not None and mp.document is not None:
+                    boundaries.append(NamedPolicy("boundary", mp.name, mp.document, arn=mp.arn))
+                elif mp is not None:
+                    # a boundary whose document is missing from the input: deny-all is the safe
+                    # reading for reach (nothing granted) and the gap is reported by the loader
+                    from ..model.policy import PolicyDocument
+                    boundaries.append(NamedPolicy("boundary", mp.name + " (missing)",
+                                                  PolicyDocument("2012-10-17", ()), arn=mp.arn))
+            org = self.model.organization
+            scps = self._guardrails(org.scps, p.account, "scp") if org else None
+            ps = PolicySet(identity=self.identity_policies(p), boundaries=boundaries, scps=scps)
+            self._sets[p.arn] = ps
+        return ps
+
+    def caller(self, arn: str) -> Caller:
+        c = self._callers.get(arn)
+        if c is None:
+            p = self.model.principal(arn)
+            c = parse_caller(arn, has_boundary=bool(p and p.permissions_boundary))
+            self._callers[arn] = c
+        return c
+
+    def default_context(self, p: Principal | None, arn: str) -> Context:
+        """What the model knows of a request by this principal; every other key stays unknown."""
+        ctx = self._contexts.get(arn)
+        if ctx is not None:
+            return ctx
+        values: dict[str, Any] = {"aws:PrincipalArn": arn, "aws:PrincipalIsAWSService": "false"}
+        absent = []
+        acct = _account_of(arn)
+        if acct:
+            values["aws:PrincipalAccount"] = acct
+        org = self.model.organization
+        if org is not None and org.id:
+            values["aws:PrincipalOrgID"] = org.id
+        if p is not None:
+            values["aws:PrincipalType"] = "User" if p.kind is Kind.USER else "AssumedRole"
+            if p.kind is Kind.USER:
+                values["aws:username"] = p.name
+                if p.id:
+                    values["aws:userid"] = p.id
+            else:
+                absent.append("aws:username")
+            for k, v in p.tags.items():
+                values[f"aws:PrincipalTag/{k}"] = v
+        ctx = Context(values, complete=False, absent=absent)
+        self._contexts[arn] = ctx
+        return ctx
+
+    # ------------------------------------------------------------ resources
+    def resource_policy(self, action: str, resource: str) -> NamedPolicy | None:
+        a = action.lower()
+        if a.startswith("sts:") and ":role/" in resource:
+            role = self.model.principal(resource)
+            if role is not None and role.trust_policy is not None:
+                return NamedPolicy("trust", f"{role.name} trust policy", role.trust_policy, arn=role.arn)
+        return None
+
+    # ------------------------------------------------------------ the question
+    def check(self, principal_arn: str, action: str, resource: str,
+              context: Mapping[str, Any] | None = None, *, complete: bool = False,
+              resource_is_pattern: bool = False, resource_account: str | None = None) -> Decision:
+        p = self.model.principal(principal_arn)
+        if p is not None and p.kind is Kind.GROUP:
+            from ..errors import UsageError
+            raise UsageError(f"{principal_arn} is a group: groups cannot make requests")
+        base = self.policy_set(p) if p is not None else PolicySet()
+        rp = self.resource_policy(action, resource)
+        racct = resource_account or _account_of(resource) or (p.account if p else None)
+        org = self.model.organization
+        rcps = self._guardrails(org.rcps, racct, "rcp") if org else None
+        ps = PolicySet(identity=base.identity, resource=rp, boundaries=base.boundaries, scps=base.scps,
+                       rcps=rcps, session=None)
+        ctx = self.default_context(p, principal_arn).merged(context, complete=complete or None)
+        if complete:
+            ctx.complete = True
+        caller = self.caller(principal_arn)
+        mgmt = bool(org and org.management_account and caller.account == org.management_account)
+        req = Request(action=action, resource=resource, principal=principal_arn, context=ctx,
+                      resource_account=racct, caller=caller, resource_is_pattern=resource_is_pattern,
+                      management_account=mgmt)
+        return evaluate(ps, req)

@@ -1,0 +1,69 @@
+"""The request context: condition keys and their values.
+
+A context is either *complete* (a key that is absent is absent: the request is fully known, as in
+`simulate`) or *partial* (keys not given are unknown: static analysis, where conditions on them make
+the answer conditional). Key names are case-insensitive.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+
+class _Unknown:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v) if isinstance(v, float) else str(v)
+    return str(v)
+
+
+class Context:
+    __slots__ = ("values", "complete", "absent")
+
+    def __init__(self, values: Mapping[str, Any] | None = None, complete: bool = True,
+                 absent: Iterable[str] = ()):
+        self.values: dict[str, tuple[str, ...]] = {}
+        self.complete = complete
+        # keys known to be absent even in a partial context (e.g. aws:username for a role session)
+        self.absent = frozenset(k.lower() for k in absent)
+        for key, val in (values or {}).items():
+            self.set(key, val)
+
+    def set(self, key: str, val: Any) -> None:
+        if val is None:
+            return
+        if isinstance(val, (list, tuple)):
+            self.values[key.lower()] = tuple(_text(v) for v in val)
+        else:
+            self.values[key.lower()] = (_text(val),)
+
+    def lookup(self, key: str):
+        """The key's values (a tuple), None when absent, or UNKNOWN."""
+        k = key.lower()
+        vals = self.values.get(k)
+        if vals is not None:
+            return vals
+        if self.complete or k in self.absent:
+            return None
+        return UNKNOWN
+
+    def merged(self, other: Mapping[str, Any] | None, complete: bool | None = None) -> "Context":
+        out = Context(complete=self.complete if complete is None else complete, absent=self.absent)
+        out.values = dict(self.values)
+        for key, val in (other or {}).items():
+            out.set(key, val)
+        return out
+
+    def to_json(self) -> dict:
+        return {k: list(v) if len(v) != 1 else v[0] for k, v in sorted(self.values.items())}

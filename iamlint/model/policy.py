@@ -1,0 +1,293 @@
+"""Policy documents, normalized once.
+
+`parse_policy(doc)` accepts every form AWS accepts (Statement as an object or a list, Action/Resource/
+Principal as a string or a list, a document as a JSON string or URL-encoded JSON) and returns a
+`PolicyDocument` whose statements always hold lists. The original document is kept for evidence.
+Anything AWS would refuse raises `PolicyError` with a JSON pointer to the offending element.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import PolicyError
+
+VERSIONS = ("2012-10-17", "2008-10-17")
+STATEMENT_KEYS = {
+    "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource",
+    "Principal", "NotPrincipal", "Condition",
+}
+PRINCIPAL_KINDS = ("AWS", "Service", "Federated", "CanonicalUser")
+SET_QUALIFIERS = ("forallvalues", "foranyvalue")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One (operator, key) pair of a Condition block, e.g. StringEquals aws:SourceAccount [..]."""
+
+    operator: str          # as written, e.g. "ForAnyValue:StringLikeIfExists"
+    base: str              # canonical base operator, e.g. "StringLike"
+    qualifier: str | None  # "ForAllValues" | "ForAnyValue" | None
+    if_exists: bool
+    key: str               # as written
+    values: tuple[str, ...]
+
+    @property
+    def key_lower(self) -> str:
+        return self.key.lower()
+
+    def describe(self) -> str:
+        vals = ", ".join(self.values)
+        return f"{self.operator} {self.key} [{vals}]"
+
+    def to_json(self) -> dict:
+        return {"operator": self.operator, "key": self.key, "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class Statement:
+    index: int
+    pointer: str                                   # JSON pointer inside the document, e.g. /Statement/2
+    effect: str                                    # "Allow" | "Deny"
+    sid: str | None = None
+    actions: tuple[str, ...] | None = None
+    not_actions: tuple[str, ...] | None = None
+    resources: tuple[str, ...] | None = None
+    not_resources: tuple[str, ...] | None = None
+    principals: dict[str, tuple[str, ...]] | None = None       # {"AWS": (...)}; "*" is {"*": ("*",)}
+    not_principals: dict[str, tuple[str, ...]] | None = None
+    conditions: tuple[Condition, ...] = ()
+    raw: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_allow(self) -> bool:
+        return self.effect == "Allow"
+
+    def label(self) -> str:
+        return f"{self.pointer}" + (f" ({self.sid})" if self.sid else "")
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    version: str | None
+    statements: tuple[Statement, ...]
+    id: str | None = None
+    original: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def variables_enabled(self) -> bool:
+        """Policy variables are substituted only under Version 2012-10-17 (R15)."""
+        return self.version == "2012-10-17"
+
+    def to_json(self) -> Any:
+        return self.original
+
+
+# canonical spellings of the condition operators, keyed by lower case
+BASE_OPERATORS = {
+    op.lower(): op
+    for op in (
+        "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
+        "StringLike", "StringNotLike",
+        "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
+        "NumericGreaterThan", "NumericGreaterThanEquals",
+        "DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals",
+        "DateGreaterThan", "DateGreaterThanEquals",
+        "Bool", "BinaryEquals", "IpAddress", "NotIpAddress",
+        "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
+    )
+}
+
+
+def decode_document(value: Any, where: str = "") -> Any:
+    """A policy document as AWS APIs return it: a dict, a JSON string, or URL-encoded JSON."""
+    if isinstance(value, (dict, list)):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("%7B") or text.startswith("%7b") or ("%22" in text and not text.startswith("{")):
+            text = urllib.parse.unquote(text)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PolicyError(f"policy document is not valid JSON ({exc.msg} at character {exc.pos})",
+                              place=where) from None
+    raise PolicyError(f"policy document must be an object, not {_type(value)}", place=where)
+
+
+def _type(v: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number", type(None): "null"}.get(type(v), type(v).__name__)
+
+
+def _strings(value: Any, pointer: str, name: str, allow_empty: bool = False) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        out = []
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                raise PolicyError(f"{name} entries must be strings, not {_type(item)}", place=f"{pointer}/{i}")
+            out.append(item)
+        if not out and not allow_empty:
+            raise PolicyError(f"{name} must not be an empty list", place=pointer)
+        return tuple(out)
+    raise PolicyError(f"{name} must be a string or a list of strings, not {_type(value)}", place=pointer)
+
+
+def _principal(value: Any, pointer: str, name: str) -> dict[str, tuple[str, ...]]:
+    if value == "*":
+        return {"*": ("*",)}
+    if isinstance(value, dict):
+        if not value:
+            raise PolicyError(f"{name} must not be empty", place=pointer)
+        out: dict[str, tuple[str, ...]] = {}
+        for kind, vals in value.items():
+            if kind not in PRINCIPAL_KINDS:
+                raise PolicyError(f"unknown {name} type {kind!r} (expected one of {', '.join(PRINCIPAL_KINDS)})",
+                                  place=f"{pointer}/{_esc(kind)}")
+            out[kind] = _strings(vals, f"{pointer}/{_esc(kind)}", f"{name}.{kind}")
+        return out
+    raise PolicyError(f"{name} must be \"*\" or an object, not {_type(value)}", place=pointer)
+
+
+def _esc(token: str) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def _scalar_text(v: Any, pointer: str) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return json.dumps(v)
+    if isinstance(v, str):
+        return v
+    raise PolicyError(f"condition values must be strings, numbers or booleans, not {_type(v)}", place=pointer)
+
+
+def parse_operator(op: str, pointer: str) -> tuple[str, str | None, bool]:
+    text = op
+    qualifier = None
+    if ":" in text:
+        prefix, _, rest = text.partition(":")
+        if prefix.lower() not in SET_QUALIFIERS:
+            raise PolicyError(f"unknown condition operator {op!r}", place=pointer)
+        qualifier = "ForAllValues" if prefix.lower() == "forallvalues" else "ForAnyValue"
+        text = rest
+    if_exists = False
+    low = text.lower()
+    if low.endswith("ifexists") and low[:-8] in BASE_OPERATORS:
+        if_exists = True
+        low = low[:-8]
+    base = BASE_OPERATORS.get(low)
+    if base is None:
+        raise PolicyError(f"unknown condition operator {op!r}", place=pointer)
+    if base == "Null" and (if_exists or qualifier):
+        raise PolicyError(f"condition operator {op!r} is not valid (Null takes no qualifier)", place=pointer)
+    return base, qualifier, if_exists
+
+
+def _conditions(value: Any, pointer: str) -> tuple[Condition, ...]:
+    if not isinstance(value, dict):
+        raise PolicyError(f"Condition must be an object, not {_type(value)}", place=pointer)
+    out = []
+    for op, block in value.items():
+        op_ptr = f"{pointer}/{_esc(op)}"
+        base, qualifier, if_exists = parse_operator(op, op_ptr)
+        if not isinstance(block, dict):
+            raise PolicyError(f"condition operator {op!r} must map keys to values, not {_type(block)}", place=op_ptr)
+        for key, vals in block.items():
+            key_ptr = f"{op_ptr}/{_esc(key)}"
+            if isinstance(vals, list):
+                values = tuple(_scalar_text(v, f"{key_ptr}/{i}") for i, v in enumerate(vals))
+            else:
+                values = (_scalar_text(vals, key_ptr),)
+            out.append(Condition(op, base, qualifier, if_exists, key, values))
+    return tuple(out)
+
+
+def parse_statement(raw: Any, index: int, pointer: str, kind: str) -> Statement:
+    if not isinstance(raw, dict):
+        raise PolicyError(f"a statement must be an object, not {_type(raw)}", place=pointer)
+    for key in raw:
+        if key not in STATEMENT_KEYS:
+            raise PolicyError(f"unknown statement element {key!r}", place=f"{pointer}/{_esc(key)}")
+    effect = raw.get("Effect")
+    if effect not in ("Allow", "Deny"):
+        raise PolicyError("Effect must be \"Allow\" or \"Deny\""
+                          + ("" if effect is None else f", not {json.dumps(effect)}"), place=f"{pointer}/Effect")
+    if ("Action" in raw) == ("NotAction" in raw):
+        raise PolicyError("a statement needs exactly one of Action or NotAction", place=pointer)
+    if "Resource" in raw and "NotResource" in raw:
+        raise PolicyError("a statement cannot have both Resource and NotResource", place=pointer)
+    if "Principal" in raw and "NotPrincipal" in raw:
+        raise PolicyError("a statement cannot have both Principal and NotPrincipal", place=pointer)
+    if kind in ("identity", "boundary", "session") and ("Principal" in raw or "NotPrincipal" in raw):
+        which = "Principal" if "Principal" in raw else "NotPrincipal"
+        raise PolicyError(f"{which} is not allowed in an identity-based policy", place=f"{pointer}/{which}")
+    if kind in ("identity", "boundary", "session") and "Resource" not in raw and "NotResource" not in raw:
+        raise PolicyError("a statement needs Resource or NotResource", place=pointer)
+    if kind in ("resource", "trust") and "Principal" not in raw and "NotPrincipal" not in raw:
+        raise PolicyError("a resource-based policy statement needs Principal or NotPrincipal", place=pointer)
+    if kind == "trust" and "NotPrincipal" in raw:
+        raise PolicyError("NotPrincipal is not allowed in a role trust policy", place=f"{pointer}/NotPrincipal")
+    sid = raw.get("Sid")
+    if sid is not None and not isinstance(sid, str):
+        raise PolicyError(f"Sid must be a string, not {_type(sid)}", place=f"{pointer}/Sid")
+    st = Statement(
+        index=index,
+        pointer=pointer,
+        effect=effect,
+        sid=sid,
+        actions=_strings(raw["Action"], f"{pointer}/Action", "Action") if "Action" in raw else None,
+        not_actions=_strings(raw["NotAction"], f"{pointer}/NotAction", "NotAction") if "NotAction" in raw else None,
+        resources=_strings(raw["Resource"], f"{pointer}/Resource", "Resource") if "Resource" in raw else None,
+        not_resources=(_strings(raw["NotResource"], f"{pointer}/NotResource", "NotResource")
+                       if "NotResource" in raw else None),
+        principals=_principal(raw["Principal"], f"{pointer}/Principal", "Principal") if "Principal" in raw else None,
+        not_principals=(_principal(raw["NotPrincipal"], f"{pointer}/NotPrincipal", "NotPrincipal")
+                        if "NotPrincipal" in raw else None),
+        conditions=_conditions(raw["Condition"], f"{pointer}/Condition") if "Condition" in raw else (),
+        raw=raw,
+    )
+    return st
+
+
+def parse_policy(doc: Any, kind: str = "identity", where: str = "") -> PolicyDocument:
+    """Normalize a policy document. `kind`: identity, boundary, session, scp, rcp, resource, trust.
+
+    Errors carry a JSON pointer relative to the document, prefixed by `where`.
+    """
+    try:
+        doc = decode_document(doc)
+        if not isinstance(doc, dict):
+            raise PolicyError(f"policy document must be an object, not {_type(doc)}", place="")
+        for key in doc:
+            if key not in ("Version", "Statement", "Id"):
+                raise PolicyError(f"unknown policy element {key!r}", place=f"/{_esc(key)}")
+        version = doc.get("Version")
+        if version is not None and version not in VERSIONS:
+            raise PolicyError(f"Version must be \"2012-10-17\" or \"2008-10-17\", not {json.dumps(version)}",
+                              place="/Version")
+        if "Statement" not in doc:
+            raise PolicyError("policy document has no Statement", place="")
+        raw_st = doc["Statement"]
+        if isinstance(raw_st, dict):
+            statements = (parse_statement(raw_st, 0, "/Statement", kind),)
+        elif isinstance(raw_st, list):
+            statements = tuple(parse_statement(s, i, f"/Statement/{i}", kind) for i, s in enumerate(raw_st))
+        else:
+            raise PolicyError(f"Statement must be an object or a list, not {_type(raw_st)}", place="/Statement")
+        pid = doc.get("Id")
+        if pid is not None and not isinstance(pid, str):
+            raise PolicyError(f"Id must be a string, not {_type(pid)}", place="/Id")
+    except PolicyError as exc:
+        if where:
+            raise PolicyError(exc.message, exc.source, where + (exc.place or "")) from None
+        raise
+    except RecursionError:
+        raise PolicyError("policy document is nested too deeply", place=where) from None
+    return PolicyDocument(version=version, statements=statements, id=pid, original=doc)

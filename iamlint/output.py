@@ -1,0 +1,56 @@
+"""Writing output: atomic files, and colour only on a terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+from .errors import InputError
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write `text` to `path` so that an interrupted write leaves the previous file intact."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".iamlint-", dir=directory)
+    except OSError as exc:
+        raise InputError(f"cannot write output ({exc.strerror})", source=path) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def emit(text: str, output: str | None) -> None:
+    if output:
+        write_atomic(output, text if text.endswith("\n") else text + "\n")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+class Style:
+    """ANSI styles, active only when writing to a terminal and NO_COLOR is unset."""
+
+    CODES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35", "cyan": "36",
+             "bold": "1", "dim": "2"}
+
+    def __init__(self, enabled: bool | None = None, stream=None):
+        if enabled is None:
+            stream = stream or sys.stdout
+            enabled = hasattr(stream, "isatty") and stream.isatty() and "NO_COLOR" not in os.environ
+        self.enabled = enabled
+
+    def __call__(self, text: str, *styles: str) -> str:
+        if not self.enabled or not styles:
+            return text
+        codes = ";".join(self.CODES[s] for s in styles)
+        return f"\033[{codes}m{text}\033[0m"

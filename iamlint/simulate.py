@@ -1,0 +1,128 @@
+"""Batch simulation: `iamlint simulate --cases FILE.jsonl`, policy unit tests for CI.
+
+Each line is one case (see README, "simulate"). The context is the whole request context: a key
+that is absent is absent. Each case gives one output line:
+{"id", "decision", "error", "explanation", ["expected", "match"]}.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+from .engine.context import Context
+from .engine.evaluate import NamedPolicy, PolicySet, Request, evaluate
+from .errors import InputError, PolicyError
+from .model.policy import parse_policy
+
+DECISIONS = ("Allowed", "ImplicitlyDenied", "ExplicitlyDenied")
+
+
+def _named(item: Any, kind: str, where: str, default_name: str, level: str | None = None) -> NamedPolicy:
+    if isinstance(item, dict) and "policy" in item and "Statement" not in item:
+        name = item.get("name") or default_name
+        if not isinstance(name, str):
+            raise InputError("a policy name must be a string", place=f"{where}/name")
+        return NamedPolicy(kind, name, parse_policy(item["policy"], kind, where=f"{where}/policy"), level=level)
+    return NamedPolicy(kind, default_name, parse_policy(item, kind, where=where), level=level)
+
+
+def _list(case: dict, key: str) -> list:
+    val = case.get(key)
+    if val is None:
+        return []
+    if not isinstance(val, list):
+        raise InputError(f"{key} must be a list", place=f"/{key}")
+    return val
+
+
+def _levels(case: dict, key: str, kind: str) -> list[list[NamedPolicy]] | None:
+    if key not in case or case[key] is None:
+        return None
+    raw = case[key]
+    if not isinstance(raw, list):
+        raise InputError(f"{key} must be a list", place=f"/{key}")
+    if not raw:
+        return None
+    if all(isinstance(x, dict) and "policies" in x for x in raw):
+        out = []
+        for i, lvl in enumerate(raw):
+            name = lvl.get("name") or f"level-{i}"
+            pols = lvl.get("policies")
+            if not isinstance(pols, list):
+                raise InputError("policies must be a list", place=f"/{key}/{i}/policies")
+            out.append([_named(p, kind, f"/{key}/{i}/policies/{j}", f"{name}#{j}", level=name)
+                        for j, p in enumerate(pols)])
+        return out
+    # a plain list of documents: one level holding them all
+    return [[_named(p, kind, f"/{key}/{i}", f"{kind}#{i}", level="account") for i, p in enumerate(raw)]]
+
+
+def build_case(case: Any) -> tuple[PolicySet, Request]:
+    if not isinstance(case, dict):
+        raise InputError("a case must be a JSON object")
+    req = case.get("request")
+    if not isinstance(req, dict):
+        raise InputError("the case has no request object", place="/request")
+    for key in ("action", "resource", "principal"):
+        if not isinstance(req.get(key), str):
+            raise InputError(f"request.{key} must be a string", place=f"/request/{key}")
+    ctx_raw = req.get("context") or {}
+    if not isinstance(ctx_raw, dict):
+        raise InputError("request.context must be an object", place="/request/context")
+    for k, v in ctx_raw.items():
+        if isinstance(v, (dict,)) or (isinstance(v, list) and any(isinstance(x, (dict, list)) for x in v)):
+            raise InputError("context values must be strings, numbers, booleans or lists of them",
+                             place=f"/request/context/{k}")
+    ra = req.get("resource_account")
+    if ra is not None and not isinstance(ra, str):
+        raise InputError("request.resource_account must be a string", place="/request/resource_account")
+    identity = [_named(p, "identity", f"/identity_policies/{i}", f"identity#{i}")
+                for i, p in enumerate(_list(case, "identity_policies"))]
+    rp = case.get("resource_policy")
+    resource = None
+    if rp is not None:
+        resource = _named(rp, "resource", "/resource_policy", "resource-policy")
+    boundaries = [_named(p, "boundary", f"/permission_boundaries/{i}", f"boundary#{i}")
+                  for i, p in enumerate(_list(case, "permission_boundaries"))]
+    session = None
+    if case.get("session_policy") is not None:
+        session = _named(case["session_policy"], "session", "/session_policy", "session-policy")
+    policies = PolicySet(identity=identity, resource=resource, boundaries=boundaries,
+                         scps=_levels(case, "scps", "scp"), rcps=_levels(case, "rcps", "rcp"), session=session)
+    request = Request(action=req["action"], resource=req["resource"], principal=req["principal"],
+                      context=Context(ctx_raw, complete=True), resource_account=ra)
+    return policies, request
+
+
+def run_case(case: Any) -> dict:
+    """Evaluate one case; never raises for bad input (the error goes in "error")."""
+    cid = case.get("id") if isinstance(case, dict) else None
+    try:
+        policies, request = build_case(case)
+        decision = evaluate(policies, request)
+    except (InputError, PolicyError) as exc:
+        return {"id": cid, "decision": None, "error": exc.line().removeprefix("<input>: "), "explanation": None}
+    out = {"id": cid, "decision": decision.decision, "error": None, "explanation": decision.to_json()}
+    expected = case.get("expected") if isinstance(case, dict) else None
+    if isinstance(expected, dict) and "decision" in expected:
+        out["expected"] = expected["decision"]
+        out["match"] = expected["decision"] == decision.decision
+    return out
+
+
+def read_cases(path: str) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed case) for each non-blank line; a JSON error raises InputError at its line."""
+    try:
+        fh = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read cases ({exc.strerror})", source=path) from None
+    with fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield n, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"invalid JSON ({exc.msg}, column {exc.colno})", source=path,
+                                 place=f"line {n}") from None
