@@ -115,7 +115,7 @@ class Authorizer:
     # ------------------------------------------------------------ the question
     def check(self, principal_arn: str, action: str, resource: str,
               context: Mapping[str, Any] | None = None, *, complete: bool = False,
-              resource_is_pattern: bool = False, resource_account: str | None = None) -> Decision:
+              resource_mode: str = "exact", resource_account: str | None = None) -> Decision:
         p = self.model.principal(principal_arn)
         if p is not None and p.kind is Kind.GROUP:
             from ..errors import UsageError
@@ -133,6 +133,6 @@ class Authorizer:
         caller = self.caller(principal_arn)
         mgmt = bool(org and org.management_account and caller.account == org.management_account)
         req = Request(action=action, resource=resource, principal=principal_arn, context=ctx,
-                      resource_account=racct, caller=caller, resource_is_pattern=resource_is_pattern,
+                      resource_account=racct, caller=caller, resource_mode=resource_mode,
                       management_account=mgmt)
         return evaluate(ps, req)

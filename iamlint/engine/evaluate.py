@@ -63,8 +63,9 @@ class Request:
     context: Context
     resource_account: str | None = None
     caller: Caller | None = None
-    # the resource is one the caller creates and names: a wildcard pattern of the names it may pick
-    resource_is_pattern: bool = False
+    # how `resource` is read: "exact" an ARN; "some" a wildcard pattern of names the caller may pick
+    # (a resource it creates: some allowed name suffices); "all" every resource the pattern names
+    resource_mode: str = "exact"
     # the caller's account is the organization's management account (SCPs do not apply)
     management_account: bool = False
 
@@ -154,7 +155,9 @@ def _action_matches(st: Statement, action_lower: str) -> bool:
 
 
 def _resource_pattern_tri(pattern: str, resource: str, ctx: Context, variables: bool,
-                          chosen: bool, deny: bool) -> int:
+                          mode: str, deny: bool) -> int:
+    chosen = mode != "exact"
+    use_cover = (mode == "some") == deny
     if variables and "${" in pattern:
         try:
             subs = substitute(pattern, ctx, glob=True)
@@ -164,11 +167,10 @@ def _resource_pattern_tri(pattern: str, resource: str, ctx: Context, variables: 
             return NO
         if chosen:
             # a variable-bearing pattern against a name the caller picks: decide on the literal form
-            return YES if not deny and any(wildcard.intersects(s.replace(".*", "*"), resource)
-                                           for s in subs) else NO
+            return MAYBE
         return YES if any(_regex(s).fullmatch(resource) for s in subs) else NO
     if chosen:
-        ok = wildcard.covers(pattern, resource) if deny else wildcard.intersects(pattern, resource)
+        ok = wildcard.covers(pattern, resource) if use_cover else wildcard.intersects(pattern, resource)
         return YES if ok else NO
     return YES if wildcard.match(pattern, resource) else NO
 
@@ -178,7 +180,7 @@ def _resource_matches(st: Statement, req: Request, ctx: Context, variables: bool
     if st.resources is not None:
         best = NO
         for p in st.resources:
-            r = _resource_pattern_tri(p, req.resource, ctx, variables, req.resource_is_pattern, deny)
+            r = _resource_pattern_tri(p, req.resource, ctx, variables, req.resource_mode, deny)
             if r == YES:
                 return YES
             if r == MAYBE:
@@ -189,7 +191,7 @@ def _resource_matches(st: Statement, req: Request, ctx: Context, variables: bool
         # name avoids every listed pattern, a Deny only if every name does
         worst = YES
         for p in st.not_resources:
-            r = _resource_pattern_tri(p, req.resource, ctx, variables, req.resource_is_pattern, not deny)
+            r = _resource_pattern_tri(p, req.resource, ctx, variables, req.resource_mode, not deny)
             if r == YES:
                 return NO
             if r == MAYBE:

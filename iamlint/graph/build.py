@@ -1,0 +1,480 @@
+"""Model → networkx MultiDiGraph of who can become whom, every edge decided by the one Authorizer.
+
+Nodes are principal ARNs (users, roles, groups) and the outside entry points that can act on roles:
+AWS service principals, OIDC/SAML providers, other accounts (`arn:aws:iam::ACCT:root`) and `*`.
+Edge attribute `edge` holds an `Edge`. "act-as" edges mean the source can obtain the target's
+permissions; `rewrite` edges mean the source can rewrite the target's permissions (gaining them
+whenever it can also act as the target; a self-loop is self-escalation).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import networkx as nx
+
+from ..engine import wildcard
+from ..engine.authorize import Authorizer
+from ..engine.evaluate import Decision
+from ..model.account import Kind, Model, Principal
+from .edges import Edge, EdgeBuilder
+from .methods import ActionSpec, Method, load_methods
+
+ADMIN_PROBES = ("iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:CreateAccessKey", "iam:PassRole",
+                "sts:AssumeRole", "ec2:RunInstances", "s3:DeleteBucket", "s3:GetObject", "lambda:CreateFunction",
+                "kms:Decrypt", "secretsmanager:GetSecretValue", "dynamodb:DeleteTable", "organizations:LeaveOrganization",
+                "cloudtrail:StopLogging", "rds:DeleteDBCluster")
+IAM_WRITE_PROBES = ("iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutUserPolicy", "iam:AttachUserPolicy",
+                    "iam:CreatePolicyVersion", "iam:UpdateAssumeRolePolicy", "iam:CreateAccessKey", "iam:PassRole",
+                    "iam:CreateRole")
+
+
+@dataclass
+class Graph:
+    model: Model
+    auth: Authorizer
+    g: nx.MultiDiGraph
+    admin: dict[str, str] = field(default_factory=dict)   # node -> "admin" | "iam-write" | "conditional"
+
+    def edges_from(self, node: str) -> Iterable[Edge]:
+        for _, _, data in self.g.out_edges(node, data=True):
+            yield data["edge"]
+
+
+def _account_root(acct: str) -> str:
+    return f"arn:aws:iam::{acct}:root"
+
+
+class _Prefilter:
+    """Can a principal's identity policies allow an action at all? Cheap, action-only, cached."""
+
+    def __init__(self, auth: Authorizer):
+        self.auth = auth
+        self._cache: dict[tuple[str, str], bool] = {}
+
+    def may(self, p: Principal, action: str) -> bool:
+        key = (p.arn, action)
+        hit = self._cache.get(key)
+        if hit is None:
+            a = action.lower()
+            hit = False
+            for pol in self.auth.policy_set(p).identity:
+                for st in pol.document.statements:
+                    if not st.is_allow:
+                        continue
+                    if st.actions is not None:
+                        ok = any(wildcard.match(x, a, ignore_case=True) for x in st.actions)
+                    else:
+                        ok = not any(wildcard.match(x, a, ignore_case=True) for x in st.not_actions)
+                    if ok:
+                        hit = True
+                        break
+                if hit:
+                    break
+            self._cache[key] = hit
+        return hit
+
+
+class Builder:
+    def __init__(self, model: Model, auth: Authorizer | None = None,
+                 progress: Callable[[str], None] | None = None):
+        self.model = model
+        self.auth = auth or Authorizer(model)
+        self.g = nx.MultiDiGraph()
+        self.pre = _Prefilter(self.auth)
+        self.progress = progress
+        self.service_roles: dict[str, list[tuple[Principal, Decision]]] = {}
+        self.profile_role: dict[str, str] = {}
+        self.actors = [p for p in model.principals() if p.kind is not Kind.GROUP]
+
+    # -------------------------------------------------------------- helpers
+    def add(self, e: Edge) -> None:
+        for n in (e.source, e.target):
+            if n not in self.g:
+                self.g.add_node(n, kind=_external_kind(n), label=n)
+        self.g.add_edge(e.source, e.target, key=e.method, edge=e)
+
+    def check(self, p: Principal | str, action: str, resource: str, mode: str = "exact",
+              context: dict | None = None) -> Decision:
+        arn = p.arn if isinstance(p, Principal) else p
+        return self.auth.check(arn, action, resource, context, resource_mode=mode)
+
+    def check_spec(self, actor: Principal, spec: ActionSpec, binding: dict[str, str],
+                   eb: EdgeBuilder) -> bool:
+        """Any alternative action of `spec` allowed on its bound resource (records evidence)."""
+        res = spec.resource
+        mode = "exact"
+        if res == "{new}" or (res == "{existing}" and "existing" not in binding):
+            resource = (spec.pattern or "*").replace("{account}", actor.account)
+            mode = "some"
+        elif res == "{any}":
+            resource = "*"
+        else:
+            resource = binding.get(res.strip("{}"), "*")
+        for action in spec.actions:
+            if not self.pre.may(actor, action):
+                continue
+            d = self.check(actor, action, resource, mode, spec.context or None)
+            if d.possible:
+                eb.add(action, resource, d)
+                return True
+        return False
+
+    # -------------------------------------------------------------- build
+    def build(self) -> Graph:
+        for p in self.model.principals():
+            self.g.add_node(p.arn, kind=p.kind.value, account=p.account, label=p.name)
+            for ip in p.instance_profiles:
+                self.profile_role[ip] = p.arn
+        for p in self.model.principals():
+            if p.kind is Kind.USER:
+                for garn in p.groups:
+                    self.add(Edge(p.arn, garn, "group-membership", evidence=(f"user {p.name} is a member",)))
+        methods = load_methods()
+        by_matcher: dict[str, list[Method]] = {}
+        for m in methods:
+            by_matcher.setdefault(m.matcher, []).append(m)
+        self._say("graph: admin-equivalent principals")
+        self.admin: dict[str, str] = {}
+        for p in self.model.principals():
+            level = admin_level(self.auth, p)
+            if level:
+                self.admin[p.arn] = level
+        # an admin needs no escalation edges of its own (it already holds everything)
+        self.actors = [p for p in self.actors if self.admin.get(p.arn) not in ("admin", "iam-write")]
+        self._say("graph: trust policies")
+        self.trust_edges(by_matcher)
+        self._say("graph: IAM escalation")
+        for m in by_matcher.get("policy_rewrite", []) + by_matcher.get("policy_version_rollback", []):
+            self.policy_rewrite(m)
+        for m in by_matcher.get("boundary_removal", []) + by_matcher.get("deny_removal", []):
+            self.restriction_removal(m)
+        for m in by_matcher.get("add_to_group", []):
+            self.add_to_group(m)
+        for m in by_matcher.get("user_credentials", []):
+            self.user_credentials(m)
+        for m in by_matcher.get("update_trust", []):
+            self.update_trust(m)
+        self._say("graph: compute that runs as a role")
+        for m in by_matcher.get("pass_role", []):
+            self.pass_role(m)
+        for m in by_matcher.get("existing_resource", []):
+            self.existing_resource(m)
+        return Graph(self.model, self.auth, self.g, dict(self.admin))
+
+    def _say(self, msg: str) -> None:
+        if self.progress:
+            self.progress(msg)
+
+    # -------------------------------------------------------------- trust
+    def trust_edges(self, by_matcher: dict[str, list[Method]]) -> None:
+        assumers_by_account: dict[str, list[Principal]] = {}
+        for p in (q for q in self.model.principals() if q.kind is not Kind.GROUP):
+            if self.pre.may(p, "sts:AssumeRole"):
+                assumers_by_account.setdefault(p.account, []).append(p)
+        all_assumers = [p for ps in assumers_by_account.values() for p in ps]
+        for role in self.model.principals():
+            if role.kind is not Kind.ROLE or role.trust_policy is None:
+                continue
+            callers: dict[str, Principal | None] = {}
+            services: set[str] = set()
+            federated: set[tuple[str, str]] = set()
+            for st in role.trust_policy.statements:
+                if not st.is_allow or st.principals is None:
+                    continue
+                for kind, values in st.principals.items():
+                    for v in values:
+                        if kind == "*" or (kind == "AWS" and v == "*"):
+                            callers["*"] = None
+                            for p in all_assumers:
+                                callers.setdefault(p.arn, p)
+                        elif kind == "AWS":
+                            acct = v if re.fullmatch(r"\d{12}", v) else (v.split(":")[4] if v.count(":") >= 5 else "")
+                            if v == acct or v.endswith(":root"):
+                                if acct in self.model.accounts:
+                                    for p in assumers_by_account.get(acct, []):
+                                        callers.setdefault(p.arn, p)
+                                else:
+                                    callers.setdefault(_account_root(acct), None)
+                            else:
+                                p = self.model.principal(v)
+                                if p is not None:
+                                    callers.setdefault(p.arn, p)
+                                elif v.startswith("arn:") and v.split(":")[4] not in self.model.accounts:
+                                    callers.setdefault(v, None)
+                        elif kind == "Service":
+                            services.add(v)
+                        elif kind == "Federated":
+                            action = ("sts:AssumeRoleWithSAML" if ":saml-provider/" in v
+                                      else "sts:AssumeRoleWithWebIdentity")
+                            federated.add((v, action))
+            for arn, p in callers.items():
+                if p is not None and p.arn == role.arn:
+                    pass  # self-assumption needs explicit trust (R6): decided like any other caller
+                caller = "*" if arn == "*" else arn
+                d = self.check(caller if p is None else p, "sts:AssumeRole", role.arn)
+                if d.possible:
+                    eb = EdgeBuilder()
+                    eb.add("sts:AssumeRole", role.arn, d)
+                    self.add(eb.edge(caller, role.arn, "sts-assume-role"))
+            for svc in services:
+                d = self.check(svc, "sts:AssumeRole", role.arn)
+                if d.possible:
+                    eb = EdgeBuilder()
+                    eb.add("sts:AssumeRole", role.arn, d)
+                    self.add(eb.edge(svc, role.arn, "service-trust"))
+                    self.service_roles.setdefault(svc.lower(), []).append((role, d))
+            for prov, action in federated:
+                d = self.check(prov, action, role.arn)
+                if d.possible:
+                    eb = EdgeBuilder()
+                    eb.add(action, role.arn, d)
+                    mid = "sts-assume-role-with-saml" if "SAML" in action else "sts-assume-role-with-web-identity"
+                    self.add(eb.edge(prov, role.arn, mid))
+
+    # -------------------------------------------------------------- IAM writes
+    def _targets(self, actor: Principal, kinds: tuple[str, ...]) -> list[Principal]:
+        """Principals whose rewrite matters: the actor, its groups, and the roles it can assume."""
+        out = [actor] + [g for g in (self.model.principal(a) for a in actor.groups) if g is not None]
+        for _, t in self.g.out_edges(actor.arn):
+            tp = self.model.principal(t)
+            if tp is not None and tp not in out:
+                out.append(tp)
+        return [t for t in out if t.kind.value in kinds and not t.service_linked and not t.aws_reserved]
+
+    def policy_rewrite(self, m: Method) -> None:
+        for actor in self.actors:
+            if not any(self.pre.may(actor, a) for s in m.actions for a in s.actions):
+                continue
+            for t in self._targets(actor, m.kinds or ("user", "role", "group")):
+                if m.actions[0].resource == "{policy}":
+                    for parn in t.managed_policies:
+                        pol = self.model.policies.get(parn)
+                        if pol is None or pol.aws_managed:
+                            continue   # AWS-managed policies cannot be versioned (R20)
+                        if m.matcher == "policy_version_rollback":
+                            older = [v for v in pol.versions if not v.is_default]
+                            if not older:
+                                continue
+                        eb = EdgeBuilder()
+                        if self.check_spec(actor, m.actions[0], {"policy": parn, "target": t.arn}, eb):
+                            self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=m.matcher == "policy_rewrite",
+                                             assumes=None if m.matcher == "policy_rewrite" else
+                                             f"an older version of {pol.name} grants more"))
+                else:
+                    eb = EdgeBuilder()
+                    if all(self.check_spec(actor, s, {"target": t.arn}, eb) for s in m.actions):
+                        self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=True))
+
+    def restriction_removal(self, m: Method) -> None:
+        for actor in self.actors:
+            if not any(self.pre.may(actor, a) for s in m.actions for a in s.actions):
+                continue
+            for t in self._targets(actor, m.kinds or ("user", "role")):
+                if m.matcher == "boundary_removal" and not t.permissions_boundary:
+                    continue
+                if m.matcher == "deny_removal" and not _has_identity_deny(self.auth, t):
+                    continue
+                eb = EdgeBuilder()
+                if all(self.check_spec(actor, s, {"target": t.arn}, eb) for s in m.actions):
+                    freed = admin_level(self.auth, t, drop_boundary=m.matcher == "boundary_removal",
+                                        drop_denies=m.matcher == "deny_removal")
+                    if freed:
+                        self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=True))
+
+    def add_to_group(self, m: Method) -> None:
+        groups = [p for p in self.model.principals() if p.kind is Kind.GROUP]
+        for actor in self.actors:
+            if actor.kind is not Kind.USER or not self.pre.may(actor, "iam:AddUserToGroup"):
+                continue
+            for grp in groups:
+                if grp.account != actor.account or grp.arn in actor.groups:
+                    continue
+                eb = EdgeBuilder()
+                if self.check_spec(actor, m.actions[0], {"target": grp.arn}, eb):
+                    self.add(eb.edge(actor.arn, grp.arn, m.id))
+
+    def user_credentials(self, m: Method) -> None:
+        users = [p for p in self.model.principals() if p.kind is Kind.USER]
+        for actor in self.actors:
+            if not any(self.pre.may(actor, a) for a in m.actions[0].actions):
+                continue
+            for u in users:
+                if u.arn == actor.arn or u.account != actor.account:
+                    continue
+                eb = EdgeBuilder()
+                if not self.check_spec(actor, m.actions[0], {"target": u.arn}, eb):
+                    continue
+                ok, potential, assumes = _user_precondition(self.model, u, m.precondition)
+                if ok:
+                    self.add(eb.edge(actor.arn, u.arn, m.id, potential=potential, assumes=assumes))
+
+    def update_trust(self, m: Method) -> None:
+        roles = [p for p in self.model.principals() if p.kind is Kind.ROLE
+                 and not p.service_linked and not p.aws_reserved]
+        for actor in self.actors:
+            if not self.pre.may(actor, "iam:UpdateAssumeRolePolicy"):
+                continue
+            for r in roles:
+                if r.arn == actor.arn or r.account != actor.account:
+                    continue
+                eb = EdgeBuilder()
+                if self.check_spec(actor, m.actions[0], {"target": r.arn}, eb):
+                    self.add(eb.edge(actor.arn, r.arn, m.id))
+
+    # -------------------------------------------------------------- compute
+    def pass_role(self, m: Method) -> None:
+        candidates = self.service_roles.get((m.service or "").lower(), [])
+        if not candidates:
+            return
+        for actor in self.actors:
+            if not self.pre.may(actor, "iam:PassRole"):
+                continue
+            if not all(any(self.pre.may(actor, a) for a in s.actions) for s in m.actions):
+                continue
+            base = EdgeBuilder()
+            if not all(self.check_spec(actor, s, {}, base) for s in m.actions):
+                continue
+            for role, trust_d in candidates:
+                if role.arn == actor.arn or role.account != actor.account:
+                    continue
+                potential, assumes = False, None
+                if m.requires == "instance_profile" and not role.instance_profiles:
+                    potential, assumes = True, f"an instance profile for {role.name} (none in the input)"
+                d = self.check(actor, "iam:PassRole", role.arn, context={"iam:PassedToService": m.service})
+                if not d.possible:
+                    continue
+                eb = EdgeBuilder(list(base.actions), list(base.resources), list(base.evidence),
+                                 list(base.conditions), list(base.keys))
+                eb.add("iam:PassRole", role.arn, d)
+                eb.add(f"{m.service} trust", role.arn, trust_d)
+                self.add(eb.edge(actor.arn, role.arn, m.id, potential=potential, assumes=assumes))
+
+    def existing_resource(self, m: Method) -> None:
+        spec = m.actions[0]
+        for actor in self.actors:
+            if not any(self.pre.may(actor, a) for a in spec.actions):
+                continue
+            acct = self.model.accounts.get(actor.account)
+            inv = (acct.inventory if acct else {}) or {}
+            if m.inventory in inv:
+                for item in inv.get(m.inventory) or []:
+                    role_arn = _role_of(item, m.role_field, self.profile_role)
+                    if not role_arn or role_arn == actor.arn or not item.get("arn"):
+                        continue
+                    eb = EdgeBuilder()
+                    if self.check_spec(actor, spec, {"existing": item["arn"]}, eb):
+                        self.add(eb.edge(actor.arn, role_arn, m.id))
+            else:
+                # no inventory of this resource type: every role the service can run is a potential target
+                eb0 = EdgeBuilder()
+                if not self.check_spec(actor, spec, {}, eb0):
+                    continue
+                for role, _ in self.service_roles.get((m.service or "").lower(), []):
+                    if role.arn == actor.arn or role.account != actor.account:
+                        continue
+                    if m.requires == "instance_profile" and not role.instance_profiles:
+                        continue
+                    self.add(eb0.edge(actor.arn, role.arn, m.id, potential=True,
+                                      assumes=f"{m.assumes} (the input has no {m.inventory} inventory)"))
+
+
+def _role_of(item: dict, field_name: str | None, profile_role: dict[str, str]) -> str | None:
+    if field_name == "role" and "instance_profile_arn" in item:
+        return profile_role.get(item.get("instance_profile_arn") or "")
+    val = item.get(field_name or "role")
+    return val if isinstance(val, str) and ":role/" in val else None
+
+
+def _user_precondition(model: Model, u: Principal, pre: str | None) -> tuple[bool, bool, str | None]:
+    acct = model.accounts.get(u.account)
+    users = ((acct.inventory if acct else {}) or {}).get("users")
+    info = users.get(u.arn) if isinstance(users, dict) else None
+    if pre is None:
+        return True, False, None
+    if info is None:
+        what = {"fewer_than_two_keys": "fewer than two access keys",
+                "no_login_profile": "no console password", "has_login_profile": "a console password"}[pre]
+        return True, True, f"{u.name} has {what} (the input has no credential inventory)"
+    if pre == "fewer_than_two_keys":
+        return len(info.get("access_keys") or []) < 2, False, None
+    if pre == "no_login_profile":
+        return not info.get("login_profile"), False, None
+    return bool(info.get("login_profile")), False, None
+
+
+def _has_identity_deny(auth: Authorizer, p: Principal) -> bool:
+    return any(not st.is_allow for pol in auth.policy_set(p).identity for st in pol.document.statements)
+
+
+def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, drop_denies: bool = False) -> str | None:
+    """'admin' (effective * on *), 'iam-write' (full IAM write: admin in one step), 'conditional', or None."""
+    if p.kind is Kind.GROUP:
+        return _group_admin(auth, p)
+    saved = None
+    if drop_boundary or drop_denies:
+        from ..engine.evaluate import NamedPolicy, PolicySet
+        from ..model.policy import PolicyDocument
+        saved = auth._sets.get(p.arn)
+        base = auth.policy_set(p)
+        ident = base.identity
+        if drop_denies:
+            ident = [NamedPolicy(n.type, n.name, PolicyDocument(n.document.version,
+                                 tuple(s for s in n.document.statements if s.is_allow)), n.arn) for n in ident]
+        auth._sets[p.arn] = PolicySet(identity=ident, boundaries=[] if drop_boundary else base.boundaries,
+                                      scps=base.scps)
+    try:
+        def probe(actions):
+            worst = "yes"
+            for a in actions:
+                d = auth.check(p.arn, a, "*", resource_mode="all")
+                if d.decision == "Conditional":
+                    worst = "conditional"
+                elif not d.allowed:
+                    return None
+            return worst
+        full = probe(ADMIN_PROBES)
+        if full == "yes":
+            return "admin"
+        iam = probe(IAM_WRITE_PROBES)
+        if iam == "yes":
+            return "iam-write"
+        if full == "conditional" or iam == "conditional":
+            return "conditional"
+        return None
+    finally:
+        if saved is not None or drop_boundary or drop_denies:
+            if saved is None:
+                auth._sets.pop(p.arn, None)
+            else:
+                auth._sets[p.arn] = saved
+
+
+def _group_admin(auth: Authorizer, g: Principal) -> str | None:
+    from ..engine.context import Context
+    from ..engine.evaluate import PolicySet, Request, evaluate
+    ps = PolicySet(identity=auth.identity_policies(g))
+    member = f"arn:aws:iam::{g.account}:user/iamlint-group-probe"
+    for a in ADMIN_PROBES:
+        d = evaluate(ps, Request(a, "*", member, Context(complete=False), resource_mode="all"))
+        if not d.allowed:
+            return None
+    return "admin"
+
+
+def _external_kind(node: str) -> str:
+    if node == "*":
+        return "anyone"
+    if node.endswith(":root"):
+        return "account"
+    if ":oidc-provider/" in node or ":saml-provider/" in node:
+        return "provider"
+    if not node.startswith("arn:"):
+        return "service"
+    return "principal"
+
+
+def build_graph(model: Model, auth: Authorizer | None = None, progress=None) -> Graph:
+    return Builder(model, auth, progress).build()

@@ -1,0 +1,59 @@
+"""Graph edges: one step an identity can take, with its evidence and what it depends on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..engine.evaluate import Decision
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    method: str
+    actions: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()            # statement labels that grant it
+    conditions: tuple[str, ...] = ()          # undecided conditions it depends on
+    condition_keys: tuple[str, ...] = ()
+    potential: bool = False                   # relies on a resource the input does not show
+    assumes: str | None = None                # what a potential edge assumes exists
+    rewrite: bool = False                     # the source can rewrite the target's permissions
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.conditions)
+
+    def to_json(self) -> dict:
+        out = {"source": self.source, "target": self.target, "method": self.method,
+               "potential": self.potential, "conditions": list(self.conditions),
+               "evidence": list(self.evidence), "actions": list(self.actions), "resources": list(self.resources)}
+        if self.assumes:
+            out["assumes"] = self.assumes
+        if self.rewrite:
+            out["rewrite"] = True
+        return out
+
+
+@dataclass
+class EdgeBuilder:
+    """Accumulates the decisions behind one edge (several actions may each need a check)."""
+
+    actions: list[str] = field(default_factory=list)
+    resources: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    conditions: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+
+    def add(self, action: str, resource: str, d: Decision) -> None:
+        self.actions.append(action)
+        self.resources.append(resource)
+        self.evidence.extend(r.label() for r in d.allowed_by)
+        self.conditions.extend(p.describe() for p in d.conditions)
+        self.keys.extend(p.condition.key for p in d.conditions)
+
+    def edge(self, source: str, target: str, method: str, **kw) -> Edge:
+        u = lambda xs: tuple(dict.fromkeys(xs))  # noqa: E731
+        return Edge(source, target, method, u(self.actions), u(self.resources), u(self.evidence),
+                    u(self.conditions), u(self.keys), **kw)
