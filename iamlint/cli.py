@@ -136,6 +136,179 @@ def snapshot(output: str = typer.Option(..., "--output", "-o", help="snapshot fi
                    f"{len(model.policies)} managed policies, {errs} collection error(s)", err=True)
 
 
+def _load_model(input: List[str], profile: Optional[str], region: Optional[str], quiet: bool):
+    from .loaders import load_data, load_paths
+
+    if input:
+        return load_paths(input)
+    from .loaders.live import collect
+    from .session import make_session
+    session = make_session(profile, region)
+    say = None if quiet else (lambda msg: typer.echo(f"  {msg}", err=True))
+    return load_data(collect(session, regions=[region] if region else None, progress=say),
+                     f"aws:{profile or 'default'}")
+
+
+def _progress(quiet: bool):
+    if quiet or not sys.stderr.isatty():
+        return None
+    return lambda msg: typer.echo(f"\r\033[K  {msg}", err=True, nl=False)
+
+
+@app.command()
+@handled
+def scan(input: List[str] = typer.Option(None, "--input", "-i", help="snapshot / authorization-details files"),
+         profile: Optional[str] = typer.Option(None, "--profile", help="read a live account with this profile"),
+         region: Optional[str] = typer.Option(None, "--region"),
+         format: str = typer.Option("text", "--format", "-f", help="text | json | markdown"),
+         output: Optional[str] = typer.Option(None, "--output", "-o"),
+         fail_on: Optional[str] = typer.Option(None, "--fail-on", help="exit 1 if a finding at or above: "
+                                               "critical | high | medium | low | info"),
+         rules: List[str] = typer.Option(None, "--rules", help="only these rule ids (or prefixes)"),
+         skip_rules: List[str] = typer.Option(None, "--skip-rules"),
+         rule_dir: List[str] = typer.Option(None, "--rule-dir", help="an extra rule pack folder"),
+         quiet: bool = typer.Option(False, "--quiet", "-q"),
+         no_color: bool = typer.Option(False, "--no-color")):
+    """Lint an account (live through boto3, or saved files): escalation paths and findings."""
+    from .errors import UsageError
+    from .findings import SEVERITIES
+    from .output import Style, emit
+    from .pipeline import scan as run_scan
+    from .reporters import REPORTERS
+
+    if format not in REPORTERS:
+        raise UsageError(f"--format must be one of {', '.join(REPORTERS)}, not {format!r}")
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise UsageError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+    model = _load_model(input, profile, region, quiet)
+    prog = _progress(quiet)
+    report = run_scan(model, only=rules, skip=skip_rules, rule_dirs=tuple(rule_dir or ()), progress=prog)
+    if prog:
+        typer.echo("\r\033[K", err=True, nl=False)
+    style = Style(False if (no_color or output) else None)
+    emit(REPORTERS[format](report, style), output)
+    if fail_on is not None and report.worst_at_or_above(fail_on):
+        raise typer.Exit(1)
+
+
+@app.command()
+@handled
+def paths(input: List[str] = typer.Option(..., "--input", "-i"),
+          source: str = typer.Option(..., "--from", help="start principal ARN (or unique name)"),
+          to: str = typer.Option("admin", "--to", help="target ARN, or 'admin'"),
+          format: str = typer.Option("text", "--format", "-f", help="text | json"),
+          limit: int = typer.Option(3, "--limit", help="how many paths at most")):
+    """How a principal can get somewhere: the shortest paths, each step with its evidence."""
+    from .errors import UsageError
+    from .graph.build import build_graph
+    from .graph.paths import paths_between, paths_to_admin, render_chain
+    from .loaders import load_paths
+
+    model = load_paths(input)
+    start = model.find(source)
+    start_arn = start.arn if start else source
+    if start is None and not source.startswith("arn:") and "." not in source:
+        raise UsageError(f"no principal named {source!r} in the input")
+    graph = build_graph(model)
+    if to == "admin":
+        found = [] if graph.admin.get(start_arn) in ("admin", "iam-write") else paths_to_admin(graph, start_arn, limit)
+        already = graph.admin.get(start_arn) in ("admin", "iam-write")
+    else:
+        tgt = model.find(to)
+        found = paths_between(graph, start_arn, tgt.arn if tgt else to, limit)
+        already = False
+    if format == "json":
+        typer.echo(json.dumps({"schema_version": 1, "from": start_arn, "to": to,
+                               "reachable": bool(found) or already, "already_admin": already,
+                               "paths": [[e.to_json() for e in p] for p in found]}, indent=2))
+        return
+    if format != "text":
+        raise UsageError(f"--format must be text or json, not {format!r}")
+
+    def name(arn):
+        p = model.principal(arn)
+        return p.name if p else arn
+    if already:
+        typer.echo(f"{name(start_arn)} is already admin-equivalent ({graph.admin[start_arn]})")
+        return
+    if not found:
+        typer.echo(f"no path from {name(start_arn)} to {to}")
+        return
+    for i, p in enumerate(found, 1):
+        typer.echo(f"path {i}: {render_chain(p, name)}")
+        for e in p:
+            flags = (" [potential]" if e.potential else "") + (" [conditional]" if e.conditional else "")
+            typer.echo(f"  {name(e.source)} --{e.method}--> {name(e.target)}{flags}")
+            for a, r in zip(e.actions, e.resources):
+                typer.echo(f"      {a} on {r}")
+            for ev in e.evidence:
+                typer.echo(f"      granted by {ev}")
+            for c in e.conditions:
+                typer.echo(f"      depends on {c}")
+            if e.assumes:
+                typer.echo(f"      assumes {e.assumes}")
+
+
+@app.command()
+@handled
+def graph(input: List[str] = typer.Option(..., "--input", "-i"),
+          format: str = typer.Option("dot", "--format", "-f", help="dot | graphml | json | mermaid"),
+          focus: Optional[str] = typer.Option(None, "--focus", help="only this principal's neighbourhood"),
+          output: Optional[str] = typer.Option(None, "--output", "-o")):
+    """The permission graph, or one principal's neighbourhood."""
+    from .graph.build import build_graph
+    from .graph.export import EXPORTERS
+    from .errors import UsageError
+    from .loaders import load_paths
+    from .output import emit
+
+    if format not in EXPORTERS:
+        raise UsageError(f"--format must be one of {', '.join(EXPORTERS)}, not {format!r}")
+    model = load_paths(input)
+    g = build_graph(model)
+    focus_arn = None
+    if focus:
+        p = model.find(focus)
+        focus_arn = p.arn if p else focus
+        if focus_arn not in g.g:
+            raise UsageError(f"{focus!r} is not a node of the graph")
+    emit(EXPORTERS[format](g, focus_arn), output)
+
+
+rules_app = typer.Typer(help="The rule catalog and each rule's documentation.", invoke_without_command=True)
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.callback()
+@handled
+def rules_list(ctx: typer.Context, rule_dir: List[str] = typer.Option(None, "--rule-dir")):
+    """List the rules."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .rules.load import all_rules
+    rules = all_rules(tuple(rule_dir or ()))
+    for r in rules:
+        typer.echo(f"{r.id}  {r.severity:<8}  {r.title}")
+
+
+@rules_app.command("show")
+@handled
+def rules_show(rule_id: str):
+    """Print one rule's rationale, remediation and references."""
+    from .errors import UsageError
+    from .rules.load import all_rules
+    hit = [r for r in all_rules() if r.id == rule_id.upper()]
+    if not hit:
+        raise UsageError(f"unknown rule id {rule_id!r}")
+    r = hit[0]
+    typer.echo(f"{r.id}: {r.title}\nseverity: {r.severity}\nfamily: {r.family}\n\n{r.rationale}\n\n"
+               f"Remediation: {r.remediation}\n\nReferences:")
+    for ref in r.references:
+        typer.echo(f"  - {ref}")
+    if r.peers:
+        typer.echo("Peer tools: " + ", ".join(f"{k} {v}" for k, v in r.peers.items()))
+
+
 @app.command()
 def version():
     """Print iamlint's version and the action catalog's data version."""

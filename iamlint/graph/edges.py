@@ -55,5 +55,6 @@ class EdgeBuilder:
 
     def edge(self, source: str, target: str, method: str, **kw) -> Edge:
         u = lambda xs: tuple(dict.fromkeys(xs))  # noqa: E731
-        return Edge(source, target, method, u(self.actions), u(self.resources), u(self.evidence),
-                    u(self.conditions), u(self.keys), **kw)
+        pairs = u(zip(self.actions, self.resources))
+        return Edge(source, target, method, tuple(a for a, _ in pairs), tuple(r for _, r in pairs),
+                    u(self.evidence), u(self.conditions), u(self.keys), **kw)

@@ -1,0 +1,13 @@
+"""Reporters: one module each, one interface `render(report, style) -> str`, one table."""
+
+from __future__ import annotations
+
+from .json_report import render as render_json
+from .markdown import render as render_markdown
+from .text import render as render_text
+
+REPORTERS = {
+    "text": render_text,
+    "json": render_json,
+    "markdown": render_markdown,
+}

@@ -1,0 +1,59 @@
+"""The one finding type, with a stable fingerprint that survives reordering and line moves."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int | None = None
+    column: int | None = None
+    pointer: str | None = None
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "line": self.line, "column": self.column, "pointer": self.pointer}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    severity: str
+    title: str
+    principal: str | None
+    message: str
+    remediation: str
+    path: tuple = ()                       # Edge objects
+    evidence: tuple[str, ...] = ()
+    location: Location | None = None
+    source: str | None = None              # the agent source, when the finding is about agent reach
+    potential: bool = False                # relies on resources the input does not show
+    conditions: tuple[str, ...] = ()
+    key: tuple = field(default=(), compare=False)   # what identifies it beyond rule+principal
+
+    @property
+    def fingerprint(self) -> str:
+        basis = {"rule": self.rule_id, "principal": self.principal,
+                 "file": self.location.file if self.location else None,
+                 "key": [str(k) for k in self.key]}
+        return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:32]
+
+    def sort_key(self):
+        return (SEVERITY_RANK.get(self.severity, 9), self.rule_id, self.principal or "",
+                self.location.file if self.location else "", self.fingerprint)
+
+    def to_json(self) -> dict:
+        return {
+            "rule_id": self.rule_id, "severity": self.severity, "title": self.title,
+            "principal": self.principal, "message": self.message,
+            "path": [e.to_json() for e in self.path], "evidence": list(self.evidence),
+            "remediation": self.remediation, "fingerprint": self.fingerprint,
+            "source": self.source, "potential": self.potential, "conditions": list(self.conditions),
+            "location": self.location.to_json() if self.location else None,
+        }

@@ -1,0 +1,25 @@
+"""JSON findings (schema: iamlint/schemas/findings.schema.json)."""
+
+from __future__ import annotations
+
+import json
+
+from .. import __version__
+from ..pipeline import SCHEMA_VERSION
+
+
+def document(report) -> dict:
+    m = report.model
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": f"iamlint {__version__}",
+        "summary": {"accounts": sorted(m.accounts), "principals": sum(len(a.principals) for a in m.accounts.values()),
+                    "edges": report.graph.g.number_of_edges(), "findings": len(report.findings),
+                    "by_severity": report.counts(), "rules": [r.id for r in report.rules]},
+        "findings": [f.to_json() for f in report.findings],
+        "errors": report.errors,
+    }
+
+
+def render(report, style=None) -> str:
+    return json.dumps(document(report), indent=2)

@@ -1,0 +1,46 @@
+"""Text for people: aligned, each path drawn as a chain, colour only on a terminal."""
+
+from __future__ import annotations
+
+from ..graph.paths import render_chain
+from ..output import Style
+
+SEV_STYLE = {"critical": ("bold", "red"), "high": ("red",), "medium": ("yellow",), "low": ("cyan",), "info": ("dim",)}
+
+
+def render(report, style: Style | None = None) -> str:
+    style = style or Style(False)
+    m = report.model
+
+    def name(arn: str) -> str:
+        p = m.principal(arn)
+        return p.name if p is not None else arn
+
+    n_principals = sum(len(a.principals) for a in m.accounts.values())
+    lines = [f"iamlint scan: {len(m.accounts)} account(s), {n_principals} principals, "
+             f"{report.graph.g.number_of_edges()} edges, {len(report.rules)} rules", ""]
+    width = max([len(f.rule_id) for f in report.findings] + [6])
+    for f in report.findings:
+        sev = style(f"{f.severity.upper():<8}", *SEV_STYLE.get(f.severity, ()))
+        who = name(f.principal) if f.principal else (f.location.file if f.location else "")
+        lines.append(f"{sev}  {f.rule_id:<{width}}  {who}: {f.title}")
+        pad = " " * (8 + 2 + width + 2)
+        if f.path:
+            lines.append(pad + render_chain(list(f.path), name))
+            for e in f.path:
+                if e.potential and e.assumes:
+                    lines.append(pad + style(f"assumes: {e.assumes}", "dim"))
+        if f.conditions:
+            lines.append(pad + style("depends on: " + "; ".join(f.conditions[:3]), "yellow"))
+        if f.evidence:
+            lines.append(pad + style("evidence: " + "; ".join(f.evidence[:3]), "dim"))
+        lines.append(pad + "fix: " + f.remediation)
+        lines.append("")
+    for e in report.errors:
+        lines.append(style("not read: ", "yellow") + f"{e.get('account', '')} {e.get('service', '')} "
+                     f"{e.get('operation', '')}: {e.get('error_code', '')} {e.get('message', '')}".strip())
+    counts = report.counts()
+    summary = ", ".join(f"{counts[s]} {s}" for s in ("critical", "high", "medium", "low", "info") if s in counts)
+    lines.append(f"{len(report.findings)} finding(s)" + (f" ({summary})" if summary else "")
+                 + (f"; {len(report.errors)} input gap(s)" if report.errors else ""))
+    return "\n".join(lines)
