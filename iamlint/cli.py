@@ -167,6 +167,8 @@ def scan(input: List[str] = typer.Option(None, "--input", "-i", help="snapshot /
          rules: List[str] = typer.Option(None, "--rules", help="only these rule ids (or prefixes)"),
          skip_rules: List[str] = typer.Option(None, "--skip-rules"),
          rule_dir: List[str] = typer.Option(None, "--rule-dir", help="an extra rule pack folder"),
+         config: Optional[str] = typer.Option(None, "--config", help="configuration file (default: "
+                                              ".iamlint.yaml or [tool.iamlint] in pyproject.toml)"),
          quiet: bool = typer.Option(False, "--quiet", "-q"),
          no_color: bool = typer.Option(False, "--no-color")):
     """Lint an account (live through boto3, or saved files): escalation paths and findings."""
@@ -180,9 +182,12 @@ def scan(input: List[str] = typer.Option(None, "--input", "-i", help="snapshot /
         raise UsageError(f"--format must be one of {', '.join(REPORTERS)}, not {format!r}")
     if fail_on is not None and fail_on not in SEVERITIES:
         raise UsageError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+    from .config import load_config
+    cfg = load_config(config)
     model = _load_model(input, profile, region, quiet)
     prog = _progress(quiet)
-    report = run_scan(model, only=rules, skip=skip_rules, rule_dirs=tuple(rule_dir or ()), progress=prog)
+    report = run_scan(model, only=rules, skip=skip_rules, rule_dirs=tuple(rule_dir or ()), progress=prog,
+                      config=cfg)
     if prog:
         typer.echo("\r\033[K", err=True, nl=False)
     style = Style(False if (no_color or output) else None)

@@ -49,13 +49,14 @@ def select_rules(rules: list[Rule], only: Iterable[str] | None, skip: Iterable[s
 
 
 def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str] | None = None,
-         rule_dirs: tuple[str, ...] = (), progress: Callable[[str], None] | None = None) -> Report:
+         rule_dirs: tuple[str, ...] = (), progress: Callable[[str], None] | None = None,
+         config: dict | None = None) -> Report:
     timings: dict[str, float] = {}
     t = time.perf_counter()
     graph = build_graph(model, progress=progress)
     timings["graph"] = time.perf_counter() - t
     rules = select_rules(all_rules(rule_dirs), only, skip)
-    ctx = RuleContext(graph)
+    ctx = RuleContext(graph, config or {})
     findings: list[Finding] = []
     t = time.perf_counter()
     for rule in rules:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from ..findings import Finding
@@ -14,6 +14,8 @@ from ..model.account import Kind
 @dataclass
 class RuleContext:
     graph: Graph
+    config: dict = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict)   # per-scan memo shared by matchers (e.g. agent sources)
 
     @property
     def model(self):
@@ -82,3 +84,16 @@ MATCHERS: dict[str, Callable] = {
     "escalation_to_admin": escalation_to_admin,
     "escalation_to_high_value": escalation_to_high_value,
 }
+
+
+def _register_families() -> None:
+    """Matcher families live in their own modules, each exposing a MATCHERS dict."""
+    from . import agents, hygiene
+    for mod in (hygiene, agents):
+        for name, fn in mod.MATCHERS.items():
+            if name in MATCHERS:
+                raise RuntimeError(f"matcher {name} is defined twice")
+            MATCHERS[name] = fn
+
+
+_register_families()

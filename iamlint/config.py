@@ -1,0 +1,43 @@
+"""Configuration: `.iamlint.yaml` in the working directory, `[tool.iamlint]` in pyproject.toml, or --config FILE."""
+
+from __future__ import annotations
+
+import os
+
+from .errors import InputError
+
+
+def load_config(path: str | None = None) -> dict:
+    """The configuration as a dict ({} when there is none)."""
+    import yaml
+
+    if path is None:
+        if os.path.exists(".iamlint.yaml"):
+            path = ".iamlint.yaml"
+        elif os.path.exists("pyproject.toml"):
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                return {}
+            with open("pyproject.toml", "rb") as fh:
+                try:
+                    data = tomllib.load(fh)
+                except tomllib.TOMLDecodeError as exc:
+                    raise InputError(f"invalid TOML: {exc}", source="pyproject.toml") from None
+            return dict(data.get("tool", {}).get("iamlint", {}) or {})
+        else:
+            return {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise InputError(f"cannot read configuration ({exc.strerror})", source=path) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", source=path,
+                         place=f"line {mark.line + 1}" if mark else None) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError("configuration must be a mapping", source=path, place="line 1")
+    return data

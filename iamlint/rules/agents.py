@@ -1,0 +1,5 @@
+"""Agent blast-radius matchers (the AGT rule family)."""
+
+from __future__ import annotations
+
+MATCHERS: dict = {}

@@ -1,0 +1,5 @@
+"""Classic IAM hygiene matchers (the IAM rule family)."""
+
+from __future__ import annotations
+
+MATCHERS: dict = {}
