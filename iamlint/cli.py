@@ -169,6 +169,8 @@ def scan(input: List[str] = typer.Option(None, "--input", "-i", help="snapshot /
          rule_dir: List[str] = typer.Option(None, "--rule-dir", help="an extra rule pack folder"),
          config: Optional[str] = typer.Option(None, "--config", help="configuration file (default: "
                                               ".iamlint.yaml or [tool.iamlint] in pyproject.toml)"),
+         exclusions: Optional[str] = typer.Option(None, "--exclusions", help="exclusions file (YAML; each entry "
+                                                  "needs a reason)"),
          quiet: bool = typer.Option(False, "--quiet", "-q"),
          no_color: bool = typer.Option(False, "--no-color")):
     """Lint an account (live through boto3, or saved files): escalation paths and findings."""
@@ -186,8 +188,10 @@ def scan(input: List[str] = typer.Option(None, "--input", "-i", help="snapshot /
     cfg = load_config(config)
     model = _load_model(input, profile, region, quiet)
     prog = _progress(quiet)
+    from .suppress import load_exclusions
+    excl = load_exclusions(exclusions) if exclusions else []
     report = run_scan(model, only=rules, skip=skip_rules, rule_dirs=tuple(rule_dir or ()), progress=prog,
-                      config=cfg)
+                      config=cfg, exclusions=excl)
     if prog:
         typer.echo("\r\033[K", err=True, nl=False)
     style = Style(False if (no_color or output) else None)

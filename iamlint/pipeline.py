@@ -23,6 +23,8 @@ class Report:
     rules: list[Rule]
     errors: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    suppressed: list = field(default_factory=list)        # [(Finding, Exclusion)]
+    expired_exclusions: list = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out = {}
@@ -50,7 +52,7 @@ def select_rules(rules: list[Rule], only: Iterable[str] | None, skip: Iterable[s
 
 def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str] | None = None,
          rule_dirs: tuple[str, ...] = (), progress: Callable[[str], None] | None = None,
-         config: dict | None = None) -> Report:
+         config: dict | None = None, exclusions: list | None = None) -> Report:
     timings: dict[str, float] = {}
     t = time.perf_counter()
     graph = build_graph(model, progress=progress)
@@ -65,5 +67,7 @@ def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str]
         findings.extend(MATCHERS[rule.match["matcher"]](rule, ctx))
     timings["rules"] = time.perf_counter() - t
     findings.sort(key=Finding.sort_key)
+    from .suppress import apply
+    findings, suppressed, expired = apply(findings, exclusions or [])
     errors = [dict(e, account=a.id) for a in model.accounts.values() for e in a.collection_errors]
-    return Report(model, graph, findings, rules, errors, timings)
+    return Report(model, graph, findings, rules, errors, timings, suppressed, expired)

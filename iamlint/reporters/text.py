@@ -39,8 +39,15 @@ def render(report, style: Style | None = None) -> str:
     for e in report.errors:
         lines.append(style("not read: ", "yellow") + f"{e.get('account', '')} {e.get('service', '')} "
                      f"{e.get('operation', '')}: {e.get('error_code', '')} {e.get('message', '')}".strip())
+    for f, e in report.suppressed:
+        lines.append(style("suppressed: ", "dim") + f"{f.rule_id} {name(f.principal) if f.principal else ''}"
+                     f" ({e.reason}{', until ' + e.expires.isoformat() if e.expires else ''})")
+    for e in report.expired_exclusions:
+        lines.append(style("expired exclusion: ", "yellow") + f"{e.source} entry {e.index} ({e.reason}), "
+                     f"expired {e.expires.isoformat()}")
     counts = report.counts()
     summary = ", ".join(f"{counts[s]} {s}" for s in ("critical", "high", "medium", "low", "info") if s in counts)
     lines.append(f"{len(report.findings)} finding(s)" + (f" ({summary})" if summary else "")
+                 + (f"; {len(report.suppressed)} suppressed" if report.suppressed else "")
                  + (f"; {len(report.errors)} input gap(s)" if report.errors else ""))
     return "\n".join(lines)
