@@ -77,6 +77,40 @@ class _Prefilter:
         return hit
 
 
+def allow_patterns(auth: Authorizer, p: Principal, action: str) -> list[str] | None:
+    """Resource patterns of the actor's Allow statements for `action`; None when any resource may match
+    (NotResource, a variable, or NotAction)."""
+    a = action.lower()
+    out: list[str] = []
+    for pol in auth.policy_set(p).identity:
+        for st in pol.document.statements:
+            if not st.is_allow:
+                continue
+            if st.actions is not None:
+                if not any(wildcard.match(x, a, ignore_case=True) for x in st.actions):
+                    continue
+            elif any(wildcard.match(x, a, ignore_case=True) for x in st.not_actions):
+                continue
+            if st.resources is None:
+                return None
+            for r in st.resources:
+                if "${" in r:
+                    return None
+                out.append(r)
+    return out
+
+
+def _could_match(patterns: list[str] | None, arn: str) -> bool:
+    return patterns is None or any(wildcard.match(x, arn) for x in patterns)
+
+
+HUB = "hub:"
+
+
+def is_hub(node: str) -> bool:
+    return node.startswith(HUB)
+
+
 class Builder:
     def __init__(self, model: Model, auth: Authorizer | None = None,
                  progress: Callable[[str], None] | None = None):
@@ -169,18 +203,36 @@ class Builder:
             self.progress(msg)
 
     # -------------------------------------------------------------- trust
+    def _broad(self, p: Principal, action: str, account: str, context: dict | None = None) -> Decision | None:
+        """The decision when `p` may do `action` on every role of `account` (unconditionally), else None."""
+        d = self.check(p, action, f"arn:aws:iam::{account}:role/*", "all", context)
+        return d if d.allowed else None
+
     def trust_edges(self, by_matcher: dict[str, list[Method]]) -> None:
         assumers_by_account: dict[str, list[Principal]] = {}
         for p in (q for q in self.model.principals() if q.kind is not Kind.GROUP):
             if self.pre.may(p, "sts:AssumeRole"):
                 assumers_by_account.setdefault(p.account, []).append(p)
         all_assumers = [p for ps in assumers_by_account.values() for p in ps]
+        patterns = {p.arn: allow_patterns(self.auth, p, "sts:AssumeRole") for p in all_assumers}
+        # principals that may call sts:AssumeRole on every role of their account: one edge to a hub
+        broad: dict[str, set[str]] = {}
+        for acct, ps in assumers_by_account.items():
+            hub = f"{HUB}assume-any-role-trusting-the-account@{acct}"
+            for p in ps:
+                d = self._broad(p, "sts:AssumeRole", acct)
+                if d is not None:
+                    eb = EdgeBuilder()
+                    eb.add("sts:AssumeRole", f"arn:aws:iam::{acct}:role/*", d)
+                    self.add(eb.edge(p.arn, hub, "sts-assume-role"))
+                    broad.setdefault(acct, set()).add(p.arn)
         for role in self.model.principals():
             if role.kind is not Kind.ROLE or role.trust_policy is None:
                 continue
             callers: dict[str, Principal | None] = {}
             services: set[str] = set()
             federated: set[tuple[str, str]] = set()
+            account_wide = False
             for st in role.trust_policy.statements:
                 if not st.is_allow or st.principals is None:
                     continue
@@ -188,12 +240,13 @@ class Builder:
                     for v in values:
                         if kind == "*" or (kind == "AWS" and v == "*"):
                             callers["*"] = None
-                            for p in all_assumers:
-                                callers.setdefault(p.arn, p)
+                            account_wide = True
                         elif kind == "AWS":
                             acct = v if re.fullmatch(r"\d{12}", v) else (v.split(":")[4] if v.count(":") >= 5 else "")
                             if v == acct or v.endswith(":root"):
                                 if acct in self.model.accounts:
+                                    if acct == role.account:
+                                        account_wide = True
                                     for p in assumers_by_account.get(acct, []):
                                         callers.setdefault(p.arn, p)
                                 else:
@@ -210,15 +263,28 @@ class Builder:
                             action = ("sts:AssumeRoleWithSAML" if ":saml-provider/" in v
                                       else "sts:AssumeRoleWithWebIdentity")
                             federated.add((v, action))
+            if "*" in callers:
+                for p in all_assumers:
+                    callers.setdefault(p.arn, p)
+            simple = account_wide and _simple_account_trust(role)
+            hub_users = broad.get(role.account, set()) if simple else set()
+            if simple and hub_users:
+                d = self.check(f"arn:aws:iam::{role.account}:root", "sts:AssumeRole", role.arn)
+                eb = EdgeBuilder()
+                eb.add("sts:AssumeRole", role.arn, d)
+                self.add(eb.edge(f"{HUB}assume-any-role-trusting-the-account@{role.account}", role.arn,
+                                 "sts-assume-role"))
             for arn, p in callers.items():
-                if p is not None and p.arn == role.arn:
-                    pass  # self-assumption needs explicit trust (R6): decided like any other caller
-                caller = "*" if arn == "*" else arn
-                d = self.check(caller if p is None else p, "sts:AssumeRole", role.arn)
+                if p is not None and (p.arn in hub_users or not _could_match(patterns.get(p.arn), role.arn)):
+                    # reached through the hub; or its AssumeRole grants cannot name this role. A trust that
+                    # names the caller's ARN needs no identity grant (R4), so such callers are always checked.
+                    if not _names(role, p.arn):
+                        continue
+                d = self.check(p if p is not None else arn, "sts:AssumeRole", role.arn)
                 if d.possible:
                     eb = EdgeBuilder()
                     eb.add("sts:AssumeRole", role.arn, d)
-                    self.add(eb.edge(caller, role.arn, "sts-assume-role"))
+                    self.add(eb.edge(arn, role.arn, "sts-assume-role"))
             for svc in services:
                 d = self.check(svc, "sts:AssumeRole", role.arn)
                 if d.possible:
@@ -329,6 +395,8 @@ class Builder:
         candidates = self.service_roles.get((m.service or "").lower(), [])
         if not candidates:
             return
+        ctx = {"iam:PassedToService": m.service}
+        hubs_done: set[str] = set()
         for actor in self.actors:
             if not self.pre.may(actor, "iam:PassRole"):
                 continue
@@ -337,20 +405,40 @@ class Builder:
             base = EdgeBuilder()
             if not all(self.check_spec(actor, s, {}, base) for s in m.actions):
                 continue
+            broad = self._broad(actor, "iam:PassRole", actor.account, ctx)
+            hub = f"{HUB}{m.id}@{actor.account}"
+            if broad is not None:
+                # may pass every role of the account to the service: one edge to the method's hub
+                eb = base.copy()
+                eb.add("iam:PassRole", f"arn:aws:iam::{actor.account}:role/*", broad)
+                self.add(eb.edge(actor.arn, hub, m.id))
+                if hub not in hubs_done:
+                    hubs_done.add(hub)
+                    for role, trust_d in candidates:
+                        if role.account != actor.account:
+                            continue
+                        potential, assumes = self._requires(m, role)
+                        eb = EdgeBuilder()
+                        eb.add(f"{m.service} trust", role.arn, trust_d)
+                        self.add(eb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
+                continue
+            pats = allow_patterns(self.auth, actor, "iam:PassRole")
             for role, trust_d in candidates:
-                if role.arn == actor.arn or role.account != actor.account:
+                if role.arn == actor.arn or role.account != actor.account or not _could_match(pats, role.arn):
                     continue
-                potential, assumes = False, None
-                if m.requires == "instance_profile" and not role.instance_profiles:
-                    potential, assumes = True, f"an instance profile for {role.name} (none in the input)"
-                d = self.check(actor, "iam:PassRole", role.arn, context={"iam:PassedToService": m.service})
+                d = self.check(actor, "iam:PassRole", role.arn, context=ctx)
                 if not d.possible:
                     continue
-                eb = EdgeBuilder(list(base.actions), list(base.resources), list(base.evidence),
-                                 list(base.conditions), list(base.keys))
+                potential, assumes = self._requires(m, role)
+                eb = base.copy()
                 eb.add("iam:PassRole", role.arn, d)
                 eb.add(f"{m.service} trust", role.arn, trust_d)
                 self.add(eb.edge(actor.arn, role.arn, m.id, potential=potential, assumes=assumes))
+
+    def _requires(self, m: Method, role: Principal) -> tuple[bool, str | None]:
+        if m.requires == "instance_profile" and not role.instance_profiles:
+            return True, f"an instance profile for {role.name} (none in the input)"
+        return False, None
 
     def existing_resource(self, m: Method) -> None:
         spec = m.actions[0]
@@ -379,6 +467,22 @@ class Builder:
                         continue
                     self.add(eb0.edge(actor.arn, role.arn, m.id, potential=True,
                                       assumes=f"{m.assumes} (the input has no {m.inventory} inventory)"))
+
+
+def _simple_account_trust(role: Principal) -> bool:
+    """A trust whose account-wide grant does not depend on who calls: no conditions, no Deny."""
+    for st in role.trust_policy.statements:
+        if not st.is_allow:
+            return False
+        if st.conditions and st.principals and ("*" in st.principals or any(
+                v == "*" or v.endswith(":root") or re.fullmatch(r"\d{12}", v) for v in st.principals.get("AWS", ()))):
+            return False
+    return True
+
+
+def _names(role: Principal, arn: str) -> bool:
+    return any(st.is_allow and st.principals and arn in st.principals.get("AWS", ())
+               for st in role.trust_policy.statements)
 
 
 def _role_of(item: dict, field_name: str | None, profile_role: dict[str, str]) -> str | None:
@@ -467,6 +571,8 @@ def _group_admin(auth: Authorizer, g: Principal) -> str | None:
 def _external_kind(node: str) -> str:
     if node == "*":
         return "anyone"
+    if is_hub(node):
+        return "hub"
     if node.endswith(":root"):
         return "account"
     if ":oidc-provider/" in node or ":saml-provider/" in node:

@@ -53,8 +53,21 @@ class EdgeBuilder:
         self.conditions.extend(p.describe() for p in d.conditions)
         self.keys.extend(p.condition.key for p in d.conditions)
 
+    def copy(self) -> "EdgeBuilder":
+        return EdgeBuilder(list(self.actions), list(self.resources), list(self.evidence),
+                           list(self.conditions), list(self.keys))
+
     def edge(self, source: str, target: str, method: str, **kw) -> Edge:
         u = lambda xs: tuple(dict.fromkeys(xs))  # noqa: E731
         pairs = u(zip(self.actions, self.resources))
         return Edge(source, target, method, tuple(a for a, _ in pairs), tuple(r for _, r in pairs),
                     u(self.evidence), u(self.conditions), u(self.keys), **kw)
+
+
+def merge(a: Edge, b: Edge) -> Edge:
+    """Two steps through a hub node drawn as one: a --method--> b."""
+    u = lambda xs: tuple(dict.fromkeys(xs))  # noqa: E731
+    pairs = u(list(zip(a.actions, a.resources)) + list(zip(b.actions, b.resources)))
+    return Edge(a.source, b.target, a.method, tuple(x for x, _ in pairs), tuple(r for _, r in pairs),
+                u(a.evidence + b.evidence), u(a.conditions + b.conditions), u(a.condition_keys + b.condition_keys),
+                a.potential or b.potential, a.assumes or b.assumes, a.rewrite or b.rewrite)

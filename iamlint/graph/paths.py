@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from .build import Graph
-from .edges import Edge
+from .build import Graph, is_hub
+from .edges import Edge, merge
 
 
 def _act_edges(graph: Graph, node: str, certain_only: bool = False):
@@ -36,6 +36,17 @@ def reach(graph: Graph, start: str, certain_only: bool = False) -> dict[str, Edg
     return seen
 
 
+def collapse(path: list[Edge]) -> list[Edge]:
+    """Steps into and out of a hub node (shared "may do X to every role" edges) drawn as one step."""
+    out: list[Edge] = []
+    for e in path:
+        if out and is_hub(out[-1].target):
+            out[-1] = merge(out[-1], e)
+        else:
+            out.append(e)
+    return out
+
+
 def path_to(seen: dict[str, Edge | None], target: str) -> list[Edge]:
     out = []
     node = target
@@ -43,7 +54,51 @@ def path_to(seen: dict[str, Edge | None], target: str) -> list[Edge]:
         e = seen[node]
         out.append(e)
         node = e.source
-    return list(reversed(out))
+    return collapse(list(reversed(out)))
+
+
+def admin_sinks(graph: Graph) -> dict[str, Edge | None]:
+    """Nodes at which admin-equivalence is held: admin principals (None) and principals that can rewrite
+    their own or a directly reachable principal's permissions (the rewrite edge)."""
+    sinks: dict[str, Edge | None] = {n: None for n, lvl in graph.admin.items() if lvl in ("admin", "iam-write")}
+    for u, _, data in graph.g.edges(data=True):
+        e: Edge = data["edge"]
+        if e.rewrite and u not in sinks:
+            sinks[u] = e
+    return sinks
+
+
+def toward(graph: Graph, sinks: dict[str, Edge | None], certain_only: bool = False) -> dict[str, Edge | None]:
+    """For every node that can reach a sink by act-as edges: its first step on a shortest way (None at a
+    sink). One breadth-first walk backwards from all sinks: linear in the graph, not per start."""
+    nxt: dict[str, Edge | None] = {n: None for n in sinks if n in graph.g}
+    q = deque(sorted(nxt))
+    while q:
+        n = q.popleft()
+        preds = []
+        for _, _, data in graph.g.in_edges(n, data=True):
+            e: Edge = data["edge"]
+            if e.rewrite or (certain_only and (e.potential or e.conditional)):
+                continue
+            preds.append(e)
+        for e in sorted(preds, key=lambda e: (e.potential, e.conditional, e.method, e.source)):
+            if e.source not in nxt:
+                nxt[e.source] = e
+                q.append(e.source)
+    return nxt
+
+
+def follow(nxt: dict[str, Edge | None], sinks: dict[str, Edge | None], start: str) -> list[Edge]:
+    path, node, guard = [], start, 0
+    while nxt.get(node) is not None and guard < 10000:
+        e = nxt[node]
+        path.append(e)
+        node = e.target
+        guard += 1
+    tail = sinks.get(node)
+    if tail is not None:
+        path.append(tail)
+    return collapse(path)
 
 
 def paths_to_admin(graph: Graph, start: str, limit: int = 3) -> list[list[Edge]]:
@@ -65,13 +120,13 @@ def paths_to_admin(graph: Graph, start: str, limit: int = 3) -> list[list[Edge]]
 def _admin_paths(graph: Graph, start: str, seen: dict[str, Edge | None]) -> list[list[Edge]]:
     found: list[list[Edge]] = []
     for node in seen:
-        if node != start and node in graph.admin and graph.admin[node] != "conditional":
+        if node != start and node in graph.admin and graph.admin[node] != "conditional" and not is_hub(node):
             found.append(path_to(seen, node))
     for node in seen:
         for _, _, data in graph.g.out_edges(node, data=True):
             e: Edge = data["edge"]
             if e.rewrite and e.target in seen:
-                found.append(path_to(seen, node) + [e])
+                found.append(collapse(path_to(seen, node) + [e]))
     return found
 
 
@@ -91,7 +146,7 @@ def paths_between(graph: Graph, start: str, target: str, limit: int = 3) -> list
         for i, nodes in enumerate(nx.shortest_simple_paths(sub, start, target)):
             if i >= limit:
                 break
-            p = [sub.edges[a, b]["edge"] for a, b in zip(nodes, nodes[1:])]
+            p = collapse([sub.edges[a, b]["edge"] for a, b in zip(nodes, nodes[1:])])
             if [e.target for e in p] != [e.target for e in first]:
                 out.append(p)
     except Exception:  # noqa: BLE001 - alternatives are a bonus; the first path stands

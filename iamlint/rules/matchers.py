@@ -7,7 +7,8 @@ from typing import Callable, Iterable
 
 from ..findings import Finding
 from ..graph.build import Graph
-from ..graph.paths import paths_to_admin, reach, path_to, render_chain
+from ..graph.build import is_hub
+from ..graph.paths import admin_sinks, follow, path_to, reach, render_chain, toward
 from ..model.account import Kind
 
 
@@ -33,15 +34,33 @@ def _path_facts(path) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
     return potential, conds, evidence
 
 
+def admin_routes(ctx: RuleContext):
+    """(sinks, certain next-steps, all next-steps) toward admin-equivalence, computed once per scan."""
+    if "admin_routes" not in ctx._cache:
+        sinks = admin_sinks(ctx.graph)
+        ctx._cache["admin_routes"] = (sinks, toward(ctx.graph, sinks, True), toward(ctx.graph, sinks, False))
+    return ctx._cache["admin_routes"]
+
+
+def admin_path(ctx: RuleContext, arn: str) -> list:
+    """The preferred way from `arn` to admin-equivalence ([] when none): certain steps first."""
+    sinks, certain, anyway = admin_routes(ctx)
+    for nxt in (certain, anyway):
+        if arn in nxt:
+            path = follow(nxt, sinks, arn)
+            if path:
+                return path
+    return []
+
+
 def escalation_to_admin(rule, ctx: RuleContext) -> Iterable[Finding]:
     g = ctx.graph
     for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
         if p.kind is Kind.GROUP or g.admin.get(p.arn) in ("admin", "iam-write"):
             continue
-        paths = paths_to_admin(g, p.arn, limit=1)
-        if not paths:
+        path = admin_path(ctx, p.arn)
+        if not path:
             continue
-        path = paths[0]
         potential, conds, evidence = _path_facts(path)
         chain = render_chain(path, ctx.name)
         qual = " (if the resources it assumes exist)" if potential else ""
@@ -64,14 +83,17 @@ def escalation_to_high_value(rule, ctx: RuleContext) -> Iterable[Finding]:
                 g.auth.check(arn, a, "*", resource_mode="all").allowed for a in actions))
         return holders[arn]
 
+    sinks = {n: None for n in g.g.nodes if not is_hub(n) and n not in g.admin and holds(n)}
+    certain, anyway = toward(g, sinks, True), toward(g, sinks, False)
     for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
         if p.kind is Kind.GROUP or p.arn in g.admin or holds(p.arn):
             continue
-        seen = reach(g, p.arn)
-        targets = [n for n in seen if n != p.arn and n not in g.admin and holds(n)]
-        if not targets:
+        nxt = certain if p.arn in certain else anyway
+        if p.arn not in nxt:
             continue
-        path = path_to(seen, sorted(targets, key=lambda n: (len(path_to(seen, n)), n))[0])
+        path = follow(nxt, {}, p.arn)
+        if not path:
+            continue
         potential, conds, evidence = _path_facts(path)
         yield Finding(rule.id, rule.severity, rule.title, p.arn,
                       f"{p.name} can reach {ctx.name(path[-1].target)}, which holds {' or '.join(actions)} "
