@@ -226,13 +226,24 @@ class Builder:
                     eb.add("sts:AssumeRole", f"arn:aws:iam::{acct}:role/*", d)
                     self.add(eb.edge(p.arn, hub, "sts-assume-role"))
                     broad.setdefault(acct, set()).add(p.arn)
+        # index the assumers by what their AssumeRole grants can name: literal role ARNs, or anything
+        exact: dict[str, list[Principal]] = {}
+        fuzzy: dict[str, list[Principal]] = {}
+        for p in all_assumers:
+            pats = patterns[p.arn]
+            if pats is not None and not any(wildcard.has_wildcard(x) for x in pats):
+                for x in pats:
+                    exact.setdefault(x, []).append(p)
+            else:
+                fuzzy.setdefault(p.account, []).append(p)
         for role in self.model.principals():
             if role.kind is not Kind.ROLE or role.trust_policy is None:
                 continue
             callers: dict[str, Principal | None] = {}
             services: set[str] = set()
             federated: set[tuple[str, str]] = set()
-            account_wide = False
+            wide: set[str] = set()          # accounts whose principals the trust admits as a whole
+            named: set[str] = set()
             for st in role.trust_policy.statements:
                 if not st.is_allow or st.principals is None:
                     continue
@@ -240,18 +251,16 @@ class Builder:
                     for v in values:
                         if kind == "*" or (kind == "AWS" and v == "*"):
                             callers["*"] = None
-                            account_wide = True
+                            wide.update(self.model.accounts)
                         elif kind == "AWS":
                             acct = v if re.fullmatch(r"\d{12}", v) else (v.split(":")[4] if v.count(":") >= 5 else "")
                             if v == acct or v.endswith(":root"):
                                 if acct in self.model.accounts:
-                                    if acct == role.account:
-                                        account_wide = True
-                                    for p in assumers_by_account.get(acct, []):
-                                        callers.setdefault(p.arn, p)
+                                    wide.add(acct)
                                 else:
                                     callers.setdefault(_account_root(acct), None)
                             else:
+                                named.add(v)
                                 p = self.model.principal(v)
                                 if p is not None:
                                     callers.setdefault(p.arn, p)
@@ -263,10 +272,13 @@ class Builder:
                             action = ("sts:AssumeRoleWithSAML" if ":saml-provider/" in v
                                       else "sts:AssumeRoleWithWebIdentity")
                             federated.add((v, action))
-            if "*" in callers:
-                for p in all_assumers:
+            for acct in wide:
+                for p in exact.get(role.arn, ()):
+                    if p.account == acct:
+                        callers.setdefault(p.arn, p)
+                for p in fuzzy.get(acct, ()):
                     callers.setdefault(p.arn, p)
-            simple = account_wide and _simple_account_trust(role)
+            simple = role.account in wide and _simple_account_trust(role)
             hub_users = broad.get(role.account, set()) if simple else set()
             if simple and hub_users:
                 d = self.check(f"arn:aws:iam::{role.account}:root", "sts:AssumeRole", role.arn)
@@ -275,11 +287,11 @@ class Builder:
                 self.add(eb.edge(f"{HUB}assume-any-role-trusting-the-account@{role.account}", role.arn,
                                  "sts-assume-role"))
             for arn, p in callers.items():
-                if p is not None and (p.arn in hub_users or not _could_match(patterns.get(p.arn), role.arn)):
-                    # reached through the hub; or its AssumeRole grants cannot name this role. A trust that
-                    # names the caller's ARN needs no identity grant (R4), so such callers are always checked.
-                    if not _names(role, p.arn):
-                        continue
+                if p is not None and arn not in named and (
+                        arn in hub_users or not _could_match(patterns.get(arn), role.arn)):
+                    # reached through the hub, or its AssumeRole grants cannot name this role (a trust
+                    # that names the caller's ARN needs no identity grant (R4): such callers are checked)
+                    continue
                 d = self.check(p if p is not None else arn, "sts:AssumeRole", role.arn)
                 if d.possible:
                     eb = EdgeBuilder()
@@ -478,11 +490,6 @@ def _simple_account_trust(role: Principal) -> bool:
                 v == "*" or v.endswith(":root") or re.fullmatch(r"\d{12}", v) for v in st.principals.get("AWS", ()))):
             return False
     return True
-
-
-def _names(role: Principal, arn: str) -> bool:
-    return any(st.is_allow and st.principals and arn in st.principals.get("AWS", ())
-               for st in role.trust_policy.statements)
 
 
 def _role_of(item: dict, field_name: str | None, profile_role: dict[str, str]) -> str | None:
