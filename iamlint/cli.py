@@ -127,7 +127,7 @@ def snapshot(output: str = typer.Option(..., "--output", "-o", help="snapshot fi
         session = make_session(profile, region)
         say = None if quiet else (lambda msg: typer.echo(f"  {msg}", err=True))
         data = collect(session, regions=[region] if region else None, progress=say)
-        model = load_data(data, f"aws:{profile or 'default'}")
+        model = load_data(json.loads(json.dumps(data, default=str)), f"aws:{profile or 'default'}")
     write_atomic(output, json.dumps(to_snapshot(model), indent=1, sort_keys=False) + "\n")
     n = sum(len(a.principals) for a in model.accounts.values())
     errs = sum(len(a.collection_errors) for a in model.accounts.values())
@@ -145,8 +145,8 @@ def _load_model(input: List[str], profile: Optional[str], region: Optional[str],
     from .session import make_session
     session = make_session(profile, region)
     say = None if quiet else (lambda msg: typer.echo(f"  {msg}", err=True))
-    return load_data(collect(session, regions=[region] if region else None, progress=say),
-                     f"aws:{profile or 'default'}")
+    data = collect(session, regions=[region] if region else None, progress=say)
+    return load_data(json.loads(json.dumps(data, default=str)), f"aws:{profile or 'default'}")
 
 
 def _progress(quiet: bool):
