@@ -1,50 +1,429 @@
-"""Live collection against moto (mock_aws): read-only calls, pagination, AccessDenied reported, no secrets."""
+"""The live collector (iamlint/loaders/live.py) against moto's in-process AWS (moto 5, mock_aws)."""
 
+import io
 import json
+import zipfile
 
-import boto3
-import botocore.exceptions
 import pytest
-from moto import mock_aws
 
-from iamlint.loaders import load_data
-from iamlint.loaders.live import collect
+boto3 = pytest.importorskip("boto3")
+moto = pytest.importorskip("moto")
 
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
-    "Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+import botocore.awsrequest  # noqa: E402
+import botocore.exceptions  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from iamlint.loaders import live  # noqa: E402
+from iamlint.loaders.live import collect  # noqa: E402
+
+
+
+def _moto_backend(module: str) -> bool:
+    """Some moto backends need moto's extras (glue: pyparsing; cloudformation: openapi-spec-validator...)."""
+    try:
+        __import__(f"moto.{module}")
+        return True
+    except ImportError:
+        return False
+
+
+HAS_GLUE = _moto_backend("glue")
+HAS_CFN = _moto_backend("cloudformation")
+NO_BACKEND = {s for s, ok in (("glue", HAS_GLUE), ("cloudformation", HAS_CFN)) if not ok}
+
+ACCOUNT = "123456789012"            # moto's default account
+REGION = "us-east-1"
+
+TRUST_EC2 = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST_LAMBDA = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST_SERVICES = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": [
+        "sagemaker.amazonaws.com", "glue.amazonaws.com", "ecs-tasks.amazonaws.com",
+        "cloudformation.amazonaws.com"]}}]}
+POLICY_V1 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+POLICY_V2 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+INLINE = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]}
+BOUNDARY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 @pytest.fixture
 def aws(monkeypatch):
     for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                 "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+                 "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
+                 "AWS_DEFAULT_REGION": REGION}.items():
         monkeypatch.setenv(k, v)
+    for k in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(k, raising=False)
     with mock_aws():
-        yield boto3.session.Session(region_name="us-east-1")
+        yield boto3.session.Session(region_name=REGION)
 
 
-def test_collect_paginates_and_loads(aws):
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("lambda_function.py", "def handler(event, context):\n    return 1\n")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def account(aws):
+    """A small account: users, groups, roles, a two-version policy, and resources that run as roles."""
+    s = aws
+    iam = s.client("iam")
+    facts = {}
+
+    pol = iam.create_policy(PolicyName="app-data", PolicyDocument=json.dumps(POLICY_V1))["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=pol, PolicyDocument=json.dumps(POLICY_V2), SetAsDefault=True)
+    boundary = iam.create_policy(PolicyName="boundary", PolicyDocument=json.dumps(BOUNDARY))["Policy"]["Arn"]
+    facts.update(policy=pol, boundary=boundary)
+
+    iam.create_group(GroupName="devs")
+    iam.attach_group_policy(GroupName="devs", PolicyArn=pol)
+    iam.put_group_policy(GroupName="devs", PolicyName="devs-inline", PolicyDocument=json.dumps(INLINE))
+
+    alice = iam.create_user(UserName="alice")["User"]["Arn"]
+    iam.add_user_to_group(GroupName="devs", UserName="alice")
+    iam.put_user_policy(UserName="alice", PolicyName="alice-inline", PolicyDocument=json.dumps(INLINE))
+    iam.attach_user_policy(UserName="alice", PolicyArn=pol)
+    iam.create_login_profile(UserName="alice", Password="Sup3r-secret-pw!")
+    key = iam.create_access_key(UserName="alice")["AccessKey"]
+    key2 = iam.create_access_key(UserName="alice")["AccessKey"]
+    iam.update_access_key(UserName="alice", AccessKeyId=key2["AccessKeyId"], Status="Inactive")
+    bob = iam.create_user(UserName="bob", PermissionsBoundary=boundary)["User"]["Arn"]
+    iam.create_virtual_mfa_device(VirtualMFADeviceName="bob-mfa")
+    facts.update(alice=alice, bob=bob, keys=[key, key2])
+
+    web = iam.create_role(RoleName="web", AssumeRolePolicyDocument=json.dumps(TRUST_EC2),
+                          PermissionsBoundary=boundary, Tags=[{"Key": "team", "Value": "web"}])["Role"]["Arn"]
+    iam.attach_role_policy(RoleName="web", PolicyArn=pol)
+    prof = iam.create_instance_profile(InstanceProfileName="web-profile")["InstanceProfile"]["Arn"]
+    iam.add_role_to_instance_profile(InstanceProfileName="web-profile", RoleName="web")
+    fn_role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="fn", PolicyName="fn-inline", PolicyDocument=json.dumps(INLINE))
+    svc = iam.create_role(RoleName="svc", AssumeRolePolicyDocument=json.dumps(TRUST_SERVICES))["Role"]["Arn"]
+    facts.update(web=web, profile=prof, fn_role=fn_role, svc=svc)
+
+    oidc = iam.create_open_id_connect_provider(
+        Url="https://token.actions.githubusercontent.com", ClientIDList=["sts.amazonaws.com"],
+        ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
+    saml = iam.create_saml_provider(Name="corp", SAMLMetadataDocument="<x/>" * 300)["SAMLProviderArn"]
+    iam.create_account_alias(AccountAlias="acme-prod")
+    facts.update(oidc=oidc, saml=saml)
+
+    fn = s.client("lambda").create_function(
+        FunctionName="worker", Runtime="python3.12", Role=fn_role, Handler="lambda_function.handler",
+        Code={"ZipFile": _zip()}, Environment={"Variables": {"DB_PASSWORD": "hunter2-lambda-env"}})
+    facts["function"] = fn["FunctionArn"]
+
+    ec2 = s.client("ec2")
+    inst = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                             IamInstanceProfile={"Name": "web-profile"})["Instances"][0]
+    facts["instance"] = inst["InstanceId"]
+
+    nb = s.client("sagemaker").create_notebook_instance(
+        NotebookInstanceName="nb", InstanceType="ml.t3.medium", RoleArn=svc)
+    facts["notebook"] = nb["NotebookInstanceArn"]
+    if HAS_GLUE:
+        s.client("glue").create_dev_endpoint(EndpointName="dev", RoleArn=svc)
+    td = s.client("ecs").register_task_definition(
+        family="job", taskRoleArn=svc, executionRoleArn=fn_role,
+        containerDefinitions=[{"name": "c", "image": "busybox", "memory": 128}])["taskDefinition"]
+    facts["task"] = td["taskDefinitionArn"]
+    if HAS_CFN:
+        stack = s.client("cloudformation").create_stack(
+            StackName="infra", RoleARN=svc,
+            TemplateBody=json.dumps({"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}))
+        facts["stack"] = stack["StackId"]
+    return s, facts
+
+
+def _errors(out):
+    """CollectionErrors, without the ones moto itself causes when one of its backends cannot load."""
+    return [e for e in out["CollectionErrors"]
+            if not (e["service"] in NO_BACKEND and e["error_code"] == "ModuleNotFoundError")]
+
+
+def _by_name(items, key, name):
+    return next(i for i in items if i[key] == name)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_shape_and_content(account):
+    session, f = account
+    seen = []
+    out = collect(session, progress=seen.append)
+
+    assert list(out)[:4] == ["UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"]
+    assert out["AccountId"] == ACCOUNT
+    assert _errors(out) == []
+    json.dumps(out)                                          # JSON-ready (dates are ISO strings)
+
+    users = {u["UserName"]: u for u in out["UserDetailList"]}
+    assert set(users) == {"alice", "bob"}
+    alice = users["alice"]
+    assert alice["GroupList"] == ["devs"]
+    assert [p["PolicyName"] for p in alice["UserPolicyList"]] == ["alice-inline"]
+    assert alice["UserPolicyList"][0]["PolicyDocument"]["Statement"][0]["Action"] == "iam:PassRole"
+    assert [p["PolicyArn"] for p in alice["AttachedManagedPolicies"]] == [f["policy"]]
+    # (moto does not keep user permissions boundaries; role boundaries are checked below)
+
+    group = _by_name(out["GroupDetailList"], "GroupName", "devs")
+    assert [p["PolicyName"] for p in group["GroupPolicyList"]] == ["devs-inline"]
+    assert [p["PolicyArn"] for p in group["AttachedManagedPolicies"]] == [f["policy"]]
+
+    roles = {r["RoleName"]: r for r in out["RoleDetailList"]}
+    web = roles["web"]
+    assert web["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
+    assert web["PermissionsBoundary"]["PermissionsBoundaryArn"] == f["boundary"]
+    assert {"Key": "team", "Value": "web"} in web["Tags"]
+    assert [p["Arn"] for p in web["InstanceProfileList"]] == [f["profile"]]
+    assert [p["PolicyName"] for p in roles["fn"]["RolePolicyList"]] == ["fn-inline"]
+
+    pol = _by_name(out["Policies"], "Arn", f["policy"])
+    assert pol["DefaultVersionId"] == "v2"
+    versions = {v["VersionId"]: v for v in pol["PolicyVersionList"]}
+    assert set(versions) == {"v1", "v2"}
+    assert versions["v2"]["IsDefaultVersion"] and not versions["v1"]["IsDefaultVersion"]
+    assert versions["v1"]["Document"]["Statement"][0]["Action"] == "s3:GetObject"
+    assert isinstance(versions["v1"]["CreateDate"], str)
+
+    inv = out["Inventory"]
+    assert inv["instance_profiles"] == [{"arn": f["profile"], "name": "web-profile", "roles": [f["web"]]}]
+    assert inv["lambda_functions"] == [{"arn": f["function"], "name": "worker", "role": f["fn_role"],
+                                        "region": REGION}]
+    assert inv["ec2_instances"] == [{
+        "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/{f['instance']}", "id": f["instance"],
+        "region": REGION, "instance_profile_arn": f["profile"], "state": "running"}]
+    if HAS_CFN:
+        assert inv["cloudformation_stacks"] == [{"arn": f["stack"], "name": "infra", "region": REGION,
+                                                 "role_arn": f["svc"]}]
+    assert inv["sagemaker_notebooks"] == [{"arn": f["notebook"], "name": "nb", "region": REGION,
+                                           "role_arn": f["svc"], "status": "InService"}]
+    if HAS_GLUE:
+        assert inv["glue_dev_endpoints"] == [{"arn": f"arn:aws:glue:{REGION}:{ACCOUNT}:devEndpoint/dev",
+                                              "name": "dev", "region": REGION, "role_arn": f["svc"]}]
+    assert inv["ecs_task_definitions"] == [{"arn": f["task"], "region": REGION, "task_role_arn": f["svc"],
+                                            "execution_role_arn": f["fn_role"]}]
+    # codebuild's service roles are only readable through BatchGetProjects (off by default):
+    # the key is left out ("unknown") rather than emitted empty ("none")
+    assert "codebuild_projects" not in inv
+
+    k1, k2 = f["keys"]
+    assert inv["users"][f["alice"]] == {
+        "access_keys": sorted([{"id_suffix": k1["AccessKeyId"][-4:], "status": "Active"},
+                               {"id_suffix": k2["AccessKeyId"][-4:], "status": "Inactive"}],
+                              key=lambda k: k["status"]),
+        "login_profile": True, "mfa_devices": 0}
+    assert inv["users"][f["bob"]] == {"access_keys": [], "login_profile": False, "mfa_devices": 0}
+    assert inv["oidc_providers"] == [{"arn": f["oidc"], "url": "token.actions.githubusercontent.com",
+                                      "client_ids": ["sts.amazonaws.com"]}]
+    assert inv["saml_providers"] == [{"arn": f["saml"]}]
+    assert inv["account_aliases"] == ["acme-prod"]
+    assert inv["organization"] is None
+
+    assert "iam: authorization details" in seen
+    assert f"lambda {REGION}: functions" in seen
+    assert f"ec2 {REGION}: instances" in seen
+
+
+def test_organization(aws):
+    org = aws.client("organizations").create_organization(FeatureSet="ALL")["Organization"]
+    inv = collect(aws)["Inventory"]
+    assert inv["organization"] == {"id": org["Id"], "master_account_id": org["MasterAccountId"]}
+
+
+def test_250_roles_all_come_back(aws):
     iam = aws.client("iam")
-    for i in range(120):
-        iam.create_role(RoleName=f"r{i}", AssumeRolePolicyDocument=TRUST)
-    iam.create_user(UserName="u")
-    secret = iam.create_access_key(UserName="u")["AccessKey"]["SecretAccessKey"]
+    for i in range(250):
+        iam.create_role(RoleName=f"r{i:03d}", AssumeRolePolicyDocument=json.dumps(TRUST_EC2))
+    out = collect(aws)
+    assert sorted(r["RoleName"] for r in out["RoleDetailList"]) == [f"r{i:03d}" for i in range(250)]
+    assert _errors(out) == []
+
+
+def test_pages_are_merged(aws):
+    """moto pages DescribeInstances by MaxResults: force 5 a page and check all 12 come back."""
+    ec2 = aws.client("ec2")
+    ids = [ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+           for _ in range(12)]
     calls = []
-    aws.events.register("before-call.*.*", lambda model, **kw: calls.append(model.name))
-    data = collect(aws)
-    assert len(data["RoleDetailList"]) == 120
-    assert secret not in json.dumps(data, default=str)
-    assert calls and all(c.startswith(("Get", "List", "Describe")) for c in calls), calls
-    model = load_data(json.loads(json.dumps(data, default=str)), "aws")
-    assert model.find("r7").trust_policy is not None
+
+    def small_pages(params, **kw):
+        params["MaxResults"] = 5
+        calls.append(dict(params))
+
+    aws.events.register("provide-client-params.ec2.DescribeInstances", small_pages)
+    out = collect(aws)
+    assert len(calls) == 3 and "NextToken" in calls[1]
+    assert sorted(i["id"] for i in out["Inventory"]["ec2_instances"]) == sorted(ids)
+    assert _errors(out) == []
 
 
-def test_access_denied_is_reported_and_collection_goes_on(aws):
-    aws.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument=TRUST)
+def _deny(code="AccessDenied", status=403, message="User is not authorized to perform this action"):
+    def handler(model, **kw):
+        http = botocore.awsrequest.AWSResponse("https://example.invalid/", status, {}, None)
+        return http, {"Error": {"Code": code, "Message": message},
+                      "ResponseMetadata": {"HTTPStatusCode": status}}
+    return handler
 
-    def deny(**kw):
-        raise botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListFunctions")
-    aws.events.register("before-call.lambda.ListFunctions", deny)
-    data = collect(aws)
-    assert len(data["RoleDetailList"]) == 1
-    assert any(e["operation"] == "ListFunctions" and e["error_code"] == "AccessDenied" for e in data["CollectionErrors"])
+
+def test_access_denied_is_reported_and_collection_goes_on(account):
+    session, f = account
+    session.events.register("before-call.lambda.ListFunctions", _deny("AccessDeniedException"))
+    out = collect(session)
+    assert _errors(out) == [{
+        "service": "lambda", "operation": "ListFunctions", "region": REGION,
+        "error_code": "AccessDeniedException", "message": "User is not authorized to perform this action"}]
+    inv = out["Inventory"]
+    assert "lambda_functions" not in inv              # unknown, not "no functions"
+    assert len(inv["ec2_instances"]) == 1 and len(inv["ecs_task_definitions"]) == 1
+    assert {r["RoleName"] for r in out["RoleDetailList"]} == {"web", "fn", "svc"}
+    assert out["AccountId"] == ACCOUNT
+
+
+def test_gaad_denied_falls_back_where_it_can(account):
+    session, f = account
+    session.events.register("before-call.iam.GetAccountAuthorizationDetails", _deny())
+    session.events.register("before-call.iam.ListInstanceProfiles", _deny())
+    out = collect(session)
+    assert [(e["operation"], e["region"], e["error_code"]) for e in _errors(out)] == [
+        ("GetAccountAuthorizationDetails", None, "AccessDenied"), ("ListInstanceProfiles", None, "AccessDenied")]
+    assert all(out[k] == [] for k in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"))
+    assert out["AccountId"] == ACCOUNT
+    assert set(out["Inventory"]["users"]) == {f["alice"], f["bob"]}   # through ListUsers
+    assert "instance_profiles" not in out["Inventory"]
+
+
+def test_account_id_from_arns_when_sts_fails(account):
+    session, f = account
+    session.events.register("before-call.sts.GetCallerIdentity", _deny())
+    out = collect(session)
+    assert out["AccountId"] == ACCOUNT
+    assert [e["operation"] for e in _errors(out)] == ["GetCallerIdentity"]
+    if HAS_GLUE:
+        assert out["Inventory"]["glue_dev_endpoints"][0]["arn"] == f"arn:aws:glue:{REGION}:{ACCOUNT}:devEndpoint/dev"
+
+
+def test_per_user_failure_leaves_only_that_user_out(account):
+    session, f = account
+
+    def deny_alice(params, **kw):                       # params: the API parameters of this call
+        if params.get("UserName") == "alice":
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListMFADevices")
+
+    session.events.register("before-parameter-build.iam.ListMFADevices", deny_alice)
+    out = collect(session)
+    assert set(out["Inventory"]["users"]) == {f["bob"]}
+    assert [(e["operation"], e["error_code"]) for e in _errors(out)] == [("ListMFADevices", "AccessDenied")]
+
+
+def test_transport_errors_and_regions(aws):
+    """Endpoint/timeout errors are recorded per region; other regions and services go on."""
+    iam = aws.client("iam")
+    role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA))["Role"]["Arn"]
+    fn = aws.client("lambda", region_name="eu-west-1").create_function(
+        FunctionName="eu", Runtime="python3.12", Role=role, Handler="lambda_function.handler",
+        Code={"ZipFile": _zip()})["FunctionArn"]
+
+    def unreachable(context, **kw):
+        if context.get("client_region") == "ap-southeast-2":
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url="https://ec2.ap-southeast-2.amazonaws.com/")
+
+    def timeout(**kw):
+        raise botocore.exceptions.ReadTimeoutError(endpoint_url="https://sagemaker.eu-west-1.amazonaws.com/")
+
+    aws.events.register("before-call.ec2.DescribeInstances", unreachable)
+    aws.events.register("before-call.sagemaker.ListNotebookInstances", timeout)
+    seen = []
+    out = collect(aws, regions=["eu-west-1", "ap-southeast-2"], progress=seen.append)
+    errs = sorted((e["service"], e["operation"], e["region"], e["error_code"]) for e in _errors(out))
+    assert errs == [("ec2", "DescribeInstances", "ap-southeast-2", "EndpointConnectionError"),
+                    ("sagemaker", "ListNotebookInstances", "ap-southeast-2", "ReadTimeoutError"),
+                    ("sagemaker", "ListNotebookInstances", "eu-west-1", "ReadTimeoutError")]
+    inv = out["Inventory"]
+    assert inv["lambda_functions"] == [{"arn": fn, "name": "eu", "role": role, "region": "eu-west-1"}]
+    assert "ec2_instances" not in inv and "sagemaker_notebooks" not in inv
+    assert "lambda eu-west-1: functions" in seen and "lambda ap-southeast-2: functions" in seen
+    assert not any("us-east-1" in m for m in seen)
+
+
+def test_no_secrets_in_output(account):
+    session, f = account
+    leaked_key = f["keys"][0]["AccessKeyId"]
+
+    def noisy(**kw):                                    # an error message that carries a key id
+        raise botocore.exceptions.ClientError(
+            {"Error": {"Code": "InvalidClientTokenId",
+                       "Message": f"The security token for {leaked_key} is invalid; "
+                                  "X-Amz-Security-Token=FwoGZXIvYXdzEXAMPLETOKEN"}}, "GetDevEndpoints")
+
+    session.events.register("before-call.glue.GetDevEndpoints", noisy)
+    text = json.dumps(collect(session))
+    for k in f["keys"]:
+        assert k["SecretAccessKey"] not in text
+        assert k["AccessKeyId"] not in text
+        assert k["AccessKeyId"][-4:] in text
+    for secret in ("Sup3r-secret-pw!", "hunter2-lambda-env", "FwoGZXIvYXdzEXAMPLETOKEN", "testing"):
+        assert secret not in text
+
+
+def test_only_read_operations_are_called(account):
+    session, _ = account
+    ops = []
+    session.events.register("before-call", lambda model, **kw: ops.append(
+        (model.service_model.service_id.hyphenize(), model.name)))
+    collect(session)
+    assert ops
+    bad = [o for o in ops if not o[1].startswith(("Get", "List", "Describe"))]
+    assert bad == []
+    names = {o[1] for o in ops}
+    assert {"GetCallerIdentity", "GetAccountAuthorizationDetails", "ListFunctions", "DescribeInstances",
+            "DescribeStacks", "ListNotebookInstances", "DescribeNotebookInstance", "GetDevEndpoints",
+            "ListTaskDefinitions", "DescribeTaskDefinition", "ListAccessKeys", "GetLoginProfile",
+            "ListMFADevices", "ListOpenIDConnectProviders", "GetOpenIDConnectProvider", "ListSAMLProviders",
+            "ListAccountAliases", "ListInstanceProfiles", "DescribeOrganization"} <= names
+
+
+def test_write_operations_are_refused():
+    with pytest.raises(ValueError):
+        live._Collector._check("CreateUser")
+    with pytest.raises(ValueError):
+        live._Collector._check("BatchGetProjects")
+
+
+def test_codebuild_with_batch_get_enabled(aws, monkeypatch):
+    monkeypatch.setattr(live, "ALLOW_BATCH_GET", True)
+    role = aws.client("iam").create_role(RoleName="cb", AssumeRolePolicyDocument=json.dumps(TRUST_EC2))["Role"]["Arn"]
+    aws.client("codebuild").create_project(
+        name="build", source={"type": "S3", "location": "bucket/src.zip"}, artifacts={"type": "NO_ARTIFACTS"},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                     "computeType": "BUILD_GENERAL1_SMALL"}, serviceRole=role)
+    out = collect(aws)
+    assert out["Inventory"]["codebuild_projects"] == [{
+        "arn": f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/build", "name": "build", "region": REGION,
+        "service_role": role}]
+    assert _errors(out) == []
+
+
+def test_client_config():
+    cfg = live.CLIENT_CONFIG
+    # botocore turns retries={"max_attempts": 10} (retries after the first try) into 11 attempts in all
+    assert cfg.retries["mode"] == "adaptive"
+    assert cfg.retries.get("max_attempts", cfg.retries.get("total_max_attempts", 0) - 1) == 10
+    assert cfg.connect_timeout and cfg.read_timeout
+
+
+def test_output_loads_into_the_model(account):
+    """What collect() returns is what the authorization-details loader reads (no conversion step)."""
+    load_data = pytest.importorskip("iamlint.loaders").load_data
+    session, f = account
+    model = load_data(json.loads(json.dumps(collect(session))), "aws:test")
+    assert set(model.accounts) == {ACCOUNT}
+    assert model.find("web").trust_policy is not None
+    assert model.accounts[ACCOUNT].inventory["lambda_functions"][0]["role"] == f["fn_role"]
+    assert model.accounts[ACCOUNT].alias == "acme-prod"
