@@ -160,7 +160,7 @@ def _progress(quiet: bool):
 def scan(input: List[str] = typer.Option(None, "--input", "-i", help="snapshot / authorization-details files"),
          profile: Optional[str] = typer.Option(None, "--profile", help="read a live account with this profile"),
          region: Optional[str] = typer.Option(None, "--region"),
-         format: str = typer.Option("text", "--format", "-f", help="text | json | markdown"),
+         format: str = typer.Option("text", "--format", "-f", help="text | json | markdown | sarif | html"),
          output: Optional[str] = typer.Option(None, "--output", "-o"),
          fail_on: Optional[str] = typer.Option(None, "--fail-on", help="exit 1 if a finding at or above: "
                                                "critical | high | medium | low | info"),

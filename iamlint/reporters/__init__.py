@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from .html import render as render_html
 from .json_report import render as render_json
 from .markdown import render as render_markdown
+from .sarif import render as render_sarif
 from .text import render as render_text
 
 REPORTERS = {
     "text": render_text,
     "json": render_json,
     "markdown": render_markdown,
+    "sarif": render_sarif,
+    "html": render_html,
 }
