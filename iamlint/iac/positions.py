@@ -1,0 +1,291 @@
+"""YAML and JSON with positions: the parsed value plus a side table {json_pointer: (line, column)}.
+
+Lines and columns are 1-based. For a mapping entry the position is the key's (the line a reader looks
+at: `AgentRole:`); for a list item, the item's first character. CloudFormation short-form tags (`!Ref`,
+`!Sub`, `!GetAtt` ...) become the long form (`{"Ref": ...}`, `{"Fn::Sub": ...}`), exactly as
+CloudFormation reads them. Unquoted dates stay strings (`Version: 2012-10-17`), as CloudFormation reads
+them. Bad YAML, an unknown tag, a tag on the wrong kind of node and a duplicate key are one `InputError`
+naming the file and the line.
+
+JSON is read by a small position-keeping parser (after `json.loads` has validated it, so that JSON
+errors are Python's precise ones with line and column).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from bisect import bisect_right
+from typing import Any
+
+import yaml
+
+from ..errors import InputError
+
+Positions = dict[str, tuple[int, int]]
+
+# short form -> (long form key, accepted node kinds)
+SHORT_FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Ref": ("Ref", ("scalar",)),
+    "Condition": ("Condition", ("scalar",)),
+    "Sub": ("Fn::Sub", ("scalar", "sequence")),
+    "GetAtt": ("Fn::GetAtt", ("scalar", "sequence")),
+    "Join": ("Fn::Join", ("sequence",)),
+    "If": ("Fn::If", ("sequence",)),
+    "Select": ("Fn::Select", ("sequence",)),
+    "Split": ("Fn::Split", ("sequence",)),
+    "FindInMap": ("Fn::FindInMap", ("sequence",)),
+    "ImportValue": ("Fn::ImportValue", ("scalar", "sequence", "mapping")),
+    "Base64": ("Fn::Base64", ("scalar", "sequence", "mapping")),
+    "Cidr": ("Fn::Cidr", ("sequence",)),
+    "GetAZs": ("Fn::GetAZs", ("scalar", "mapping")),
+    "Equals": ("Fn::Equals", ("sequence",)),
+    "And": ("Fn::And", ("sequence",)),
+    "Or": ("Fn::Or", ("sequence",)),
+    "Not": ("Fn::Not", ("sequence",)),
+    "Transform": ("Fn::Transform", ("mapping",)),
+    "ToJsonString": ("Fn::ToJsonString", ("scalar", "sequence", "mapping")),
+    "Length": ("Fn::Length", ("scalar", "sequence", "mapping")),
+}
+
+_KIND = {yaml.ScalarNode: "scalar", yaml.SequenceNode: "sequence", yaml.MappingNode: "mapping"}
+_KIND_TEXT = {"scalar": "a value", "sequence": "a list", "mapping": "a mapping"}
+
+
+def esc(token: Any) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+class PositionLoader(yaml.SafeLoader):
+    """A SafeLoader that composes the node tree, then builds the value and the positions from it."""
+
+    def __init__(self, stream, source: str = "<input>"):
+        super().__init__(stream)
+        self.source = source
+        self.positions: Positions = {}
+
+    # -------------------------------------------------------------- entry point
+    def load_with_positions(self) -> tuple[Any, Positions]:
+        try:
+            node = self.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "invalid YAML"
+            raise InputError(f"invalid YAML: {problem}", self.source,
+                             f"line {mark.line + 1}" if mark else None) from None
+        except yaml.YAMLError as exc:
+            raise InputError(f"invalid YAML: {exc}", self.source) from None
+        finally:
+            self.dispose()
+        if node is None:
+            return None, {"": (1, 1)}
+        try:
+            value = self._value(node, "", (node.start_mark.line + 1, node.start_mark.column + 1))
+        except RecursionError:
+            raise InputError("YAML is nested too deeply", self.source) from None
+        return value, self.positions
+
+    # -------------------------------------------------------------- nodes
+    def _fail(self, node, message: str) -> InputError:
+        return InputError(message, self.source, f"line {node.start_mark.line + 1}")
+
+    def _value(self, node, ptr: str, pos: tuple[int, int]) -> Any:
+        self.positions.setdefault(ptr, pos)
+        tag = node.tag or ""
+        if tag.startswith("!") and not tag.startswith("!!"):
+            name = tag[1:]
+            if name not in SHORT_FORMS:
+                raise self._fail(node, f"unknown intrinsic function tag !{name}")
+            long, kinds = SHORT_FORMS[name]
+            kind = _KIND[type(node)]
+            if kind not in kinds:
+                raise self._fail(node, f"!{name} takes {' or '.join(_KIND_TEXT[k] for k in kinds)}, "
+                                       f"not {_KIND_TEXT[kind]}")
+            inner_ptr = f"{ptr}/{esc(long)}"
+            self.positions.setdefault(inner_ptr, pos)
+            if isinstance(node, yaml.ScalarNode) and name == "GetAtt":
+                text = node.value
+                if "." not in text:
+                    raise self._fail(node, f"!GetAtt {text!r} must be LogicalId.Attribute")
+                a, b = text.split(".", 1)
+                return {long: [a, b]}
+            return {long: self._plain(node, inner_ptr, pos, untagged=True)}
+        return self._plain(node, ptr, pos)
+
+    def _plain(self, node, ptr: str, pos: tuple[int, int], untagged: bool = False) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            tag = node.tag
+            if untagged:
+                # the content of a short-form tag is resolved as the untagged node would be
+                tag = self.resolve(yaml.ScalarNode, node.value, (node.style is None, False))
+            if tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary") or tag.startswith("!"):
+                return node.value
+            return self.construct_object(yaml.ScalarNode(tag, node.value, node.start_mark, node.end_mark,
+                                                         node.style), deep=True)
+        if isinstance(node, yaml.SequenceNode):
+            return [self._value(item, f"{ptr}/{i}", (item.start_mark.line + 1, item.start_mark.column + 1))
+                    for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)
+            out: dict = {}
+            for key_node, val_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or (key_node.tag or "").startswith("!") and \
+                        not key_node.tag.startswith("!!"):
+                    raise self._fail(key_node, "mapping keys must be plain values")
+                key = self._plain(key_node, ptr, pos)
+                if not isinstance(key, str):
+                    key = key_node.value
+                if key in out:
+                    raise self._fail(key_node, f"duplicate key {key!r}")
+                kpos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                out[key] = self._value(val_node, f"{ptr}/{esc(key)}", kpos)
+            return out
+        raise self._fail(node, "unsupported YAML node")
+
+
+# unquoted dates stay strings (CloudFormation reads `Version: 2012-10-17` as text)
+PositionLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml(text: str, source: str) -> tuple[Any, Positions]:
+    return PositionLoader(text, source).load_with_positions()
+
+
+# ------------------------------------------------------------------ JSON
+
+_WS = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?")
+
+
+class _JsonPositions:
+    """A JSON reader for text that `json.loads` has accepted; records where every value starts."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.lines = [0] + [m.end() for m in re.finditer(r"\n", text)]
+        self.positions: Positions = {}
+
+    def pos(self, offset: int) -> tuple[int, int]:
+        line = bisect_right(self.lines, offset)
+        return line, offset - self.lines[line - 1] + 1
+
+    def ws(self, i: int) -> int:
+        return _WS.match(self.text, i).end()
+
+    def value(self, i: int, ptr: str, at: int | None) -> tuple[Any, int]:
+        text = self.text
+        i = self.ws(i)
+        self.positions.setdefault(ptr, self.pos(at if at is not None else i))
+        c = text[i]
+        if c == "{":
+            out: dict = {}
+            i = self.ws(i + 1)
+            if text[i] == "}":
+                return out, i + 1
+            while True:
+                i = self.ws(i)
+                kstart = i
+                key, i = json.decoder.scanstring(text, i + 1)
+                i = self.ws(i) + 1          # ':'
+                out[key], i = self.value(i, f"{ptr}/{esc(key)}", kstart)
+                i = self.ws(i)
+                if text[i] == ",":
+                    i += 1
+                    continue
+                return out, i + 1
+        if c == "[":
+            arr: list = []
+            i = self.ws(i + 1)
+            if text[i] == "]":
+                return arr, i + 1
+            while True:
+                item, i = self.value(i, f"{ptr}/{len(arr)}", None)
+                arr.append(item)
+                i = self.ws(i)
+                if text[i] == ",":
+                    i += 1
+                    continue
+                return arr, i + 1
+        if c == '"':
+            return json.decoder.scanstring(text, i + 1)
+        if text.startswith("true", i):
+            return True, i + 4
+        if text.startswith("false", i):
+            return False, i + 5
+        if text.startswith("null", i):
+            return None, i + 4
+        m = _NUMBER.match(text, i)
+        num = m.group(0)
+        return (float(num) if (m.group(1) or m.group(2)) else int(num)), m.end()
+
+
+def load_json(text: str, source: str) -> tuple[Any, Positions]:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", source, f"line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise InputError("JSON is nested too deeply", source) from None
+    parser = _JsonPositions(text)
+    try:
+        value, _ = parser.value(0, "", None)
+    except RecursionError:
+        raise InputError("JSON is nested too deeply", source) from None
+    return value, parser.positions
+
+
+# ------------------------------------------------------------------ files
+
+def read_text(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror})", source=path) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"file is not UTF-8 text (byte {exc.start})", source=path) from None
+
+
+def looks_like_json(text: str) -> bool:
+    s = text.lstrip()
+    return s.startswith("{") or s.startswith("[")
+
+
+def load_text(text: str, source: str) -> tuple[Any, Positions]:
+    """JSON when it looks like JSON (an object or a list) and is not named .yaml, YAML otherwise."""
+    if looks_like_json(text) and not source.lower().endswith((".yaml", ".yml")):
+        return load_json(text, source)
+    return load_yaml(text, source)
+
+
+def load_file(path: str) -> tuple[Any, Positions]:
+    return load_text(read_text(path), path)
+
+
+def position(positions: Positions, ptr: str) -> tuple[int, int] | None:
+    """The position of `ptr`, or of its nearest ancestor that has one."""
+    p = ptr
+    while True:
+        if p in positions:
+            return positions[p]
+        if not p:
+            return None
+        p = p.rsplit("/", 1)[0]
+
+
+def display_path(path: str) -> str:
+    """A path as findings show it: relative to the working directory when under it, POSIX separators."""
+    ap = os.path.abspath(path)
+    try:
+        rel = os.path.relpath(ap, os.getcwd())
+    except ValueError:
+        rel = ap
+    if rel == ".." or rel.startswith(".." + os.sep):
+        rel = ap
+    return rel.replace(os.sep, "/")
