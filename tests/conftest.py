@@ -20,3 +20,50 @@ def write_json(tmp_path, name, data):
     p = tmp_path / name
     p.write_text(json.dumps(data) if not isinstance(data, str) else data)
     return str(p)
+
+
+# ---------------------------------------------------------------- read-only guard (whole suite)
+# Every AWS API call that iamlint's own code makes, anywhere in the test suite, must be read-only.
+# Calls made by the tests themselves (moto setup: CreateRole, PutRolePolicy ...) are not iamlint's and
+# pass. The only writes iamlint may make are deliveries the user asks for, to the user's own resources
+# (an audit report to S3, a notification to SNS); they are allowed from those modules only.
+READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Generate", "Simulate", "BatchGet", "Lookup", "Search")
+DELIVERY_WRITES = {("iamlint/audit/deliver.py", "PutObject"), ("iamlint/audit/notify.py", "Publish")}
+_IAMLINT_DIR = str(ROOT / "iamlint") + os.sep
+AWS_CALLS_BY_IAMLINT: list[tuple[str, str]] = []
+
+
+def _iamlint_caller() -> str | None:
+    """The iamlint source file nearest to the current AWS call, or None when the call is the test's."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        fn = os.path.abspath(frame.f_code.co_filename)
+        if fn.startswith(_IAMLINT_DIR):
+            return fn[len(str(ROOT)) + 1:].replace(os.sep, "/")
+        frame = frame.f_back
+    return None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _aws_read_only_guard():
+    try:
+        from botocore.client import BaseClient
+    except ImportError:  # pragma: no cover - boto3 is a dependency
+        yield
+        return
+    original = BaseClient._make_api_call
+
+    def guarded(self, operation_name, api_params):
+        caller = _iamlint_caller()
+        if caller is not None:
+            service = self.meta.service_model.service_name
+            AWS_CALLS_BY_IAMLINT.append((service, operation_name))
+            if not operation_name.startswith(READ_ONLY_PREFIXES) and (caller, operation_name) not in DELIVERY_WRITES:
+                pytest.fail(f"iamlint called a non-read-only AWS API: {service}:{operation_name} from {caller}")
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = guarded
+    try:
+        yield
+    finally:
+        BaseClient._make_api_call = original

@@ -427,3 +427,26 @@ def test_output_loads_into_the_model(account):
     assert model.find("web").trust_policy is not None
     assert model.accounts[ACCOUNT].inventory["lambda_functions"][0]["role"] == f["fn_role"]
     assert model.accounts[ACCOUNT].alias == "acme-prod"
+
+
+def test_suite_guard_sees_iamlint_calls(account):
+    """The session-wide guard in conftest records iamlint's calls (so it cannot pass by seeing nothing)."""
+    from conftest import AWS_CALLS_BY_IAMLINT
+    session, _ = account
+    before = len(AWS_CALLS_BY_IAMLINT)
+    collect(session)
+    seen = AWS_CALLS_BY_IAMLINT[before:]
+    assert ("iam", "GetAccountAuthorizationDetails") in seen
+    assert all(op.startswith(("Get", "List", "Describe", "BatchGet")) for _, op in seen)
+
+
+def test_suite_guard_fails_a_write_from_iamlint_code(aws):
+    """A write made from a file under iamlint/ fails the test that triggers it."""
+    from conftest import ROOT
+    code = compile("def write(client):\n    client.create_user(UserName='x')\n",
+                   str(ROOT / "iamlint" / "loaders" / "_pretend.py"), "exec")
+    scope: dict = {}
+    exec(code, scope)
+    with pytest.raises(pytest.fail.Exception, match="non-read-only AWS API: iam:CreateUser"):
+        scope["write"](aws.client("iam"))
+    aws.client("iam").create_user(UserName="y")   # the test's own setup calls are not iamlint's
