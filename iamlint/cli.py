@@ -7,6 +7,7 @@ Exit codes: 0 clean, 1 findings at or above --fail-on (or simulate mismatches), 
 from __future__ import annotations
 
 import functools
+import os
 import json
 import sys
 from typing import List, Optional
@@ -32,7 +33,25 @@ def handled(fn):
         except KeyboardInterrupt:
             typer.echo("iamlint: interrupted", err=True)
             raise typer.Exit(130)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug must still end in one line, not a traceback
+            if os.environ.get("IAMLINT_DEBUG"):
+                raise
+            where = _innermost_frame(exc)
+            typer.echo(f"iamlint: error: internal error ({type(exc).__name__}: {exc}) at {where}; "
+                       "set IAMLINT_DEBUG=1 for the traceback and please report it", err=True)
+            raise typer.Exit(2)
     return wrapper
+
+
+def _innermost_frame(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return f"{os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
 
 
 def _context_pairs(pairs: List[str]) -> dict:
@@ -115,19 +134,10 @@ def snapshot(output: str = typer.Option(..., "--output", "-o", help="snapshot fi
                                              help="convert saved files instead of reading AWS"),
              quiet: bool = typer.Option(False, "--quiet", "-q")):
     """Collect an account once (read-only) into an iamlint snapshot for offline use."""
-    from .loaders import load_data, load_paths
     from .loaders.snapshot import to_snapshot
     from .output import write_atomic
 
-    if input:
-        model = load_paths(input)
-    else:
-        from .loaders.live import collect
-        from .session import make_session
-        session = make_session(profile, region)
-        say = None if quiet else (lambda msg: typer.echo(f"  {msg}", err=True))
-        data = collect(session, regions=[region] if region else None, progress=say)
-        model = load_data(json.loads(json.dumps(data, default=str)), f"aws:{profile or 'default'}")
+    model = _load_model(input, profile, region, quiet)
     write_atomic(output, json.dumps(to_snapshot(model), indent=1, sort_keys=False) + "\n")
     n = sum(len(a.principals) for a in model.accounts.values())
     errs = sum(len(a.collection_errors) for a in model.accounts.values())
