@@ -82,7 +82,9 @@ DEFAULT_ATTR_TYPES = {"role": ("aws_iam_role",), "roles": ("aws_iam_role",), "us
                       "users": ("aws_iam_user",), "group": ("aws_iam_group",), "groups": ("aws_iam_group",),
                       "policy_arn": ("aws_iam_policy",), "managed_policy_arns": ("aws_iam_policy",),
                       "permissions_boundary": ("aws_iam_policy",)}
-ORDERED_BLOCKS = ("statement",)         # list-typed nested blocks (the others are sets)
+ORDERED_BLOCKS = ("statement",)
+# Optional+Computed attributes: unknown in a plan when the configuration does not write them
+COMPUTED_OPTIONAL = ("managed_policy_arns", "inline_policy")         # list-typed nested blocks (the others are sets)
 IDENT_ATTRS = ("arn", "name", "id", "json", "minified_json", "url")
 _KEYS = re.compile(r'\[(?:"(?:[^"\\]|\\.)*"|[0-9]+)\]')
 _REF_TOKEN = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_-]*)|\[("(?:[^"\\]|\\.)*"|[0-9]+|\*)\]')
@@ -160,6 +162,7 @@ class Plan:
         self.b = Builder(model, index, self.opts, source, "terraform")
         self._busy: set[tuple] = set()
         self._docs: dict[str, Any] = {}
+        self._written_by: dict[str, list[str]] = {}
 
     # ---------------------------------------------------------------- errors and places
     def fail(self, ptr: str, message: str) -> InputError:
@@ -303,12 +306,12 @@ class Plan:
             return []
         return [r for r in refs if isinstance(r, str)]
 
-    def refs_at(self, inst: Inst, path: tuple) -> tuple[list[str], bool]:
+    def refs_at(self, inst: Inst, path: tuple) -> tuple[list[str], bool | None]:
         """The references of the configuration expression that gives `path` of `inst`, and whether the
-        attribute is written in the configuration at all."""
+        attribute is written in the configuration (None: the plan has no configuration of the resource)."""
         hit = self.cfg.get((inst.config_module, inst.local))
         if hit is None:
-            return [], False
+            return [], None
         node: Any = hit[0].get("expressions") or {}
         exprs: list = [node]
         prev = None
@@ -406,7 +409,7 @@ class Plan:
         targets = self.targets(inst, refs)
         if len(targets) == 1:
             got = self.target_value(targets[0], path[-1] if path and isinstance(path[-1], str) else None)
-            if got is not None:
+            if isinstance(got, str):
                 return got
         return self.after_apply(inst, path)
 
@@ -420,53 +423,53 @@ class Plan:
         return v
 
     def str_list(self, inst: Inst, key: str) -> list[str]:
-        """A list (or set) of strings, each unknown element resolved through the references when they
-        match one to one; a wholly unknown list becomes what its references name plus a marker."""
-        raw = self.raw(inst, (key,))
-        p = self.vptr(inst, (key,))
-        refs, written = self.refs_at(inst, (key,))
+        return self.seq(inst, (key,), optional=key in COMPUTED_OPTIONAL)
+
+    def seq(self, inst: Inst, path: tuple, accept: tuple = (str,), optional: bool = False) -> list:
+        """A list (or set) of strings. Elements known only after apply are what the references of the
+        expression name when they match one to one, else markers. A list wholly unknown (built by a
+        function) is what its references name plus a marker for what else it may hold. An `optional`
+        attribute (Optional+Computed in the provider) that the configuration does not write is empty."""
+        raw = self.raw(inst, path)
+        p = self.vptr(inst, path)
+        field = next((x for x in reversed(path) if isinstance(x, str)), None)
+        refs, written = self.refs_at(inst, path)
         if raw is UNKNOWN:
-            if not written:
+            if written is False or (written is None and optional):
                 return []
-            got = [self.target_value(t, key) for t in self.targets(inst, refs, many=True)]
-            return [g for g in got if isinstance(g, str)] + [self.after_apply(inst, (key,))]
+            got = [] if self._dynamic(refs) else [self.target_value(t, field) for t in self.targets(inst, refs)]
+            return [g for g in got if isinstance(g, accept)] + [self.after_apply(inst, path)]
         if raw is None:
             return []
-        if isinstance(raw, str):
-            return [raw]
         if not isinstance(raw, list):
-            raise self.fail(p, f"{key} of {inst.address} must be a list of strings, not {_type(raw)}")
-        out: list[str] = []
+            raise self.fail(p, f"{field} of {inst.address} must be a list of strings, not {_type(raw)}")
+        out: list = []
         holes = []
         for i, x in enumerate(raw):
-            if x is None and self.raw(inst, (key, i)) is UNKNOWN:
+            if x is None and self.raw(inst, path + (i,)) is UNKNOWN:
                 holes.append(i)
-                continue
-            if x is None:
-                continue
-            if not isinstance(x, str):
-                raise self.fail(f"{p}/{i}", f"{key} of {inst.address} must hold strings, not {_type(x)}")
-            out.append(x)
+            elif isinstance(x, str):
+                out.append(x)
+            elif x is not None:
+                raise self.fail(f"{p}/{i}", f"{field} of {inst.address} must hold strings, not {_type(x)}")
         if holes:
-            targets = self.targets(inst, refs, many=True)
-            got = [self.target_value(t, key) for t in targets]
-            if len(got) == len(holes) and all(isinstance(g, str) for g in got) and not self._dynamic(refs):
+            got = [] if self._dynamic(refs) else [self.target_value(t, field) for t in self.targets(inst, refs)]
+            if len(got) == len(holes) and all(isinstance(g, accept) for g in got):
                 out.extend(got)
             else:
-                out.extend(self.after_apply(inst, (key, i)) for i in holes)
+                out.extend(self.after_apply(inst, path + (i,)) for i in holes)
         return out
 
     def _dynamic(self, refs: list[str]) -> bool:
         """Whether the expression names something other than resources (a variable, a local...)."""
         for r in refs:
             head = r.split(".", 1)[0].split("[", 1)[0]
-            if head in ("var", "local", "each", "count", "path", "terraform", "self"):
+            if head in ("var", "local", "path", "terraform", "self"):
                 return True
         return False
 
     # ---------------------------------------------------------------- references
-    def targets(self, inst: Inst, refs: list[str], many: bool = False, depth: int = 0
-                ) -> list[tuple[Inst, str | None] | tuple[None, Any]]:
+    def targets(self, inst: Inst, refs: list[str], depth: int = 0) -> list[tuple[Inst | None, Any]]:
         """What the references of an expression evaluated in `inst`'s module stand for: instances with
         the attribute named (or None), or plain values ((None, value)). Only the most specific reference
         of each target is kept."""
@@ -475,13 +478,17 @@ class Plan:
     def _targets(self, module: str, key: Any, refs: list[str], depth: int) -> list:
         if depth > 16:
             return []
+        refs = [r for r in refs if not any(o != r and o.startswith((r + ".", r + "[")) for o in refs)]
         parsed = [t for t in (_parse_ref(r) for r in refs) if t]
         has_index_ref = any(t[0] in ("count", "each") for t in parsed)
         out: list = []
         seen: dict[tuple, int] = {}
         for toks in sorted(parsed, key=len, reverse=True):
             head = toks[0]
-            if head in ("count", "each", "path", "terraform", "self", "local"):
+            if head in ("count", "each"):
+                continue                        # they select an instance (or are known while planning)
+            if head in ("path", "terraform", "self", "local"):
+                out.append((None, marker(".".join(str(t) for t in toks[:2]))))
                 continue
             if head == "var":
                 if len(toks) < 2 or not isinstance(toks[1], str):
@@ -542,11 +549,11 @@ class Plan:
             var = self.d.get("variables")
             if isinstance(var, dict) and isinstance(var.get(name), dict) and "value" in var[name]:
                 return [(None, var[name]["value"])]
-            return []
+            return [(None, marker(f"var.{name}"))]
         parent, call, key = _split_module(module)
         hit = self.calls.get((_KEYS.sub("", parent), call))
         if hit is None:
-            return []
+            return [(None, marker(f"var.{name}"))]
         exprs = hit[0].get("expressions")
         refs = self._expr_refs(exprs.get(name)) if isinstance(exprs, dict) else []
         if isinstance(exprs, dict) and isinstance(exprs.get(name), dict) and "constant_value" in exprs[name]:
@@ -594,6 +601,8 @@ class Plan:
             return self.policy_document_value(inst)
         v = self.raw(inst, (attr,))
         if v is not UNKNOWN and v is not None:
+            if attr in IDENT_ATTRS and not isinstance(v, str):
+                raise self.fail(self.vptr(inst, (attr,)), f"{attr} of {inst.address} must be a string, not {_type(v)}")
             return v
         if attr not in IDENT_ATTRS or inst.mode != "managed":
             return self.after_apply(inst, (attr,))
@@ -619,6 +628,8 @@ class Plan:
         v = self.raw(inst, ("name",))
         if isinstance(v, str):
             return v
+        if v is not None and v is not UNKNOWN:
+            raise self.fail(self.vptr(inst, ("name",)), f"name of {inst.address} must be a string, not {_type(v)}")
         if v is UNKNOWN:
             refs, written = self.refs_at(inst, ("name",))
             if written:
@@ -626,6 +637,8 @@ class Plan:
                 if isinstance(r, str):
                     return r
         prefix = self.raw(inst, ("name_prefix",))
+        if prefix is not None and prefix is not UNKNOWN and not isinstance(prefix, str):
+            raise self.fail(self.vptr(inst, ("name_prefix",)), f"name_prefix of {inst.address} must be a string")
         return (prefix if isinstance(prefix, str) else "") + self.after_apply(inst, ("name",))
 
     def res_path(self, inst: Inst) -> str:
@@ -652,23 +665,27 @@ class Plan:
         pid = self.value(inst, ("policy_id",))
         if isinstance(pid, str):
             doc["Id"] = pid
-        merged: list[dict] = []
+        # (statement, JSON pointer of what wrote it)
+        merged: list[tuple[dict, str]] = []
         for key in ("source_policy_documents", "source_json"):
-            for text in self.str_list(inst, key):
-                merged = _merge(merged, self._statements_of(inst, key, text), keep_first=True)
+            for text in self.seq(inst, (key,), (str, dict)):
+                merged = _merge(merged, [(x, self.vptr(inst, (key,))) for x in self._statements_of(inst, key, text)],
+                                keep_first=True)
         own = []
         stmts = self.raw(inst, ("statement",))
         if stmts is UNKNOWN:
-            own = [unknown_document("identity", "known-after-apply:" + inst.address + ".statement")["Statement"][0]]
+            own = [(unknown_document("identity", "known-after-apply:" + inst.address + ".statement")["Statement"][0],
+                    self.vptr(inst, ("statement",)))]
         else:
             for i, _ in enumerate(self._list(stmts, self.vptr(inst, ("statement",)), "statement")):
-                own.append(self.statement_block(inst, i))
+                own.append((self.statement_block(inst, i), self.vptr(inst, ("statement", i))))
         merged = _merge(merged, own)
         for key in ("override_policy_documents", "override_json"):
-            for text in self.str_list(inst, key):
-                merged = _merge(merged, self._statements_of(inst, key, text))
-        doc["Statement"] = merged
+            for text in self.seq(inst, (key,), (str, dict)):
+                merged = _merge(merged, [(x, self.vptr(inst, (key,))) for x in self._statements_of(inst, key, text)])
+        doc["Statement"] = [x for x, _ in merged]
         self._docs[inst.address] = doc
+        self._written_by[inst.address] = [w for _, w in merged]
         return doc
 
     def _statements_of(self, inst: Inst, key: str, text: Any) -> list[dict]:
@@ -679,7 +696,7 @@ class Plan:
         else:
             try:
                 st = json.loads(text).get("Statement", [])
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 raise self.fail(self.vptr(inst, (key,)), f"{key} of {inst.address} must hold policy JSON") from None
         st = st if isinstance(st, list) else [st]
         return [s for s in st if isinstance(s, dict)]
@@ -734,37 +751,10 @@ class Plan:
         return st
 
     def block_strings(self, inst: Inst, path: tuple) -> list[str]:
-        raw = self.raw(inst, path)
-        p = self.vptr(inst, path)
-        if raw is None:
-            return []
-        refs, _ = self.refs_at(inst, path)
-        if raw is UNKNOWN:
-            got = [self.target_value(t) for t in self.targets(inst, refs, many=True)]
-            if got and all(isinstance(g, str) for g in got) and not self._dynamic(refs) and len(got) == 1:
-                return got
-            return [self.after_apply(inst, path)]
-        if isinstance(raw, str):
-            return [raw]
-        if not isinstance(raw, list):
-            raise self.fail(p, f"{path[-1]} must be a list of strings, not {_type(raw)}")
-        out, holes = [], []
-        for i, x in enumerate(raw):
-            if x is None and self.raw(inst, path + (i,)) is UNKNOWN:
-                holes.append(i)
-            elif isinstance(x, str):
-                out.append(x)
-            elif x is not None:
-                raise self.fail(f"{p}/{i}", f"{path[-1]} must hold strings, not {_type(x)}")
-        if holes:
-            got = [self.target_value(t) for t in self.targets(inst, refs, many=True)]
-            if len(got) == len(holes) and all(isinstance(g, str) for g in got) and not self._dynamic(refs):
-                out.extend(got)
-            else:
-                out.extend(self.after_apply(inst, path + (i,)) for i in holes)
-        return out
+        return self.seq(inst, path)
 
-    def policy(self, inst: Inst, key: str, kind: str, what: str) -> tuple[Any, dict, Origin, str] | None:
+    def policy(self, inst: Inst, key: str, kind: str, what: str, optional: bool = False
+               ) -> tuple[Any, dict, Origin, str] | None:
         """A policy attribute of `inst` -> (document, statement positions, origin, pointer); None when the
         attribute is absent."""
         path = (key,)
@@ -775,7 +765,7 @@ class Plan:
             return None
         if raw is UNKNOWN:
             refs, written = self.refs_at(inst, path)
-            if not written:
+            if optional and not written:
                 return None
             targets = self.targets(inst, refs)
             docs = [t for t in targets if t[0] is not None and t[0].mode == "data"
@@ -817,9 +807,8 @@ class Plan:
         line = position(self.pos, src.rptr)
         if line:
             positions[ptr] = line
-        for i, _ in enumerate(self._list(self.raw(src, ("statement",)) if self.raw(src, ("statement",))
-                                         is not UNKNOWN else [], "", "statement")):
-            pos = position(self.pos, self.vptr(src, ("statement", i)))
+        for i, written in enumerate(self._written_by.get(src.address, [])):
+            pos = position(self.pos, written)
             if pos:
                 positions[f"{ptr}/Statement/{i}"] = pos
         doc, stmts = build_policy(value, kind, self.src, ptr, positions)
@@ -893,7 +882,7 @@ class Plan:
         raw = self.raw(inst, ("inline_policy",))
         _, written = self.refs_at(inst, ("inline_policy",))
         if raw is UNKNOWN or raw is None:
-            if raw is UNKNOWN and written:
+            if raw is UNKNOWN and written:          # None: no configuration, Optional+Computed: nothing
                 doc, stmts = build_policy(unknown_document("identity", f"known-after-apply:{inst.address}"
                                                                        ".inline_policy"),
                                           "identity", self.src, self.vptr(inst, ("inline_policy",)), self.pos)
@@ -973,8 +962,6 @@ class Plan:
             n = self.str_value(inst, (key,))
             if n is None:
                 raise self.fail(inst.ptr, f"{t} {inst.address} needs {key}")
-            if kind is Kind.ROLE and ":" in n and not n.startswith("arn:") and not has_marker(n):
-                n = n.split(":", 1)[0]          # an imported id "role:policy"
             p = self.find(kind, inst, key, n)
             if p is None:
                 return
@@ -1039,7 +1026,7 @@ class Plan:
             return
         if t in RESOURCE_POLICIES:
             target_key, doc_key = RESOURCE_POLICIES[t]
-            got = self.policy(inst, doc_key, "resource", f"{doc_key} of {inst.address}")
+            got = self.policy(inst, doc_key, "resource", f"{doc_key} of {inst.address}", optional=t == "aws_kms_key")
             if got is None:
                 return
             doc, stmts, origin, ptr = got
@@ -1131,13 +1118,14 @@ def _split_module(module: str) -> tuple[str, str, Any]:
     return ".".join(parent), call, key
 
 
-def _merge(base: list[dict], new: list[dict], keep_first: bool = False) -> list[dict]:
+def _merge(base: list[tuple[dict, str]], new: list[tuple[dict, str]], keep_first: bool = False
+           ) -> list[tuple[dict, str]]:
     """Statements merged as aws_iam_policy_document does: a statement with the Sid of an earlier one
     replaces it (source documents: the first one stays), others are appended."""
     out = list(base)
     for st in new:
-        sid = st.get("Sid")
-        hit = next((i for i, x in enumerate(out) if sid and x.get("Sid") == sid), None)
+        sid = st[0].get("Sid")
+        hit = next((i for i, x in enumerate(out) if sid and x[0].get("Sid") == sid), None)
         if hit is None:
             out.append(st)
         elif not keep_first:
