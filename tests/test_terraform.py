@@ -625,25 +625,63 @@ TYPES = st.sampled_from(["aws_iam_role", "aws_iam_policy", "aws_iam_user", "aws_
                          "aws_kms_key", "aws_lambda_permission", "aws_caller_identity"])
 
 
+IDENTITY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+GOOD = {
+    "name": st.sampled_from(["r", "u", "g", "d"]), "role": st.sampled_from(["r", "x"]), "user": st.just("u"),
+    "group": st.just("g"), "users": st.lists(st.sampled_from(["u", "v", None]), max_size=2),
+    "groups": st.lists(st.sampled_from(["g", None]), max_size=2), "path": st.sampled_from(["/", "/a/"]),
+    "policy": st.sampled_from([IDENTITY, LAMBDA_TRUST, "{}", ""]), "assume_role_policy": st.sampled_from(
+        [LAMBDA_TRUST, IDENTITY]), "policy_arn": st.sampled_from([ADMIN, "arn:aws:iam::000000000000:policy/p"]),
+    "json": st.sampled_from([IDENTITY, LAMBDA_TRUST]), "bucket": st.just("b"),
+    "managed_policy_arns": st.lists(st.sampled_from([ADMIN, None]), max_size=2),
+    "inline_policy": st.lists(st.fixed_dictionaries({"name": st.just("i"), "policy": st.sampled_from(
+        [IDENTITY, None])}), max_size=2),
+    "tags": st.dictionaries(st.sampled_from(["iamlint:skip", "team"]), st.sampled_from(
+        ["IAM101 reason", "IAM101", "x until=2020-01-01 y"]), max_size=2),
+    "statement": st.lists(st.fixed_dictionaries({}, optional={
+        "actions": st.lists(st.sampled_from(["s3:*", None]), max_size=2), "effect": st.sampled_from(["Allow", "Deny"]),
+        "resources": st.lists(st.sampled_from(["*", None]), max_size=2),
+        "principals": st.lists(st.fixed_dictionaries({"type": st.sampled_from(["AWS", "*"]),
+                                                      "identifiers": st.lists(st.just("*"), max_size=1)}), max_size=2),
+        "condition": st.lists(st.fixed_dictionaries({"test": st.just("StringEquals"), "variable": st.just("aws:x"),
+                                                     "values": st.lists(st.just("v"), max_size=1)}), max_size=1)}),
+        max_size=2),
+}
+
+
 @st.composite
 def plans(draw):
     changes = []
     for i in range(draw(st.integers(0, 4))):
         t = draw(TYPES)
+        if t == "aws_iam_role" and draw(st.booleans()):
+            changes.append(role("aws_iam_role.r", "r"))
+            continue
         n = draw(st.sampled_from(["r", "d", "x"]))
         mode = "data" if t in ("aws_iam_policy_document", "aws_caller_identity") else "managed"
         addr = ("data." if mode == "data" else "") + f"{t}.{n}"
         changes.append({"address": addr, "mode": mode, "type": t, "name": n,
-                        "change": {"actions": ["create"], "after": draw(st.dictionaries(st.sampled_from(
-                            ["name", "role", "policy", "assume_role_policy", "policy_arn", "statement", "tags",
-                             "users", "groups", "json", "path", "inline_policy", "managed_policy_arns", "bucket"]),
-                            anyjson, max_size=5)),
-                            "after_unknown": draw(st.one_of(st.just({}), anyjson))}})
+                        "change": {"actions": ["create"], "after": {
+                            k: draw(st.one_of(GOOD[k], GOOD[k], GOOD[k], GOOD[k], anyjson)) for k in draw(st.lists(
+                                st.sampled_from(sorted(GOOD)), unique=True, max_size=5))},
+                            "after_unknown": draw(st.one_of(st.just({}), st.dictionaries(
+                                st.sampled_from(sorted(GOOD)), st.one_of(st.just(True), st.just(True), anyjson),
+                                max_size=3), anyjson))}})
     out = {"format_version": "1.2", "resource_changes": changes}
     if draw(st.booleans()):
-        out["configuration"] = {"root_module": draw(anyjson)}
+        out["configuration"] = {"root_module": draw(st.one_of(anyjson, st.fixed_dictionaries({"resources": st.lists(
+            st.fixed_dictionaries({"address": st.sampled_from(["aws_iam_role.r", "aws_iam_role_policy.x",
+                                                               "data.aws_iam_policy_document.d"]),
+                                   "expressions": st.dictionaries(st.sampled_from(sorted(GOOD)), st.one_of(
+                                       st.fixed_dictionaries({"references": st.lists(st.sampled_from(
+                                           ["aws_iam_role.r.name", "aws_iam_role.r", "var.x", "module.m.o",
+                                            "data.aws_iam_policy_document.d.json", "aws_iam_policy.r.arn",
+                                            "aws_iam_role.r[0].arn", "each.key", "local.l"]), max_size=3)}),
+                                       anyjson), max_size=3)}), max_size=3)})))}
     if draw(st.booleans()):
-        out["prior_state"] = {"values": {"root_module": draw(anyjson)}}
+        out["prior_state"] = {"values": {"root_module": draw(st.one_of(anyjson, st.just({"resources": [
+            {"address": "data.aws_iam_policy_document.d", "mode": "data", "type": "aws_iam_policy_document",
+             "name": "d", "values": {"json": IDENTITY}}]})))}}
     return out
 
 

@@ -19,7 +19,7 @@ What the plan gives and how it is read:
   unknown, one with a single reference is taken to be that reference.
 * The account is `--account` when given, else the one the plan shows (`data.aws_caller_identity`,
   or the ARNs of resources that already exist), else the symbolic `000000000000`; likewise region
-  (`data.aws_region`) and partition (`data.aws_partition`).
+  (`data.aws_region`, else the `aws` provider's constant `region`) and partition (`data.aws_partition`).
 
 Positions: the plan is JSON, so every principal and policy points into the plan file: the Terraform
 address (`Origin.resource`), the JSON pointer of the resource's entry (`/resource_changes/4`) and its
@@ -362,6 +362,14 @@ class Plan:
         elif len(accounts) > 1:
             self.index.notes.append(f"{self.src}: the plan shows several accounts ({', '.join(sorted(accounts))}); "
                                     f"principals are placed in {opts.account}")
+        if region is None:          # the provider's region, when the configuration writes it as a constant
+            conf = self.d.get("configuration")
+            pc = conf.get("provider_config") if isinstance(conf, dict) else None
+            aws = pc.get("aws") if isinstance(pc, dict) else None
+            expr = aws.get("expressions") if isinstance(aws, dict) else None
+            r = expr.get("region") if isinstance(expr, dict) else None
+            if isinstance(r, dict) and isinstance(r.get("constant_value"), str):
+                region = r["constant_value"]
         if opts.region is None and region:
             changes["region"] = region
         if opts.partition == "aws" and partition in ("aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b"):
@@ -478,7 +486,7 @@ class Plan:
     def _targets(self, module: str, key: Any, refs: list[str], depth: int) -> list:
         if depth > 16:
             return []
-        refs = [r for r in refs if not any(o != r and o.startswith((r + ".", r + "[")) for o in refs)]
+        refs = _specific(refs)
         parsed = [t for t in (_parse_ref(r) for r in refs) if t]
         has_index_ref = any(t[0] in ("count", "each") for t in parsed)
         out: list = []
@@ -779,7 +787,7 @@ class Plan:
             if len(targets) == 1 and targets[0][0] is None and isinstance(targets[0][1], str):
                 return self._parse(targets[0][1], kind, origin, ptr, what)
             name = f"known-after-apply:{inst.address}.{key}"
-            deps = ", ".join(r for r in refs if "." in r) or "values known only after apply"
+            deps = ", ".join(r for r in _specific(refs) if "." in r) or "values known only after apply"
             self.b.gap("UnknownPolicy", f"{what} is known only after apply (it depends on {deps}); what it "
                                         "grants is judged Conditional")
             doc, stmts = build_policy(unknown_document(kind, name), kind, self.src, ptr, self.pos)
@@ -1071,6 +1079,11 @@ class Plan:
 
 
 _NOKEY = object()
+
+
+def _specific(refs: list[str]) -> list[str]:
+    """The references without those a more specific one covers (`aws_iam_role.x` beside `aws_iam_role.x.arn`)."""
+    return [r for r in refs if not any(o != r and o.startswith((r + ".", r + "[")) for o in refs)]
 
 
 def _parse_ref(ref: str) -> list | None:
