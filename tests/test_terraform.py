@@ -300,6 +300,31 @@ def test_deleted_resources_are_left_out_and_prior_state_counts():
     assert index.principals[arn("role", "kept")].pointer == "/prior_state/values/root_module/resources/1"
 
 
+def test_deposed_objects_and_incomplete_plans():
+    old = role("aws_iam_role.r", "r")
+    old["deposed"] = "00000001"
+    old["change"]["actions"] = ["delete"]
+    model, _, _ = load(plan(role("aws_iam_role.r", "r"), old, errored=True))
+    assert model.principal(arn("role", "r")) is not None
+    assert [e["error_code"] for e in model.accounts["000000000000"].collection_errors] == ["IncompletePlan"]
+
+
+def test_region_from_provider_configuration():
+    p = plan(role("aws_iam_role.r", "r"),
+             rc("aws_lambda_function.f", "aws_lambda_function", {"function_name": "f"}, {"role": True, "arn": True}),
+             config=[cfg("aws_lambda_function.f", "aws_lambda_function", role=ref("aws_iam_role.r.arn", "aws_iam_role.r"))])
+    p["configuration"]["provider_config"] = {"aws": {"name": "aws", "expressions": {
+        "region": {"constant_value": "eu-west-1"}}}}
+    text = json.dumps(p)
+    data, pos = load_json(text, "plan.json")
+    model, index = Model(), Index()
+    model.account("000000000000").inventory["lambda_functions"] = []       # as a --context snapshot gives it
+    load_terraform_plan(data, pos, "plan.json", model, Options(), index)
+    [fn] = model.accounts["000000000000"].inventory["lambda_functions"]
+    assert (fn["role"], fn["region"], fn["name"]) == (arn("role", "r"), "eu-west-1", "f")
+    assert fn["arn"] == "arn:aws:lambda:eu-west-1:000000000000:function:f"
+
+
 def test_state_json_is_read():
     state = {"format_version": "1.0", "terraform_version": "1.9.5", "values": {"root_module": {"resources": [
         {"address": "aws_iam_role.r", "mode": "managed", "type": "aws_iam_role", "name": "r",

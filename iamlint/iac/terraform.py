@@ -209,6 +209,8 @@ class Plan:
             p = f"{rc_ptr}/{i}"
             rc = self._obj(rc, p, "each resource change", optional=False)
             head = self._head(rc, p)
+            if rc.get("deposed") is not None:
+                continue                    # an old object create_before_destroy replaces: it is deleted
             change = self._obj(rc.get("change"), f"{p}/change", "change", optional=False)
             actions = self._list(change.get("actions"), f"{p}/change/actions", "change.actions")
             for j, a in enumerate(actions):
@@ -626,6 +628,11 @@ class Plan:
                 return arn
             if attr in ("name", "id"):
                 return name
+        if t == "aws_lambda_function" and attr == "arn":
+            fn = self.value(inst, ("function_name",))
+            region = self.opts.region or marker("region")
+            if isinstance(fn, str):
+                return f"arn:{part}:lambda:{region}:{acct}:function:{fn}"
         if t == "aws_iam_openid_connect_provider" and attr in ("arn", "id"):
             url = self.value(inst, ("url",))
             if isinstance(url, str):
@@ -824,6 +831,9 @@ class Plan:
 
     # ---------------------------------------------------------------- loading
     def load(self) -> None:
+        if self.d.get("errored") is True or self.d.get("complete") is False:
+            self.b.gap("IncompletePlan", "the plan is incomplete (errored, or with deferred changes); resources it "
+                                         "does not show are not judged")
         groups: dict[str, list[Inst]] = {k: [] for k in ("policy", "principal", "link", "other")}
         for inst in self.insts.values():
             self.suppressions(inst)
@@ -1021,7 +1031,8 @@ class Plan:
         if t == "aws_lambda_function":
             role = self.str_value(inst, ("role",))
             if "lambda_functions" in (inv or {}) and isinstance(role, str):
-                inv["lambda_functions"].append({"arn": self.attr(inst, "arn"), "name": self.res_name(inst),
+                name = self.value(inst, ("function_name",))
+                inv["lambda_functions"].append({"arn": self.attr(inst, "arn"), "name": name,
                                                 "role": role, "region": self.opts.region, "source": self.src})
             return
         if t == "aws_lambda_permission":
