@@ -437,6 +437,21 @@ def test_policy_document_principal_star_everyone():
     assert ("IAM201", arn("role", "r")) in {(f.rule_id, f.principal) for f in scan(model).findings}
 
 
+def test_trust_policy_with_statements_known_after_apply():
+    """A trust document whose statement list is unknown: anyone may assume the role, Conditional."""
+    doc = rc("data.aws_iam_policy_document.t", "aws_iam_policy_document", {},
+             {"json": True, "statement": True}, mode="data", actions=("read",))
+    r = role("aws_iam_role.r", "r", unknown={"assume_role_policy": True})
+    del r["change"]["after"]["assume_role_policy"]
+    model, _, _ = load(plan(doc, r, config=[
+        cfg("aws_iam_role.r", "aws_iam_role", assume_role_policy=ref("data.aws_iam_policy_document.t.json")),
+        cfg("data.aws_iam_policy_document.t", "aws_iam_policy_document", statement=ref("local.statements"))]))
+    [st] = model.principal(arn("role", "r")).trust_policy.statements
+    assert st.principals == {"*": ("*",)}
+    assert [c.key for c in st.conditions] == ["iamlint:unresolved:known-after-apply:data.aws_iam_policy_document.t"
+                                              ".statement"]
+
+
 def test_unknown_policy_makes_decisions_conditional():
     """A policy jsonencode()d with a value known only after apply is unknown as a whole: Conditional."""
     p = plan(role("aws_iam_role.r", "r"),

@@ -163,6 +163,7 @@ class Plan:
         self._busy: set[tuple] = set()
         self._docs: dict[str, Any] = {}
         self._written_by: dict[str, list[str]] = {}
+        self._placeholders: dict[int, str] = {}
 
     # ---------------------------------------------------------------- errors and places
     def fail(self, ptr: str, message: str) -> InputError:
@@ -689,8 +690,7 @@ class Plan:
         own = []
         stmts = self.raw(inst, ("statement",))
         if stmts is UNKNOWN:
-            own = [(unknown_document("identity", "known-after-apply:" + inst.address + ".statement")["Statement"][0],
-                    self.vptr(inst, ("statement",)))]
+            own = [(self._unknown_statement(inst, "statement"), self.vptr(inst, ("statement",)))]
         else:
             for i, _ in enumerate(self._list(stmts, self.vptr(inst, ("statement",)), "statement")):
                 own.append((self.statement_block(inst, i), self.vptr(inst, ("statement", i))))
@@ -703,11 +703,19 @@ class Plan:
         self._written_by[inst.address] = [w for _, w in merged]
         return doc
 
+    def _unknown_statement(self, inst: Inst, key: str) -> dict:
+        """Statements known only after apply, as identity statements; `_from_blocks` gives them the
+        principal a trust or resource policy needs."""
+        what = f"known-after-apply:{inst.address}.{key}"
+        st = unknown_document("identity", what)["Statement"][0]
+        self._placeholders[id(st)] = what
+        return st
+
     def _statements_of(self, inst: Inst, key: str, text: Any) -> list[dict]:
         if isinstance(text, dict):
             st = text.get("Statement", [])
         elif has_marker(text):
-            return [unknown_document("identity", f"known-after-apply:{inst.address}.{key}")["Statement"][0]]
+            return [self._unknown_statement(inst, key)]
         else:
             try:
                 st = json.loads(text).get("Statement", [])
@@ -817,6 +825,9 @@ class Plan:
 
     def _from_blocks(self, src: Inst, kind: str, what: str):
         value = self.policy_document_value(src)
+        if kind != "identity":
+            value = dict(value, Statement=[unknown_document(kind, self._placeholders[id(x)])["Statement"][0]
+                                           if id(x) in self._placeholders else x for x in value["Statement"]])
         ptr = self.vptr(src, ("json",))
         positions: Positions = {}
         line = position(self.pos, src.rptr)
