@@ -13,7 +13,7 @@ from iamlint.errors import InputError
 from iamlint.iac.index import Index, Options
 from iamlint.iac.positions import load_file, load_json
 from iamlint.iac.terraform import load_terraform_plan, looks_like_terraform_plan
-from iamlint.model.account import Kind, Model
+from iamlint.model.account import Model
 from iamlint.pipeline import scan
 
 TF = FIXTURES / "iac" / "terraform"
@@ -255,7 +255,8 @@ def test_users_groups_memberships_and_policies():
              rc("aws_iam_group.g", "aws_iam_group", {"name": "g", "path": "/"}),
              rc("aws_iam_group.h", "aws_iam_group", {"name": "h", "path": "/"}),
              rc("aws_iam_group_membership.m", "aws_iam_group_membership", {"name": "m", "group": "g", "users": ["u"]}),
-             rc("aws_iam_user_group_membership.n", "aws_iam_user_group_membership", {"user": "v", "groups": ["g", "h"]}),
+             rc("aws_iam_user_group_membership.n", "aws_iam_user_group_membership",
+                {"user": "v", "groups": ["g", "h"]}),
              rc("aws_iam_user_policy.up", "aws_iam_user_policy", {"name": "up", "user": "u", "policy": doc}),
              rc("aws_iam_group_policy.gp", "aws_iam_group_policy", {"name": "gp", "group": "h", "policy": doc}),
              rc("aws_iam_user_policy_attachment.ua", "aws_iam_user_policy_attachment",
@@ -312,7 +313,8 @@ def test_deposed_objects_and_incomplete_plans():
 def test_region_from_provider_configuration():
     p = plan(role("aws_iam_role.r", "r"),
              rc("aws_lambda_function.f", "aws_lambda_function", {"function_name": "f"}, {"role": True, "arn": True}),
-             config=[cfg("aws_lambda_function.f", "aws_lambda_function", role=ref("aws_iam_role.r.arn", "aws_iam_role.r"))])
+             config=[cfg("aws_lambda_function.f", "aws_lambda_function",
+                         role=ref("aws_iam_role.r.arn", "aws_iam_role.r"))])
     p["configuration"]["provider_config"] = {"aws": {"name": "aws", "expressions": {
         "region": {"constant_value": "eu-west-1"}}}}
     text = json.dumps(p)
