@@ -167,8 +167,8 @@ def test_agent_plan_positions(agent):
     o = index.principals[rt]
     assert (o.file, o.resource, o.kind) == (src, "module.agent.aws_iam_role.runtime", "terraform")
     assert o.pointer.startswith("/resource_changes/")
-    assert line_of(text, o.line).strip() == "{"
-    assert '"address": "module.agent.aws_iam_role.runtime"' in line_of(text, o.line + 1)
+    assert line_of(text, o.line).strip() == '"address": "module.agent.aws_iam_role.runtime",'
+    assert o.column == line_of(text, o.line).index('"address"') + 1
     # a statement from a JSON string points at the attribute that holds it
     deploy = model.principal(DEPLOY)
     inline = {ip.name: ip.document for ip in deploy.inline_policies}
@@ -279,6 +279,19 @@ def test_users_groups_memberships_and_policies():
     assert model.principal(arn("role", "r")).instance_profiles == ["arn:aws:iam::000000000000:instance-profile/ip"]
     report = scan(model)
     assert ("IAM101", u.arn) in {(f.rule_id, f.principal) for f in report.findings}
+
+
+def test_exclusive_policy_attachments():
+    p = plan(role("aws_iam_role.r", "r"),
+             rc("aws_iam_policy.p", "aws_iam_policy", {"name": "p", "policy": json.dumps(
+                 {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})},
+                {"arn": True}),
+             rc("aws_iam_role_policy_attachments_exclusive.x", "aws_iam_role_policy_attachments_exclusive",
+                {"role_name": "r", "policy_arns": [ADMIN, None]}, {"policy_arns": [False, True]}),
+             config=[cfg("aws_iam_role_policy_attachments_exclusive.x", "aws_iam_role_policy_attachments_exclusive",
+                         policy_arns=ref("aws_iam_policy.p.arn", "aws_iam_policy.p"))])
+    model, _, _ = load(p)
+    assert model.principal(arn("role", "r")).managed_policies == [ADMIN, arn("policy", "p")]
 
 
 def test_missing_principal_is_a_gap():
@@ -551,7 +564,7 @@ def test_resource_policies_go_to_the_inventory():
     lp = entries["aws_lambda_permission.l"]
     assert (lp["FunctionName"], lp["Principal"], lp["SourceAccount"]) == ("fn", "s3.amazonaws.com", "123456789012")
     assert "SourceArn" not in lp
-    assert '"address": "aws_lambda_permission.l"' in line_of(text, lp["line"] + 1)
+    assert '"address": "aws_lambda_permission.l"' in line_of(text, lp["line"])
 
 
 # ------------------------------------------------------------------ suppressions

@@ -72,16 +72,22 @@ LINKS = {
     "aws_iam_policy_attachment": [("roles", Kind.ROLE, True), ("users", Kind.USER, True),
                                   ("groups", Kind.GROUP, True)],
 }
+# the *_policy_attachments_exclusive resources: type -> (attribute, kind); the ARNs are in policy_arns
+EXCLUSIVE = {"aws_iam_role_policy_attachments_exclusive": ("role_name", Kind.ROLE),
+             "aws_iam_user_policy_attachments_exclusive": ("user_name", Kind.USER),
+             "aws_iam_group_policy_attachments_exclusive": ("group_name", Kind.GROUP)}
 INLINE = {"aws_iam_role_policy": ("role", Kind.ROLE), "aws_iam_user_policy": ("user", Kind.USER),
           "aws_iam_group_policy": ("group", Kind.GROUP)}
 # attributes whose value a reference may stand for (computed from the referenced resource)
 # a field whose reference lost its attribute (a dynamic index): the attribute it takes, and from what
-DEFAULT_ATTR = {"role": "name", "roles": "name", "user": "name", "users": "name", "group": "name",
-                "groups": "name", "policy_arn": "arn", "managed_policy_arns": "arn", "permissions_boundary": "arn"}
-DEFAULT_ATTR_TYPES = {"role": ("aws_iam_role",), "roles": ("aws_iam_role",), "user": ("aws_iam_user",),
-                      "users": ("aws_iam_user",), "group": ("aws_iam_group",), "groups": ("aws_iam_group",),
-                      "policy_arn": ("aws_iam_policy",), "managed_policy_arns": ("aws_iam_policy",),
-                      "permissions_boundary": ("aws_iam_policy",)}
+DEFAULT_ATTR = {"role": "name", "roles": "name", "role_name": "name", "user": "name", "users": "name",
+                "user_name": "name", "group": "name", "groups": "name", "group_name": "name", "policy_arn": "arn",
+                "policy_arns": "arn", "managed_policy_arns": "arn", "permissions_boundary": "arn"}
+DEFAULT_ATTR_TYPES = {"role": ("aws_iam_role",), "roles": ("aws_iam_role",), "role_name": ("aws_iam_role",),
+                      "user": ("aws_iam_user",), "users": ("aws_iam_user",), "user_name": ("aws_iam_user",),
+                      "group": ("aws_iam_group",), "groups": ("aws_iam_group",), "group_name": ("aws_iam_group",),
+                      "policy_arn": ("aws_iam_policy",), "policy_arns": ("aws_iam_policy",),
+                      "managed_policy_arns": ("aws_iam_policy",), "permissions_boundary": ("aws_iam_policy",)}
 ORDERED_BLOCKS = ("statement",)
 # Optional+Computed attributes: unknown in a plan when the configuration does not write them
 COMPUTED_OPTIONAL = ("managed_policy_arns", "inline_policy")         # list-typed nested blocks (the others are sets)
@@ -178,7 +184,8 @@ class Plan:
         return (pos[0], pos[1]) if pos else (None, None)
 
     def origin(self, inst: Inst) -> Origin:
-        line, col = self.line(inst.rptr)
+        """The resource's entry; its line and column are those of its `"address"` (the line that names it)."""
+        line, col = self.line(inst.rptr + "/address")
         return Origin(self.src, inst.address, line, col, inst.rptr, "terraform")
 
     def _obj(self, v: Any, ptr: str, what: str, optional: bool = True) -> dict:
@@ -855,7 +862,7 @@ class Plan:
                 groups["policy"].append(inst)
             elif t in PRINCIPALS:
                 groups["principal"].append(inst)
-            elif t in LINKS or t in INLINE or t in ("aws_iam_group_membership", "aws_iam_user_group_membership",
+            elif t in LINKS or t in INLINE or t in EXCLUSIVE or t in ("aws_iam_group_membership", "aws_iam_user_group_membership",
                                                     "aws_iam_instance_profile"):
                 groups["link"].append(inst)
             else:
@@ -963,7 +970,7 @@ class Plan:
     def find(self, kind: Kind, inst: Inst, key: str, name: str) -> Principal | None:
         p = self.b.find(kind, name)
         if p is None:
-            line = self.line(inst.rptr)[0]
+            line = self.origin(inst).line
             self.b.gap("MissingPrincipal", f"line {line}: {inst.address} ({key}) names {kind.value} {name}, "
                                            "which is not in the input (give the deployed account with --context)")
         return p
@@ -985,6 +992,16 @@ class Plan:
                     p = self.find(kind, inst, key, n)
                     if p is not None:
                         self.b.attach(p, parn, (), origin)
+            return
+        if t in EXCLUSIVE:
+            key, kind = EXCLUSIVE[t]
+            n = self.str_value(inst, (key,))
+            if n is None:
+                raise self.fail(inst.ptr, f"{t} {inst.address} needs {key}")
+            p = self.find(kind, inst, key, n)
+            if p is not None:
+                for parn in self.str_list(inst, "policy_arns"):
+                    self.b.attach(p, parn, (), origin)
             return
         if t in INLINE:
             key, kind = INLINE[t]
@@ -1038,7 +1055,7 @@ class Plan:
     def other(self, inst: Inst) -> None:
         t = inst.type
         inv = self.model.account(self.opts.account).inventory
-        line, _ = self.line(inst.rptr)
+        line = self.origin(inst).line
         if t == "aws_lambda_function":
             role = self.str_value(inst, ("role",))
             if "lambda_functions" in (inv or {}) and isinstance(role, str):
