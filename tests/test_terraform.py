@@ -585,6 +585,13 @@ def test_skip_tag_variants():
         ("IAM104", dt.date(2027, 1, 31), "temporary admin for the migration")]
 
 
+def test_skip_tags_of_data_sources_are_not_this_code():
+    p = plan(rc("data.aws_iam_role.deployed", "aws_iam_role", {"name": "d", "tags": {"iamlint:skip": "IAM101"}},
+                mode="data", actions=("read",)))
+    _, index, _ = load(p)
+    assert index.suppressions == {}
+
+
 @pytest.mark.parametrize("value, message", [
     ("IAM101", "skips IAM101 without a reason"),
     ("IAM101 until=2027-01-01", "without a reason"),
@@ -661,7 +668,7 @@ def test_bad_policy_inside_plan_names_the_attribute():
 
 # ------------------------------------------------------------------ property: any JSON -> a model or one InputError
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(
     ["", "r", "aws_iam_role.r", "aws_iam_role.r.name", "arn:aws:iam::aws:policy/AdministratorAccess", "*",
      "module.m", "var.x", "count.index", '{"Statement": []}', LAMBDA_TRUST, "iamlint:skip", "IAM101 why",

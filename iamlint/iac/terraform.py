@@ -854,9 +854,9 @@ class Plan:
                                          "does not show are not judged")
         groups: dict[str, list[Inst]] = {k: [] for k in ("policy", "principal", "link", "other")}
         for inst in self.insts.values():
-            self.suppressions(inst)
             if inst.mode != "managed":
-                continue
+                continue                    # a data source's tags are the deployed object's, not this code's
+            self.suppressions(inst)
             t = inst.type
             if t == "aws_iam_policy":
                 groups["policy"].append(inst)
@@ -1192,6 +1192,8 @@ def _type(v: Any) -> str:
 
 def load_terraform_plan(data: Any, positions: Positions, source: str, model: Model, opts: Options,
                         index: Index) -> Model:
+    """Load a plan (or a state) shown with `terraform show -json` into `model`; positions, origins and
+    suppressions go to `index`. Bad input is one InputError naming `source` and the JSON pointer."""
     Plan(data, positions, source, model, opts, index).load()
     index.files.append((source, "terraform"))
     return model
