@@ -440,6 +440,19 @@ def test_policy_document_built_from_blocks_with_source_and_override():
     assert origin.resource == "data.aws_iam_policy_document.t"
 
 
+def test_policy_document_deprecated_source_json():
+    src = json.dumps({"Statement": [{"Sid": "A", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    doc = deferred_doc("data.aws_iam_policy_document.t", [block(sid="B", actions=["s3:PutObject"], resources=[None])],
+                       [{"resources": [True]}], source_json=src, override_json=None)
+    p = plan(doc, role("aws_iam_role.r", "r"),
+             rc("aws_iam_role_policy.p", "aws_iam_role_policy", {"name": "p", "role": "r"}, {"policy": True}),
+             config=[cfg("aws_iam_role_policy.p", "aws_iam_role_policy",
+                         policy=ref("data.aws_iam_policy_document.t.json"))])
+    model, _, _ = load(p)
+    [ip] = model.principal(arn("role", "r")).inline_policies
+    assert [s.get("Sid") for s in ip.document.original["Statement"]][:2] == ["A", "B"]
+
+
 def test_policy_document_principal_star_everyone():
     doc = deferred_doc("data.aws_iam_policy_document.t", [
         block(actions=["sts:AssumeRole"], principals=[{"type": "*", "identifiers": ["*"]}])], [{}])

@@ -691,7 +691,7 @@ class Plan:
         # (statement, JSON pointer of what wrote it)
         merged: list[tuple[dict, str]] = []
         for key in ("source_policy_documents", "source_json"):
-            for text in self.seq(inst, (key,), (str, dict)):
+            for text in self._documents_in(inst, key):
                 merged = _merge(merged, [(x, self.vptr(inst, (key,))) for x in self._statements_of(inst, key, text)],
                                 keep_first=True)
         own = []
@@ -703,12 +703,24 @@ class Plan:
                 own.append((self.statement_block(inst, i), self.vptr(inst, ("statement", i))))
         merged = _merge(merged, own)
         for key in ("override_policy_documents", "override_json"):
-            for text in self.seq(inst, (key,), (str, dict)):
+            for text in self._documents_in(inst, key):
                 merged = _merge(merged, [(x, self.vptr(inst, (key,))) for x in self._statements_of(inst, key, text)])
         doc["Statement"] = [x for x, _ in merged]
         self._docs[inst.address] = doc
         self._written_by[inst.address] = [w for _, w in merged]
         return doc
+
+    def _documents_in(self, inst: Inst, key: str) -> list:
+        """The documents of source_policy_documents / override_policy_documents (lists), or of the
+        deprecated source_json / override_json (one string)."""
+        if key.endswith("_json"):
+            v = self.value(inst, (key,))
+            if v in (None, ""):
+                return []
+            if not isinstance(v, str):
+                raise self.fail(self.vptr(inst, (key,)), f"{key} of {inst.address} must be a JSON string")
+            return [v]
+        return self.seq(inst, (key,), (str, dict))
 
     def _unknown_statement(self, inst: Inst, key: str) -> dict:
         """Statements known only after apply, as identity statements; `_from_blocks` gives them the
