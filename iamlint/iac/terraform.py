@@ -1,4 +1,17 @@
-"""A Terraform plan (`terraform show -json plan.out`) -> the one model, with positions.
+"""A Terraform plan (`terraform show -json plan.out`, or a state shown the same way) -> the one model,
+with positions.
+
+Resources read: aws_iam_role (assume_role_policy, inline_policy blocks, managed_policy_arns,
+permissions_boundary, max_session_duration, tags), aws_iam_user, aws_iam_group, aws_iam_policy,
+aws_iam_{role,user,group}_policy, aws_iam_{role,user,group}_policy_attachment, aws_iam_policy_attachment,
+aws_iam_{role,user,group}_policy_attachments_exclusive, aws_iam_group_membership,
+aws_iam_user_group_membership, aws_iam_instance_profile, aws_iam_openid_connect_provider (its ARN),
+data.aws_iam_policy_document (`json`, else built from `statement` blocks with
+source/override_policy_documents merged by Sid), and the resource policies of aws_s3_bucket_policy,
+aws_kms_key, aws_sqs_queue_policy, aws_sns_topic_policy, aws_secretsmanager_secret_policy and
+aws_lambda_permission (to the account inventory's `resource_policies`, as the CloudFormation loader
+does; `logical_id` holds the Terraform address). AWS-managed policies come from `aws_managed` (or the
+`--context` snapshot); others named but not defined are input gaps.
 
 What the plan gives and how it is read:
 
@@ -29,9 +42,10 @@ findings name the address, not a `.tf` line. A policy written as a JSON string (
 that continues into the JSON text. A policy document built from `statement` blocks points at
 `<data source>/json/Statement/N`, on the line of the block.
 
-Suppressions: a tag on the resource, `iamlint:skip = "RULE[+RULE] reason text [until=YYYY-MM-DD]"`.
-Rule ids are separated by `,`, `+` or `/` (IAM tag values do not accept commas). The reason is
-required.
+Suppressions: a tag on the resource, `iamlint:skip = "RULE[+RULE] reason text [until=YYYY-MM-DD]"`
+(plan JSON keeps no comments, so tags are Terraform's inline idiom here). Rule ids are separated by
+`,`, `+` or `/` (IAM tag values do not accept commas). The reason is required; the suppression is
+keyed by the resource's address (for a principal: the address in `Index.principals[arn].resource`).
 """
 
 from __future__ import annotations
