@@ -294,6 +294,22 @@ def test_exclusive_policy_attachments():
     assert model.principal(arn("role", "r")).managed_policies == [ADMIN, arn("policy", "p")]
 
 
+def test_credentials_of_users_the_plan_creates():
+    p = plan(rc("aws_iam_user.new", "aws_iam_user", {"name": "new", "path": "/"}),
+             rc("aws_iam_user.bare", "aws_iam_user", {"name": "bare", "path": "/"}),
+             rc("aws_iam_user.old", "aws_iam_user", {"name": "old", "path": "/"}, actions=("no-op",)),
+             rc("aws_iam_access_key.k", "aws_iam_access_key", {"user": "new", "status": "Active"}, {"id": True}),
+             rc("aws_iam_user_login_profile.l", "aws_iam_user_login_profile", {}, {"user": True}),
+             rc("aws_iam_access_key.o", "aws_iam_access_key", {"user": "old"}),
+             config=[cfg("aws_iam_user_login_profile.l", "aws_iam_user_login_profile",
+                         user=ref("aws_iam_user.new.name", "aws_iam_user.new"))])
+    model, _, _ = load(p)
+    users = model.accounts["000000000000"].inventory["users"]
+    assert users == {arn("user", "new"): {"access_keys": [{"id_suffix": "", "status": "Active"}],
+                                          "login_profile": True, "mfa_devices": 0},
+                     arn("user", "bare"): {"access_keys": [], "login_profile": False, "mfa_devices": 0}}
+
+
 def test_missing_principal_is_a_gap():
     p = plan(rc("aws_iam_role_policy_attachment.a", "aws_iam_role_policy_attachment",
                 {"role": "elsewhere", "policy_arn": ADMIN}))

@@ -137,6 +137,7 @@ class Inst:
     unknown: Any                # after_unknown: which values are known only after apply
     ptr: str                    # JSON pointer of `values`
     rptr: str                   # JSON pointer of the resource's entry
+    actions: tuple = ()         # the planned actions (none for an instance read from a state)
 
     @property
     def local(self) -> str:
@@ -245,7 +246,8 @@ class Plan:
             unknown = change.get("after_unknown")
             if unknown is not None and not isinstance(unknown, (dict, bool)):
                 raise self.fail(f"{p}/change/after_unknown", "change.after_unknown must be an object")
-            self._add(Inst(*head, values=after, unknown=unknown or {}, ptr=f"{p}/change/after", rptr=p))
+            self._add(Inst(*head, values=after, unknown=unknown or {}, ptr=f"{p}/change/after", rptr=p,
+                           actions=tuple(actions)))
         prior = self._obj(self.d.get("prior_state"), "/prior_state", "prior_state")
         pv = self._obj(prior.get("values"), "/prior_state/values", "prior_state.values")
         self._module_values(pv.get("root_module"), "/prior_state/values/root_module", deleted)
@@ -901,6 +903,7 @@ class Plan:
             self.link(inst)
         for inst in groups["other"]:
             self.other(inst)
+        self.credentials(groups["principal"], groups["other"])
         self.b.finish()
 
     def managed_policy(self, inst: Inst) -> None:
@@ -1110,6 +1113,38 @@ class Plan:
                      "policy": doc.original, "resource": target}
             inv.setdefault("resource_policies", []).append(entry)
             self.index.document(doc, origin, ptr, stmts)
+
+    def credentials(self, principals: list[Inst], others: list[Inst]) -> None:
+        """Users the plan creates have exactly the access keys and console password the plan gives them:
+        recorded in the credential inventory (as the live collector does), so escalation through
+        iam:CreateAccessKey or iam:CreateLoginProfile is decided, not potential. Users that exist
+        already may have credentials made outside Terraform and are left out."""
+        new: dict[str, dict] = {}
+        for inst in principals:
+            if inst.type == "aws_iam_user" and "create" in inst.actions:
+                p = self.b.find(Kind.USER, self.res_name(inst))
+                if p is not None:
+                    new[p.name] = {"access_keys": [], "login_profile": False, "mfa_devices": 0, "arn": p.arn}
+        if not new:
+            return
+        for inst in others:
+            if inst.type not in ("aws_iam_access_key", "aws_iam_user_login_profile"):
+                continue
+            u = self.value(inst, ("user",))
+            if not isinstance(u, str) or u not in new:
+                continue
+            if inst.type == "aws_iam_access_key":
+                status = self.value(inst, ("status",))
+                new[u]["access_keys"].append({"id_suffix": "", "status": status if isinstance(status, str)
+                                              and not has_marker(status) else "Active"})
+            else:
+                new[u]["login_profile"] = True
+        inv = self.model.account(self.opts.account).inventory
+        users = inv.get("users")
+        if users is None or isinstance(users, dict):
+            users = inv.setdefault("users", {})
+            for info in new.values():
+                users[info.pop("arn")] = info
 
     # suppressions ------------------------------------------------------------
     def suppressions(self, inst: Inst) -> None:
