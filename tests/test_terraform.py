@@ -154,6 +154,9 @@ def test_agent_plan_findings(agent):
     fm = finding_map(report)
     assert fm[("IAM101", rt)].conditions == ()          # AdministratorAccess is certain, not conditional
     assert fm[("IAM104", DEPLOY)].conditions == ()
+    # the deploy role passes the admin runtime role (attached in the module) to an AgentCore code interpreter
+    [edge] = fm[("ESC001", DEPLOY)].path
+    assert (edge.source, edge.target, edge.method) == (DEPLOY, rt, "bedrock-agentcore-code-interpreter")
     # a value known only after apply makes the dependent decision Conditional, naming the value
     cond = [f for f in report.findings if f.rule_id == "IAM106"
             and any("known-after-apply:aws_s3_bucket.artifacts.arn" in c for c in f.conditions)]
