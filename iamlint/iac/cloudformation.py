@@ -618,6 +618,19 @@ class Template:
         self.inline_policies(lid, p, origin)
         for arn_, tags in self.names(lid, "ManagedPolicyArns"):
             self.b.attach(p, arn_, tags, origin)
+        self._attachment_positions(lid, p.arn, origin)
+
+    def _attachment_positions(self, lid: str, principal: str, origin: Origin) -> None:
+        raw = self.props_raw(lid).get("ManagedPolicyArns")
+        if not isinstance(raw, list):
+            return
+        for i, item in enumerate(raw):
+            ptr = f"{self.pptr(lid, 'ManagedPolicyArns')}/{i}"
+            v = collapse(self.resolve(item, ptr))
+            if isinstance(v, str):
+                line, col = self.line(ptr)
+                self.index.attachment(principal, v, Origin(self.src, lid, line, col, ptr, "cloudformation",
+                                                          origin.condition))
 
     def inline_policies(self, lid: str, p: Principal, origin: Origin, key: str = "Policies") -> None:
         raw = self.props_raw(lid).get(key)
