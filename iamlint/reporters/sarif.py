@@ -174,11 +174,20 @@ class _Builder:
         })
         if related:
             out["relatedLocations"] = related
+        if f.preexisting:
+            props["preexisting"] = True
+        chk = getattr(self.report, "check", None)
+        if chk is not None and (chk.context or chk.baseline):
+            # compared with the deployed account (--context) or a baseline: new, or already there
+            kind = getattr(suppressed_by, "kind", None)
+            out["baselineState"] = "unchanged" if (f.preexisting or kind == "baseline") else "new"
         if suppressed_by is not None:
             e = suppressed_by
             just = e.reason + (f" (until {e.expires.isoformat()})" if e.expires else "")
-            out["suppressions"] = [{"kind": "external", "status": "accepted", "justification": just,
-                                    "properties": {"exclusion": e.to_json(), "file": e.source, "entry": e.index}}]
+            kind = getattr(e, "kind", None)
+            where = {"file": e.source, "line": e.index} if kind == "inline" else {"file": e.source, "entry": e.index}
+            out["suppressions"] = [{"kind": "inSource" if kind == "inline" else "external", "status": "accepted",
+                                    "justification": just, "properties": {"exclusion": e.to_json(), **where}}]
         return out
 
     def notifications(self) -> list[dict]:
@@ -228,10 +237,18 @@ class _Builder:
                 "bySeverity": report.counts(),
             },
         }
+        chk = getattr(report, "check", None)
+        if chk is not None:
+            run["automationDetails"] = {"id": "iamlint/check/"}
+            run["properties"]["inputs"] = [{"file": s, "kind": k} for s, k in chk.inputs]
+            run["properties"]["changes"] = [c.sentence(self.name) for c in chk.changes]
         return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
 def document(report, cwd: str | None = None) -> dict:
+    chk = getattr(report, "check", None)
+    if cwd is None and chk is not None:
+        cwd = chk.base_dir        # `check`: URIs relative to the repository root (or --base-dir)
     return _Builder(report, cwd).document()
 
 
