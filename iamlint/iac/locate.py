@@ -24,7 +24,7 @@ class Locator:
         self.model = model
         self.index = index
         self._labels: dict[str, tuple[PolicyDocument, str]] | None = None
-        self._attached: dict[str, Origin] = {}
+        self._attached: dict[tuple[str, str], Origin] = {}     # (principal, label) -> where attached
 
     # evidence labels, as the evaluator (`identity NAME /Statement/0 (Sid)`) and the hygiene rules
     # (`managed policy ARN /Statement/0`, `role/NAME inline NAME /Statement/0`) write them
@@ -57,7 +57,7 @@ class Locator:
                             # a policy the IaC did not write (AWS managed): point at where it is attached
                             for st in mp.document.statements:
                                 for n in (f"identity {mp.name}{via}", f"managed policy {arn}"):
-                                    self._attached.setdefault(f"{n} {st.pointer}", att)
+                                    self._attached.setdefault((p.arn, f"{n} {st.pointer}"), att)
             if p.trust_policy is not None:
                 put([f"trust {p.name} trust policy", f"role/{p.name} trust policy"], p.trust_policy)
             if p.permissions_boundary:
@@ -87,14 +87,14 @@ class Locator:
         mp = self.model.policies.get(ident)
         return self._statement(mp.document if mp is not None else None, key[1])
 
-    def _by_evidence(self, evidence) -> tuple[Location, Origin] | None:
+    def _by_evidence(self, evidence, owner: str | None) -> tuple[Location, Origin] | None:
         labels = self.labels()
         for ev in evidence:
             m = _SID.match(str(ev))
             label = m.group(1) if m else str(ev)
             hit = labels.get(label)
-            if hit is None and label in self._attached:
-                o = self._attached[label]
+            if hit is None and (owner, label) in self._attached:
+                o = self._attached[(owner, label)]
                 return o.location(), o
             if hit is not None:
                 got = self._statement(*hit)
@@ -103,10 +103,10 @@ class Locator:
         return None
 
     def where(self, f: Finding) -> tuple[Location | None, Origin | None]:
-        got = self._by_key(f) or self._by_evidence(f.evidence)
+        got = self._by_key(f) or self._by_evidence(f.evidence, f.principal)
         if got is None and f.path:
             for e in f.path:
-                got = self._by_evidence(e.evidence)
+                got = self._by_evidence(e.evidence, e.source)
                 if got is not None:
                     break
         if got is not None:

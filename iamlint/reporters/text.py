@@ -69,6 +69,10 @@ def render(report, style: Style | None = None) -> str:
                      + f"{f.rule_id} {name(f.principal) if f.principal else ''}{where}"
                      f" ({e.reason}{', until ' + e.expires.isoformat() if e.expires else ''})")
     for e in report.expired_exclusions:
+        if getattr(e, "kind", None) == "inline":
+            lines.append(style("expired inline suppression: ", "yellow") + f"{e.source}:{e.index} {e.rule} "
+                         f"({e.reason}), expired {e.expires.isoformat()}")
+            continue
         lines.append(style("expired exclusion: ", "yellow") + f"{e.source} entry {e.index} ({e.reason}), "
                      f"expired {e.expires.isoformat()}")
     counts = report.counts()
