@@ -126,6 +126,7 @@ class CheckOptions:
     config: dict | None = None
     exclusions: list = field(default_factory=list)
     today: _dt.date | None = None
+    ignore_unknown: bool = False        # files named on the command line that are not IAM input are skipped
 
 
 # ------------------------------------------------------------------ loading
@@ -138,7 +139,7 @@ class _Parsed:
     kind: str
 
 
-def _parse(c: Candidate) -> _Parsed | None:
+def _parse(c: Candidate, ignore_unknown: bool = False) -> _Parsed | None:
     text = read_text(c.path)
     try:
         data, positions = load_text(text, c.source)
@@ -154,7 +155,7 @@ def _parse(c: Candidate) -> _Parsed | None:
     elif looks_like_policy(data):
         kind = "policy"
     else:
-        if c.explicit:
+        if c.explicit and not ignore_unknown:
             raise InputError("not a CloudFormation/SAM/CDK template, Terraform plan, policy document, "
                              "authorization-details file or iamlint snapshot", source=c.source)
         return None
@@ -185,7 +186,7 @@ def load_inputs(paths: list[str], opts: CheckOptions, base: str) -> tuple[Model,
     index = Index()
     parsed = []
     for c in candidates(paths, base):
-        got = _parse(c)
+        got = _parse(c, opts.ignore_unknown)
         if got is None:
             info.skipped.append(c.source)
         else:

@@ -232,6 +232,8 @@ def check(paths: List[str] = typer.Argument(..., help="files and folders: CloudF
           parameter: List[str] = typer.Option(None, "--parameter", "-p", help="template parameter k=v"),
           base_dir: Optional[str] = typer.Option(None, "--base-dir", help="paths in findings are relative to "
                                                  "this (default: the git repository root)"),
+          ignore_unknown: bool = typer.Option(False, "--ignore-unknown", help="skip named files that are not IAM "
+                                              "input (as in folders) instead of failing; for pre-commit"),
           quiet: bool = typer.Option(False, "--quiet", "-q"),
           no_color: bool = typer.Option(False, "--no-color")):
     """Lint IAM in infrastructure-as-code (CI): findings with file:line, SARIF, baselines."""
@@ -259,7 +261,7 @@ def check(paths: List[str] = typer.Argument(..., help="files and folders: CloudF
                         parameters=params, context=list(context or []), base_dir=base_dir,
                         inline_suppressions=not no_inline_suppressions, baseline=baseline,
                         only=rules, skip=skip_rules, rule_dirs=tuple(rule_dir or ()), config=load_config(config),
-                        exclusions=load_exclusions(exclusions) if exclusions else [])
+                        exclusions=load_exclusions(exclusions) if exclusions else [], ignore_unknown=ignore_unknown)
     prog = _progress(quiet)
     report = run_check(paths, opts, progress=prog)
     if prog:

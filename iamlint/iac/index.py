@@ -69,7 +69,7 @@ class Index:
 
     def attachment(self, principal: str, policy: str, origin: Origin) -> None:
         """Remember where a managed policy was attached to a principal (e.g. a ManagedPolicyArns entry)."""
-        self.attachments.setdefault((principal, policy), origin)
+        self.attachments[(principal, policy)] = origin        # a later definition wins, as for principals
 
     def principal(self, arn: str, origin: Origin) -> None:
         self.principals[arn] = origin
