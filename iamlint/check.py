@@ -225,7 +225,7 @@ def _inline_waiver(f: Finding, origins: list[Origin], index: Index, today: _dt.d
     expired = []
     for o in origins:
         for (file, res), entries in index.suppressions.items():
-            if file != o.file or not (res == o.resource or same_resource(res, o.resource)):
+            if file != o.file or not (res == "" or res == o.resource or same_resource(res, o.resource)):
                 continue
             for s in entries:
                 if s.rule != "*" and not f.rule_id.upper().startswith(s.rule.upper()):

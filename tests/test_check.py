@@ -384,3 +384,16 @@ def test_pre_commit_hook_entry_runs_on_staged_files(tmp_path):
     proc = subprocess.run(hook["entry"].split() + [FIXED, "fixtures/iac/cdk.out/tree.json"], env=_venv_env(),
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_template_level_metadata_and_checkov_style_spelling(tmp_path):
+    text = (ROOT / STACK).read_text().replace(
+        "Parameters:\n",
+        "Metadata:\n  iamlint:\n    skip:\n      - id: IAM1\n        reason: break-glass stack, reviewed by security\n\n"
+        "Parameters:\n", 1)
+    p = tmp_path / "stack.yaml"
+    p.write_text(text)
+    r = check([p], base_dir=str(tmp_path))
+    assert sorted(f.rule_id for f in r.findings) == ["IAM204", "IAM207"]
+    assert sorted(f.rule_id for f, _ in r.suppressed) == ["IAM101", "IAM104", "IAM106"]
+    assert {w.line for _, w in r.suppressed} == {9}
