@@ -82,7 +82,8 @@ class Change:
     def sentence(self, name) -> str:
         from .graph.paths import render_chain
         adm = f" ({'admin-equivalent' if self.admin == 'admin' else 'full IAM write'})" if self.admin else ""
-        return (f"with this change, {name(self.source)} newly reaches {name(self.target)}{adm} "
+        who = "any AWS principal (*)" if self.source == "*" else name(self.source)
+        return (f"with this change, {who} newly reaches {name(self.target)}{adm} "
                 f"({render_chain(list(self.path), name)})")
 
 
@@ -99,6 +100,7 @@ class CheckInfo:
     baselined: int = 0
     inline_suppressions: bool = True
     baseline: str | None = None
+    unused: list = field(default_factory=list)        # inline suppressions that matched no finding
 
     def to_json(self, name) -> dict:
         return {"base_dir": ".", "account": self.account,
@@ -106,7 +108,8 @@ class CheckInfo:
                 "context": list(self.context), "preexisting": self.preexisting,
                 "inline_suppressed": self.inline_suppressed, "baselined": self.baselined,
                 "inline_suppressions": self.inline_suppressions, "baseline": self.baseline,
-                "changes": [c.to_json(name) for c in self.changes]}
+                "changes": [c.to_json(name) for c in self.changes],
+                "unused_suppressions": [w.to_json() | {"line": w.line} for w in self.unused]}
 
 
 @dataclass
@@ -220,7 +223,7 @@ def load_inputs(paths: list[str], opts: CheckOptions, base: str) -> tuple[Model,
 
 # ------------------------------------------------------------------ suppression, baseline, diff
 
-def _inline_waiver(f: Finding, origins: list[Origin], index: Index, today: _dt.date):
+def _inline_waiver(f: Finding, origins: list[Origin], index: Index, today: _dt.date, used: set):
     """-> (active waiver or None, expired waivers that would have matched)."""
     expired = []
     for o in origins:
@@ -232,6 +235,7 @@ def _inline_waiver(f: Finding, origins: list[Origin], index: Index, today: _dt.d
                     continue
                 w = Waiver("inline", s.reason, s.rule, s.file, s.resource, s.line, s.expires, f.fingerprint)
                 if s.active(today):
+                    used.add(id(s))
                     return w, expired
                 expired.append(w)
     return None, expired
@@ -323,10 +327,11 @@ def run_check(paths: list[str], opts: CheckOptions | None = None, progress=None)
     kept: list[Finding] = []
     suppressed: list = []
     expired: dict = {}
+    used: set[int] = set()
     for i, f in enumerate(findings):
         if opts.inline_suppressions:
             origins = [o for o in (origin_at.get(i), index.principals.get(f.principal or "")) if o is not None]
-            w, exp = _inline_waiver(f, origins, index, today)
+            w, exp = _inline_waiver(f, origins, index, today, used)
             for e in exp:
                 expired[(e.file, e.line, e.rule)] = e
             if w is not None:
@@ -334,6 +339,12 @@ def run_check(paths: list[str], opts: CheckOptions | None = None, progress=None)
                 continue
         kept.append(f)
     info.inline_suppressed = len(suppressed)
+    if opts.inline_suppressions:
+        # active entries that matched nothing: stale, or written for a rule that is not run
+        info.unused = [Waiver("inline", s.reason, s.rule, s.file, s.resource, s.line, s.expires)
+                       for entries in index.suppressions.values() for s in entries
+                       if s.active(today) and id(s) not in used]
+        info.unused.sort(key=lambda w: (w.file or "", w.line or 0, w.rule))
     # exclusions file: the one decision point of `scan`, now that findings have their files
     from .suppress import apply
     kept, by_file, expired_file = apply(kept, opts.exclusions, today)

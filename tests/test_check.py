@@ -397,3 +397,31 @@ def test_template_level_metadata_and_checkov_style_spelling(tmp_path):
     assert sorted(f.rule_id for f in r.findings) == ["IAM204", "IAM207"]
     assert sorted(f.rule_id for f, _ in r.suppressed) == ["IAM101", "IAM104", "IAM106"]
     assert {w.line for _, w in r.suppressed} == {9}
+
+
+def test_a_policy_added_to_a_deployed_role_is_judged_and_located():
+    r = check(["fixtures/iac/cfn/attach-to-deployed.yaml"], context=[CONTEXT])
+    by = {(f.rule_id, f.principal.rsplit("/", 1)[-1]): f for f in r.findings}
+    esc = by[("ESC001", "legacy-partner-access")]
+    assert not esc.preexisting
+    assert (esc.location.file, esc.location.line, esc.location.column) == \
+        ("fixtures/iac/cfn/attach-to-deployed.yaml", 13, 13)
+    assert by[("IAM201", "legacy-partner-access")].preexisting
+    assert by[("IAM201", "legacy-partner-access")].location is None
+    who = {(c.source, c.target.rsplit("/", 1)[-1]) for c in r.check.changes}
+    assert ("*", "ops-automation") in who       # the role trusts "*": anyone newly reaches the admin role
+    assert any(c.sentence(str).startswith("with this change, any AWS principal (*) newly reaches")
+               for c in r.check.changes)
+
+
+def test_unused_inline_suppressions_are_reported(tmp_path):
+    text = (ROOT / FIXED).read_text().replace(
+        "  AgentRuntimeRole:\n    Type: AWS::IAM::Role\n",
+        "  AgentRuntimeRole:\n    Type: AWS::IAM::Role\n    Metadata:\n      iamlint:\n        ignore:\n"
+        "          - rule: IAM204\n            reason: no longer needed\n", 1)
+    p = tmp_path / "stack.yaml"
+    p.write_text(text)
+    r = check([p], base_dir=str(tmp_path))
+    assert r.findings == [] and [(w.rule, w.file) for w in r.check.unused] == [("IAM204", "stack.yaml")]
+    res = runner.invoke(app, ["check", "--base-dir", str(tmp_path), "--rules", "IAM", str(p)])
+    assert "unused inline suppression: stack.yaml:" in res.output and res.exit_code == 0

@@ -75,6 +75,8 @@ def render(report, style: Style | None = None) -> str:
             continue
         lines.append(style("expired exclusion: ", "yellow") + f"{e.source} entry {e.index} ({e.reason}), "
                      f"expired {e.expires.isoformat()}")
+    for w in (chk.unused if chk is not None else ()):
+        lines.append(style("unused inline suppression: ", "yellow") + f"{w.file}:{w.line} {w.rule} ({w.reason})")
     counts = report.counts()
     summary = ", ".join(f"{counts[s]} {s}" for s in ("critical", "high", "medium", "low", "info") if s in counts)
     pre_n = sum(1 for f in report.findings if f.preexisting)
