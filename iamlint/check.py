@@ -87,6 +87,27 @@ class Change:
                 f"({render_chain(list(self.path), name)})")
 
 
+def summarize(changes: list[Change], name, examples: int = 3) -> list[str]:
+    """One sentence per source: each new target when there are few, else a count and the first few
+    (admin-equivalent targets first, shortest paths first)."""
+    by: dict[str, list[Change]] = {}
+    for c in changes:
+        by.setdefault(c.source, []).append(c)
+    order = sorted(by, key=lambda s: (not any(c.admin for c in by[s]), s))
+    out = []
+    for src in order:
+        items = sorted(by[src], key=lambda c: (c.admin is None, len(c.path), c.target))
+        if len(items) <= examples:
+            out.extend(c.sentence(name) for c in items)
+            continue
+        n_admin = sum(1 for c in items if c.admin)
+        who = "any AWS principal (*)" if src == "*" else name(src)
+        eg = "; ".join(c.sentence(name).split(" newly reaches ", 1)[1] for c in items[:examples])
+        out.append(f"with this change, {who} newly reaches {len(items)} principals"
+                   + (f" ({n_admin} admin-equivalent)" if n_admin else "") + f", e.g. {eg}")
+    return out
+
+
 @dataclass
 class CheckInfo:
     base_dir: str

@@ -58,9 +58,8 @@ def render_check(report) -> str:
         out += table(new) + [""]
     if chk.changes:
         out += ["### What this change adds", ""]
-        out += [f"- {_cell(c.sentence(name))}" for c in chk.changes[:25]]
-        if len(chk.changes) > 25:
-            out.append(f"- ... and {len(chk.changes) - 25} more")
+        from ..check import summarize
+        out += [f"- {_cell(x)}" for x in summarize(chk.changes, name)]
         out.append("")
     if old:
         out += ["<details><summary>Pre-existing in the deployed account "

@@ -241,7 +241,8 @@ class _Builder:
         if chk is not None:
             run["automationDetails"] = {"id": "iamlint/check/"}
             run["properties"]["inputs"] = [{"file": s, "kind": k} for s, k in chk.inputs]
-            run["properties"]["changes"] = [c.sentence(self.name) for c in chk.changes]
+            from ..check import summarize
+            run["properties"]["changes"] = summarize(chk.changes, self.name)
         return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 

@@ -57,10 +57,9 @@ def render(report, style: Style | None = None) -> str:
                      f"{e.get('operation', '')}: {e.get('error_code', '')} {e.get('message', '')}".strip())
     if chk is not None and chk.changes:
         lines.append(style("What this change adds:", "bold"))
-        for c in chk.changes[:25]:
-            lines.append("  " + c.sentence(name))
-        if len(chk.changes) > 25:
-            lines.append(f"  ... and {len(chk.changes) - 25} more (see --format json)")
+        from ..check import summarize
+        for sentence in summarize(chk.changes, name):
+            lines.append("  " + sentence)
         lines.append("")
     for f, e in report.suppressed:
         kind = getattr(e, "kind", None)
