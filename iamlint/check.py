@@ -77,7 +77,9 @@ class Change:
         from .graph.paths import render_chain
         return {"source": self.source, "source_name": name(self.source), "target": self.target,
                 "target_name": name(self.target), "admin": self.admin,
-                "chain": render_chain(list(self.path), name), "path": [e.to_json() for e in self.path]}
+                "chain": render_chain(list(self.path), name),
+                "path": [{"source": e.source, "target": e.target, "method": e.method, "potential": e.potential,
+                          "conditions": list(e.conditions)} for e in self.path]}
 
     def sentence(self, name) -> str:
         from .graph.paths import render_chain
