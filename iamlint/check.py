@@ -124,6 +124,7 @@ class CheckInfo:
     inline_suppressions: bool = True
     baseline: str | None = None
     unused: list = field(default_factory=list)        # inline suppressions that matched no finding
+    resolved: list = field(default_factory=list)      # deployed findings the change makes disappear
 
     def to_json(self, name) -> dict:
         return {"base_dir": ".", "account": self.account,
@@ -132,6 +133,8 @@ class CheckInfo:
                 "inline_suppressed": self.inline_suppressed, "baselined": self.baselined,
                 "inline_suppressions": self.inline_suppressions, "baseline": self.baseline,
                 "changes": [c.to_json(name) for c in self.changes],
+                "resolved": [{"rule_id": f.rule_id, "principal": f.principal, "message": f.message}
+                             for f in self.resolved],
                 "unused_suppressions": [w.to_json() | {"line": w.line} for w in self.unused]}
 
 
@@ -393,6 +396,8 @@ def run_check(paths: list[str], opts: CheckOptions | None = None, progress=None)
         old = {_identity(f) for f in before.findings}
         kept = [dataclasses.replace(f, preexisting=True) if _identity(f) in old else f for f in kept]
         info.preexisting = sum(1 for f in kept if f.preexisting)
+        now = {_identity(f) for f in findings}
+        info.resolved = [f for f in before.findings if _identity(f) not in now and f.principal in index.touched]
         info.changes = _changes(report.graph, before.graph, index)
     kept.sort(key=Finding.sort_key)
     report.findings = kept

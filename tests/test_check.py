@@ -425,3 +425,13 @@ def test_unused_inline_suppressions_are_reported(tmp_path):
     assert r.findings == [] and [(w.rule, w.file) for w in r.check.unused] == [("IAM204", "stack.yaml")]
     res = runner.invoke(app, ["check", "--base-dir", str(tmp_path), "--rules", "IAM", str(p)])
     assert "unused inline suppression: stack.yaml:" in res.output and res.exit_code == 0
+
+
+def test_a_change_that_fixes_a_deployed_role_is_credited():
+    r = check(["fixtures/iac/cfn/fix-deployed-trust.yaml"], context=[CONTEXT])
+    assert [(f.rule_id, f.principal.rsplit("/", 1)[-1]) for f in r.check.resolved] == \
+        [("IAM201", "legacy-partner-access")]
+    assert not [f for f in r.findings if f.principal.endswith("/legacy-partner-access")]
+    assert all(f.preexisting for f in r.findings)          # only ops-automation's admin remains
+    res = cli("fixtures/iac/cfn/fix-deployed-trust.yaml", "--context", CONTEXT)
+    assert "resolved by this change: IAM201 legacy-partner-access" in res.output and res.exit_code == 0

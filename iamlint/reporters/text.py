@@ -74,6 +74,8 @@ def render(report, style: Style | None = None) -> str:
             continue
         lines.append(style("expired exclusion: ", "yellow") + f"{e.source} entry {e.index} ({e.reason}), "
                      f"expired {e.expires.isoformat()}")
+    for f in (chk.resolved if chk is not None else ()):
+        lines.append(style("resolved by this change: ", "green") + f"{f.rule_id} {name(f.principal)}: {f.title}")
     for w in (chk.unused if chk is not None else ()):
         lines.append(style("unused inline suppression: ", "yellow") + f"{w.file}:{w.line} {w.rule} ({w.reason})")
     counts = report.counts()
