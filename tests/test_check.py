@@ -435,3 +435,19 @@ def test_a_change_that_fixes_a_deployed_role_is_credited():
     assert all(f.preexisting for f in r.findings)          # only ops-automation's admin remains
     res = cli("fixtures/iac/cfn/fix-deployed-trust.yaml", "--context", CONTEXT)
     assert "resolved by this change: IAM201 legacy-partner-access" in res.output and res.exit_code == 0
+
+
+def test_markdown_comment_stays_bounded(monkeypatch):
+    from iamlint.reporters import markdown
+    monkeypatch.setattr(markdown, "MAX_ROWS", 2)
+    md = cli(STACK, "--format", "markdown").output
+    assert md.count("| fixtures") == 0 and md.count("`fixtures/iac/cfn/agent-stack.yaml:") == 2
+    assert "... and 3 more: see the SARIF or JSON report." in md
+
+
+@pytest.mark.skipif(any(x.kind == "terraform" for x in iac.LOADERS), reason="the Terraform loader is installed")
+def test_a_terraform_plan_without_its_loader_says_so(tmp_path):
+    p = tmp_path / "plan.json"
+    p.write_text('{"format_version": "1.2", "terraform_version": "1.9.0", "planned_values": {}}')
+    res = cli(str(p))
+    assert res.exit_code == 2 and "Terraform plan" in res.output

@@ -9,6 +9,9 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+MAX_ROWS = 50          # a pull-request comment holds at most 65536 characters
+
+
 def _where(f) -> str:
     loc = f.location
     if loc is None or not loc.file:
@@ -55,7 +58,10 @@ def render_check(report) -> str:
         return rows
 
     if new:
-        out += table(new) + [""]
+        shown = new[:MAX_ROWS]
+        out += table(shown) + [""]
+        if len(new) > len(shown):
+            out += [f"... and {len(new) - len(shown)} more: see the SARIF or JSON report.", ""]
     if chk.changes:
         out += ["### What this change adds", ""]
         from ..check import summarize
@@ -63,10 +69,12 @@ def render_check(report) -> str:
         out.append("")
     if old:
         out += ["<details><summary>Pre-existing in the deployed account "
-                f"({len(old)})</summary>", ""] + table(old) + ["", "</details>", ""]
+                f"({len(old)})</summary>", ""] + table(old[:MAX_ROWS]) + ["", "</details>", ""]
+        if len(old) > MAX_ROWS:
+            out.insert(-2, f"... and {len(old) - MAX_ROWS} more.")
     if report.suppressed:
         out += [f"<details><summary>Suppressed ({len(report.suppressed)})</summary>", ""]
-        for f, e in report.suppressed:
+        for f, e in report.suppressed[:MAX_ROWS]:
             out.append(f"- {f.rule_id} {_where(f)}: {_cell(e.reason)}")
         out += ["", "</details>", ""]
     return "\n".join(out).rstrip() + "\n"
