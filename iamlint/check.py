@@ -371,9 +371,11 @@ def run_check(paths: list[str], opts: CheckOptions | None = None, progress=None)
     info.inline_suppressed = len(suppressed)
     if opts.inline_suppressions:
         # active entries that matched nothing: stale, or written for a rule that is not run
+        ran = [r.id.upper() for r in report.rules]
         info.unused = [Waiver("inline", s.reason, s.rule, s.file, s.resource, s.line, s.expires)
                        for entries in index.suppressions.values() for s in entries
-                       if s.active(today) and id(s) not in used]
+                       if s.active(today) and id(s) not in used
+                       and (s.rule == "*" or any(r.startswith(s.rule.upper()) for r in ran))]
         info.unused.sort(key=lambda w: (w.file or "", w.line or 0, w.rule))
     # exclusions file: the one decision point of `scan`, now that findings have their files
     from .suppress import apply
