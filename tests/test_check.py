@@ -451,3 +451,17 @@ def test_a_terraform_plan_without_its_loader_says_so(tmp_path):
     p.write_text('{"format_version": "1.2", "terraform_version": "1.9.0", "planned_values": {}}')
     res = cli(str(p))
     assert res.exit_code == 2 and "Terraform plan" in res.output
+
+
+def test_deploy_time_parameters_stay_symbolic_until_given():
+    path = "fixtures/iac/cfn/partner-role.yaml"
+    unknown = check([path])
+    assert [(f.rule_id, f.location.line) for f in unknown.findings] == [("IAM202", 15)]
+    assert any("Ref:PartnerAccountId" in c for c in unknown.findings[0].conditions)
+    other = check([path], parameters={"PartnerAccountId": "999988887777"})
+    assert sorted(f.rule_id for f in other.findings) == ["IAM203", "IAM206"]
+    same = check([path], parameters={"PartnerAccountId": "000000000000"})
+    assert same.findings == []
+    res = cli(path, "--parameter", "PartnerAccountId=999988887777", "--fail-on", "medium")
+    assert res.exit_code == 1
+    assert cli(path, "--parameter", "oops").exit_code == 2
