@@ -296,13 +296,25 @@ def test_golden_sarif_validates_and_matches():
         assert len(r["partialFingerprints"]["iamlintFingerprint/v1"]) == 32
 
 
-def test_sarif_with_context_and_suppressions_validates():
+def test_sarif_with_context_and_suppressions_validates(tmp_path):
     schema = json.loads(SARIF_SCHEMA.read_text())
     doc = _sarif([STACK, "--context", CONTEXT])
     jsonschema.validate(doc, schema)
     states = {(r["ruleId"], r["properties"]["principalName"]): r["baselineState"] for r in doc["runs"][0]["results"]}
-    assert states[("IAM201", "legacy-partner-access")] == "unchanged"
     assert states[("ESC001", "support-agent-runtime")] == "new"
+    # what only the deployed account holds is not a code-scanning result; it is counted
+    assert ("IAM201", "legacy-partner-access") not in states
+    assert doc["runs"][0]["properties"]["preexistingOutsideCode"] == 2
+    # a deployed role the code redefines without fixing it: pre-existing, in code, "unchanged"
+    keep = (ROOT / "fixtures/iac/cfn/fix-deployed-trust.yaml").read_text().replace(
+        "AWS: arn:aws:iam::999988887777:role/report-reader", 'AWS: "*"').replace(
+        "            Condition:\n              StringEquals:\n                sts:ExternalId: partner-7f3a\n", "")
+    tmp = tmp_path / "keep-trust.yaml"
+    tmp.write_text(keep)
+    doc = _sarif([str(tmp), "--context", CONTEXT])
+    jsonschema.validate(doc, schema)
+    states = {(r["ruleId"], r["properties"]["principalName"]): r["baselineState"] for r in doc["runs"][0]["results"]}
+    assert states[("IAM201", "legacy-partner-access")] == "unchanged"
     doc = _sarif(["fixtures/iac/suppressed"])
     jsonschema.validate(doc, schema)
     sup = [r for r in doc["runs"][0]["results"] if "suppressions" in r]

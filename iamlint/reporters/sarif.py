@@ -217,7 +217,13 @@ class _Builder:
                                     "properties": {"security-severity": SECURITY_SEVERITY.get(f.severity, "0.0"),
                                                    "tags": ["security"]}})
         rule_index = {d["id"]: i for i, d in enumerate(descriptors)}
-        results = [self.result(f, rule_index) for f in report.findings]
+        chk = getattr(report, "check", None)
+        shown = list(report.findings)
+        if chk is not None:
+            # `check`: code scanning is about code; what only the deployed account holds (no file, already
+            # there before the change) stays out of the results and is counted in the run's properties
+            shown = [f for f in shown if f.location is not None or not f.preexisting]
+        results = [self.result(f, rule_index) for f in shown]
         results += [self.result(f, rule_index, e) for f, e in report.suppressed]
         invocation = {"executionSuccessful": True}
         notes = self.notifications()
@@ -237,9 +243,9 @@ class _Builder:
                 "bySeverity": report.counts(),
             },
         }
-        chk = getattr(report, "check", None)
         if chk is not None:
             run["automationDetails"] = {"id": "iamlint/check/"}
+            run["properties"]["preexistingOutsideCode"] = len(report.findings) - len(shown)
             run["properties"]["inputs"] = [{"file": s, "kind": k} for s, k in chk.inputs]
             from ..check import summarize
             run["properties"]["changes"] = summarize(chk.changes, self.name)
