@@ -273,6 +273,8 @@ def check(paths: List[str] = typer.Argument(..., help="files and folders: CloudF
                        err=True)
     style = Style(False if (no_color or output) else None)
     emit(CHECK_REPORTERS[format](report, style), output)
+    if create_baseline:
+        return          # the findings were just accepted into the baseline
     if failing(report, None if fail_on == "none" else fail_on, fail_on_preexisting):
         raise typer.Exit(1)
 

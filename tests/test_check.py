@@ -240,7 +240,7 @@ def test_baseline_hides_known_findings_survives_line_moves_not_new_files(tmp_pat
     shutil.copy(ROOT / STACK, tmp_path / "stack.yaml")
     base = tmp_path / "baseline.json"
     res = runner.invoke(app, ["check", "--base-dir", str(tmp_path), "--rules", "IAM", "--rules", "ESC",
-                              str(tmp_path / "stack.yaml"), "--create-baseline", str(base), "--fail-on", "none"])
+                              str(tmp_path / "stack.yaml"), "--create-baseline", str(base)])
     assert res.exit_code == 0, res.output
     doc = json.loads(base.read_text())
     assert doc["format"] == "iamlint-baseline" and len(doc["findings"]) == 5
