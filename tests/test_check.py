@@ -477,3 +477,12 @@ def test_deploy_time_parameters_stay_symbolic_until_given():
     res = cli(path, "--parameter", "PartnerAccountId=999988887777", "--fail-on", "medium")
     assert res.exit_code == 1
     assert cli(path, "--parameter", "oops").exit_code == 2
+
+
+def test_exclusions_file_matches_the_finding_file(tmp_path):
+    ex = tmp_path / "exclusions.yaml"
+    ex.write_text("exclusions:\n  - rule: IAM1\n    file: fixtures/iac/cfn/agent-*.yaml\n    reason: reviewed stack\n")
+    res = cli(STACK, "--exclusions", str(ex), "--format", "json")
+    doc = json.loads(res.output)
+    assert sorted(f["rule_id"] for f in doc["findings"]) == ["IAM204", "IAM207"]
+    assert sorted(f["rule_id"] for f in doc["suppressed"]) == ["IAM101", "IAM104", "IAM106"]
