@@ -357,6 +357,7 @@ def test_action_runs_check_and_writes_sarif(tmp_path):
     steps = action["runs"]["steps"]
     install = next(s for s in steps if s["name"] == "Install iamlint")
     assert '"$GITHUB_ACTION_PATH"' in install["run"] and "pip install" in install["run"]
+    assert "GITHUB_PATH" in install["run"]           # later steps find the installed iamlint
     run = next(s for s in steps if s.get("id") == "check")
     values = {k: str(v.get("default", "")) for k, v in action["inputs"].items()}
     values.update({"path": f"{STACK} fixtures/iac/policies", "output": str(tmp_path / "out.sarif"),
