@@ -25,7 +25,7 @@ from .iac.discover import Candidate, candidates, display, looks_meant, repo_root
 from .iac.index import DEFAULT_ACCOUNT, Index, Options, Origin
 from .iac.locate import Locator
 from .iac.policyfile import load_policy_file, looks_like_policy
-from .iac.positions import load_text, read_text
+from .iac.positions import load_json, load_text, looks_like_json, read_text
 from .iac.waivers import same_resource, tag_suppressions, tf_comment_suppressions, tf_files_near
 from .loaders import load_data
 from .loaders.common import read_json
@@ -170,8 +170,17 @@ class _Parsed:
 
 def _parse(c: Candidate, ignore_unknown: bool = False) -> _Parsed | None:
     text = read_text(c.path)
+    positions = None
     try:
-        data, positions = load_text(text, c.source)
+        if looks_like_json(text) and not c.source.lower().endswith((".yaml", ".yml")):
+            # classify first: positions are only worth computing for templates, plans and policies
+            # (not for a package-lock.json or a large authorization-details file)
+            try:
+                data = json.loads(text)
+            except (ValueError, RecursionError):
+                data, positions = load_text(text, c.source)        # the precise error, with its line
+        else:
+            data, positions = load_text(text, c.source)
     except InputError:
         if c.explicit or looks_meant(text):
             raise
@@ -192,7 +201,9 @@ def _parse(c: Candidate, ignore_unknown: bool = False) -> _Parsed | None:
             raise InputError("not a CloudFormation/SAM/CDK template, Terraform plan, policy document, "
                              "authorization-details file or iamlint snapshot", source=c.source)
         return None
-    return _Parsed(c, data, positions, kind)
+    if positions is None and kind != "account":
+        data, positions = load_json(text, c.source)
+    return _Parsed(c, data, positions or {}, kind)
 
 
 def _context_model(paths: list[str], base: str, model: Model | None = None) -> Model:
