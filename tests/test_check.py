@@ -243,6 +243,7 @@ def test_baseline_hides_known_findings_survives_line_moves_not_new_files(tmp_pat
                               str(tmp_path / "stack.yaml"), "--create-baseline", str(base)])
     assert res.exit_code == 0, res.output
     doc = json.loads(base.read_text())
+    jsonschema.validate(doc, json.loads((ROOT / "iamlint" / "schemas" / "baseline.schema.json").read_text()))
     assert doc["format"] == "iamlint-baseline" and len(doc["findings"]) == 5
     assert {x["file"] for x in doc["findings"]} == {"stack.yaml"}
     # lines move: still the same findings
