@@ -207,6 +207,9 @@ def test_inline_suppressions_need_reasons_and_expire():
     assert sorted(f.principal.rsplit("/", 1)[-1] for f, _ in r.suppressed) == ["reviewed-agent", "tagged"]
     assert all(w.kind == "inline" and w.reason for _, w in r.suppressed)
     assert [(e.line, e.rule) for e in r.expired_exclusions] == [(26, "IAM204")]
+    doc = json.loads(cli("fixtures/iac/suppressed", "--format", "json").output)
+    jsonschema.validate(doc, json.loads((ROOT / "iamlint" / "schemas" / "findings.schema.json").read_text()))
+    assert {x["suppressed_by"]["kind"] for x in doc["suppressed"]} == {"inline"}
     off = check([IAC / "suppressed"], inline_suppressions=False)
     assert len(off.findings) == 3 and not off.suppressed
 
