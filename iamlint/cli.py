@@ -212,6 +212,85 @@ def scan(input: List[str] = typer.Option(None, "--input", "-i", help="snapshot /
 
 @app.command()
 @handled
+def check(paths: List[str] = typer.Argument(..., help="files and folders: CloudFormation/SAM templates, cdk.out, "
+                                            "Terraform plan JSON, policy documents, snapshots"),
+          format: str = typer.Option("text", "--format", "-f",
+                                     help="text | json | sarif | markdown | junit | html"),
+          output: Optional[str] = typer.Option(None, "--output", "-o"),
+          fail_on: str = typer.Option("high", "--fail-on", help="exit 1 if a new finding at or above: "
+                                      "critical | high | medium | low | info | none"),
+          fail_on_preexisting: bool = typer.Option(False, "--fail-on-preexisting",
+                                                   help="pre-existing findings (--context) fail too"),
+          context: List[str] = typer.Option(None, "--context", help="the deployed account's snapshot or "
+                                            "authorization details: judge the change with what it reaches"),
+          baseline: Optional[str] = typer.Option(None, "--baseline", help="hide findings whose fingerprint "
+                                                 "is in this baseline file"),
+          create_baseline: Optional[str] = typer.Option(None, "--create-baseline",
+                                                        help="write the current findings' fingerprints here"),
+          no_inline_suppressions: bool = typer.Option(False, "--no-inline-suppressions",
+                                                      help="ignore every inline suppression"),
+          rules: List[str] = typer.Option(None, "--rules", help="only these rule ids (or prefixes)"),
+          skip_rules: List[str] = typer.Option(None, "--skip-rules"),
+          rule_dir: List[str] = typer.Option(None, "--rule-dir", help="an extra rule pack folder"),
+          config: Optional[str] = typer.Option(None, "--config"),
+          exclusions: Optional[str] = typer.Option(None, "--exclusions", help="exclusions file (YAML)"),
+          account: Optional[str] = typer.Option(None, "--account", help="account id the code deploys to "
+                                                "(default: the --context account, else 000000000000)"),
+          region: Optional[str] = typer.Option(None, "--region"),
+          partition: str = typer.Option("aws", "--partition"),
+          stack_name: Optional[str] = typer.Option(None, "--stack-name"),
+          parameter: List[str] = typer.Option(None, "--parameter", "-p", help="template parameter k=v"),
+          base_dir: Optional[str] = typer.Option(None, "--base-dir", help="paths in findings are relative to "
+                                                 "this (default: the git repository root)"),
+          ignore_unknown: bool = typer.Option(False, "--ignore-unknown", help="skip named files that are not IAM "
+                                              "input (as in folders) instead of failing; for pre-commit"),
+          quiet: bool = typer.Option(False, "--quiet", "-q"),
+          no_color: bool = typer.Option(False, "--no-color")):
+    """Lint IAM in infrastructure-as-code (CI): findings with file:line, SARIF, baselines."""
+    from .check import CheckOptions, failing, run_check, write_baseline
+    from .errors import UsageError
+    from .findings import SEVERITIES
+    from .output import Style, emit
+    from .reporters import CHECK_REPORTERS
+
+    if format not in CHECK_REPORTERS:
+        raise UsageError(f"--format must be one of {', '.join(CHECK_REPORTERS)}, not {format!r}")
+    if fail_on != "none" and fail_on not in SEVERITIES:
+        raise UsageError(f"--fail-on must be one of {', '.join(SEVERITIES)} or none, not {fail_on!r}")
+    if account is not None and not (account.isdigit() and len(account) == 12):
+        raise UsageError(f"--account must be a 12-digit account id, not {account!r}")
+    params = {}
+    for pair in parameter or []:
+        if "=" not in pair:
+            raise UsageError(f"--parameter takes Name=value, got {pair!r}")
+        k, v = pair.split("=", 1)
+        params[k] = v
+    from .config import load_config
+    from .suppress import load_exclusions
+    opts = CheckOptions(account=account, region=region, partition=partition, stack_name=stack_name,
+                        parameters=params, context=list(context or []), base_dir=base_dir,
+                        inline_suppressions=not no_inline_suppressions, baseline=baseline,
+                        only=rules, skip=skip_rules, rule_dirs=tuple(rule_dir or ()), config=load_config(config),
+                        exclusions=load_exclusions(exclusions) if exclusions else [], ignore_unknown=ignore_unknown)
+    prog = _progress(quiet)
+    report = run_check(paths, opts, progress=prog)
+    if prog:
+        typer.echo("\r\033[K", err=True, nl=False)
+    if create_baseline:
+        write_baseline(report, create_baseline)
+        if not quiet:
+            typer.echo(f"wrote {create_baseline}: {len(report.findings) + len(report.suppressed)} fingerprint(s)",
+                       err=True)
+    style = Style(False if (no_color or output) else None)
+    emit(CHECK_REPORTERS[format](report, style), output)
+    if create_baseline:
+        return          # the findings were just accepted into the baseline
+    if failing(report, None if fail_on == "none" else fail_on, fail_on_preexisting):
+        raise typer.Exit(1)
+
+
+@app.command()
+@handled
 def paths(input: List[str] = typer.Option(..., "--input", "-i"),
           source: str = typer.Option(..., "--from", help="start principal ARN (or unique name)"),
           to: str = typer.Option("admin", "--to", help="target ARN, or 'admin'"),

@@ -36,6 +36,7 @@ class Finding:
     potential: bool = False                # relies on resources the input does not show
     conditions: tuple[str, ...] = ()
     key: tuple = field(default=(), compare=False)   # what identifies it beyond rule+principal
+    preexisting: bool = False              # `check --context`: the deployed account alone already has it
 
     @property
     def fingerprint(self) -> str:
@@ -56,4 +57,4 @@ class Finding:
             "remediation": self.remediation, "fingerprint": self.fingerprint,
             "source": self.source, "potential": self.potential, "conditions": list(self.conditions),
             "location": self.location.to_json() if self.location else None,
-        }
+        } | ({"preexisting": True} if self.preexisting else {})

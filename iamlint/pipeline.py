@@ -25,6 +25,7 @@ class Report:
     timings: dict[str, float] = field(default_factory=dict)
     suppressed: list = field(default_factory=list)        # [(Finding, Exclusion)]
     expired_exclusions: list = field(default_factory=list)
+    check: object = None                                   # `iamlint check`: a check.CheckInfo
 
     def counts(self) -> dict[str, int]:
         out = {}

@@ -554,6 +554,7 @@ class Template:
     # ---------------------------------------------------------------- loading
     def load(self) -> None:
         live: dict[str, str | None] = {}     # logical id -> undecided condition name (None: unconditional)
+        self.suppressions("")
         for lid in self.resources:
             c = self.resource_condition(lid)
             if c is False:
@@ -618,6 +619,19 @@ class Template:
         self.inline_policies(lid, p, origin)
         for arn_, tags in self.names(lid, "ManagedPolicyArns"):
             self.b.attach(p, arn_, tags, origin)
+        self._attachment_positions(lid, p.arn, origin)
+
+    def _attachment_positions(self, lid: str, principal: str, origin: Origin) -> None:
+        raw = self.props_raw(lid).get("ManagedPolicyArns")
+        if not isinstance(raw, list):
+            return
+        for i, item in enumerate(raw):
+            ptr = f"{self.pptr(lid, 'ManagedPolicyArns')}/{i}"
+            v = collapse(self.resolve(item, ptr))
+            if isinstance(v, str):
+                line, col = self.line(ptr)
+                self.index.attachment(principal, v, Origin(self.src, lid, line, col, ptr, "cloudformation",
+                                                          origin.condition))
 
     def inline_policies(self, lid: str, p: Principal, origin: Origin, key: str = "Policies") -> None:
         raw = self.props_raw(lid).get(key)
@@ -852,21 +866,27 @@ class Template:
 
     # suppressions ------------------------------------------------------------
     def suppressions(self, lid: str) -> None:
-        meta = self.resources[lid].get("Metadata")
+        """`Metadata: {iamlint: {ignore: [{rule, reason, expires}]}}` on a resource (`skip` and `id` are
+        accepted for `ignore` and `rule`, as other linters spell them). On the template's own Metadata
+        (lid "") the entries cover every resource of the file."""
+        meta = (self.t if lid == "" else self.resources[lid]).get("Metadata")
         if not isinstance(meta, dict) or "iamlint" not in meta:
             return
-        mptr = f"{self.rptr(lid)}/Metadata/iamlint"
+        mptr = f"{self.rptr(lid) if lid else ''}/Metadata/iamlint"
         block = meta["iamlint"]
-        if not isinstance(block, dict) or not isinstance(block.get("ignore", []), list):
+        if not isinstance(block, dict) or set(block) - {"ignore", "skip"}:
             raise self.fail(mptr, "Metadata.iamlint must be a mapping with an 'ignore' list")
-        for i, e in enumerate(block.get("ignore") or []):
-            ep = f"{mptr}/ignore/{i}"
+        key = "skip" if "skip" in block else "ignore"
+        if not isinstance(block.get(key) or [], list):
+            raise self.fail(f"{mptr}/{key}", f"Metadata.iamlint.{key} must be a list")
+        for i, e in enumerate(block.get(key) or []):
+            ep = f"{mptr}/{key}/{i}"
             if not isinstance(e, dict):
                 raise self.fail(ep, "each iamlint ignore entry must be a mapping with rule and reason")
-            unknown = set(e) - {"rule", "reason", "expires"}
+            unknown = set(e) - {"rule", "id", "reason", "expires"}
             if unknown:
                 raise self.fail(ep, f"unknown key {sorted(unknown)[0]!r} in iamlint ignore entry")
-            rule = e.get("rule")
+            rule = e.get("rule", e.get("id"))
             if not isinstance(rule, str) or not rule.strip():
                 raise self.fail(ep, "an iamlint ignore entry needs a rule (an id or prefix)")
             reason = e.get("reason")

@@ -65,6 +65,11 @@ class Index:
     touched: set[str] = field(default_factory=set)      # principals the IaC defines or changes
     files: list[tuple[str, str]] = field(default_factory=list)   # (display path, kind)
     notes: list[str] = field(default_factory=list)
+    attachments: dict[tuple[str, str], Origin] = field(default_factory=dict)  # (principal, policy ARN) -> where
+
+    def attachment(self, principal: str, policy: str, origin: Origin) -> None:
+        """Remember where a managed policy was attached to a principal (e.g. a ManagedPolicyArns entry)."""
+        self.attachments[(principal, policy)] = origin        # a later definition wins, as for principals
 
     def principal(self, arn: str, origin: Origin) -> None:
         self.principals[arn] = origin

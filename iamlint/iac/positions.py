@@ -49,6 +49,8 @@ SHORT_FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Length": ("Fn::Length", ("scalar", "sequence", "mapping")),
 }
 
+_STD = "tag:yaml.org,2002:"
+_STD_TAGS = {"str", "int", "float", "bool", "null", "map", "seq", "binary", "timestamp", "merge", "value"}
 _KIND = {yaml.ScalarNode: "scalar", yaml.SequenceNode: "sequence", yaml.MappingNode: "mapping"}
 _KIND_TEXT = {"scalar": "a value", "sequence": "a list", "mapping": "a mapping"}
 
@@ -84,6 +86,10 @@ class PositionLoader(yaml.SafeLoader):
             value = self._value(node, "", (node.start_mark.line + 1, node.start_mark.column + 1))
         except RecursionError:
             raise InputError("YAML is nested too deeply", self.source) from None
+        except yaml.MarkedYAMLError as exc:        # e.g. a tag no safe loader constructs (!!python/object)
+            mark = exc.problem_mark or exc.context_mark
+            raise InputError(f"invalid YAML: {exc.problem or exc.context or 'cannot read a value'}", self.source,
+                             f"line {mark.line + 1}" if mark else None) from None
         return value, self.positions
 
     # -------------------------------------------------------------- nodes
@@ -93,6 +99,8 @@ class PositionLoader(yaml.SafeLoader):
     def _value(self, node, ptr: str, pos: tuple[int, int]) -> Any:
         self.positions.setdefault(ptr, pos)
         tag = node.tag or ""
+        if tag.startswith(_STD) and tag[len(_STD):] not in _STD_TAGS:
+            raise self._fail(node, f"unsupported YAML tag !!{tag[len(_STD):]}")
         if tag.startswith("!") and not tag.startswith("!!"):
             name = tag[1:]
             if name not in SHORT_FORMS:
@@ -152,7 +160,13 @@ PositionLoader.yaml_implicit_resolvers = {
 
 
 def load_yaml(text: str, source: str) -> tuple[Any, Positions]:
-    return PositionLoader(text, source).load_with_positions()
+    try:
+        loader = PositionLoader(text, source)
+    except yaml.reader.ReaderError as exc:      # a control character: refused before parsing starts
+        line = text[:exc.position].count("\n") + 1
+        raise InputError(f"invalid YAML: character #x{exc.character:04x} is not allowed", source,
+                         f"line {line}") from None
+    return loader.load_with_positions()
 
 
 # ------------------------------------------------------------------ JSON

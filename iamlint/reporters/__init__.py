@@ -15,3 +15,11 @@ REPORTERS = {
     "sarif": render_sarif,
     "html": render_html,
 }
+
+# `iamlint check` adds JUnit XML for CI dashboards
+CHECK_REPORTERS = {**REPORTERS, "junit": lambda report, style=None: _junit(report, style)}
+
+
+def _junit(report, style=None) -> str:
+    from .junit import render
+    return render(report, style)

@@ -410,6 +410,8 @@ def _finding_row(f, n: int, namer: _Namer, rules: dict) -> str:
         flags.append('<span class="flag">potential</span>')
     if f.conditions:
         flags.append('<span class="flag">conditional</span>')
+    if f.preexisting:
+        flags.append('<span class="flag">pre-existing</span>')
     path_cell = f'<code class="chain">{esc(chain)}</code>' if chain else ""
     diagram = ""
     if chain:

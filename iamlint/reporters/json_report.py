@@ -24,4 +24,11 @@ def document(report) -> dict:
 
 
 def render(report, style=None) -> str:
-    return json.dumps(document(report), indent=2)
+    doc = document(report)
+    chk = getattr(report, "check", None)
+    if chk is not None:
+        def name(arn: str) -> str:
+            p = report.model.principal(arn)
+            return p.name if p is not None else arn
+        doc["check"] = chk.to_json(name)
+    return json.dumps(doc, indent=2)

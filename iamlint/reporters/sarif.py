@@ -174,11 +174,20 @@ class _Builder:
         })
         if related:
             out["relatedLocations"] = related
+        if f.preexisting:
+            props["preexisting"] = True
+        chk = getattr(self.report, "check", None)
+        if chk is not None and (chk.context or chk.baseline):
+            # compared with the deployed account (--context) or a baseline: new, or already there
+            kind = getattr(suppressed_by, "kind", None)
+            out["baselineState"] = "unchanged" if (f.preexisting or kind == "baseline") else "new"
         if suppressed_by is not None:
             e = suppressed_by
             just = e.reason + (f" (until {e.expires.isoformat()})" if e.expires else "")
-            out["suppressions"] = [{"kind": "external", "status": "accepted", "justification": just,
-                                    "properties": {"exclusion": e.to_json(), "file": e.source, "entry": e.index}}]
+            kind = getattr(e, "kind", None)
+            where = {"file": e.source, "line": e.index} if kind == "inline" else {"file": e.source, "entry": e.index}
+            out["suppressions"] = [{"kind": "inSource" if kind == "inline" else "external", "status": "accepted",
+                                    "justification": just, "properties": {"exclusion": e.to_json(), **where}}]
         return out
 
     def notifications(self) -> list[dict]:
@@ -208,7 +217,13 @@ class _Builder:
                                     "properties": {"security-severity": SECURITY_SEVERITY.get(f.severity, "0.0"),
                                                    "tags": ["security"]}})
         rule_index = {d["id"]: i for i, d in enumerate(descriptors)}
-        results = [self.result(f, rule_index) for f in report.findings]
+        chk = getattr(report, "check", None)
+        shown = list(report.findings)
+        if chk is not None:
+            # `check`: code scanning is about code; what only the deployed account holds (no file, already
+            # there before the change) stays out of the results and is counted in the run's properties
+            shown = [f for f in shown if f.location is not None or not f.preexisting]
+        results = [self.result(f, rule_index) for f in shown]
         results += [self.result(f, rule_index, e) for f, e in report.suppressed]
         invocation = {"executionSuccessful": True}
         notes = self.notifications()
@@ -228,10 +243,19 @@ class _Builder:
                 "bySeverity": report.counts(),
             },
         }
+        if chk is not None:
+            run["automationDetails"] = {"id": "iamlint/check/"}
+            run["properties"]["preexistingOutsideCode"] = len(report.findings) - len(shown)
+            run["properties"]["inputs"] = [{"file": s, "kind": k} for s, k in chk.inputs]
+            from ..check import summarize
+            run["properties"]["changes"] = summarize(chk.changes, self.name)
         return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
 def document(report, cwd: str | None = None) -> dict:
+    chk = getattr(report, "check", None)
+    if cwd is None and chk is not None:
+        cwd = chk.base_dir        # `check`: URIs relative to the repository root (or --base-dir)
     return _Builder(report, cwd).document()
 
 

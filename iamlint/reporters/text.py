@@ -17,14 +17,30 @@ def render(report, style: Style | None = None) -> str:
         return p.name if p is not None else arn
 
     n_principals = sum(len(a.principals) for a in m.accounts.values())
-    lines = [f"iamlint scan: {len(m.accounts)} account(s), {n_principals} principals, "
-             f"{report.graph.g.number_of_edges()} edges, {len(report.rules)} rules", ""]
+    chk = getattr(report, "check", None)
+    if chk is not None:
+        kinds = {}
+        for _, k in chk.inputs:
+            kinds[k] = kinds.get(k, 0) + 1
+        lines = [f"iamlint check: {len(chk.inputs)} file(s) ("
+                 + (", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) or "none") + ")"
+                 + (f", {len(chk.skipped)} skipped" if chk.skipped else "")
+                 + (f", in the context of {', '.join(chk.context)}" if chk.context else "")
+                 + f"; {n_principals} principals, {report.graph.g.number_of_edges()} edges, {len(report.rules)} rules",
+                 ""]
+    else:
+        lines = [f"iamlint scan: {len(m.accounts)} account(s), {n_principals} principals, "
+                 f"{report.graph.g.number_of_edges()} edges, {len(report.rules)} rules", ""]
     width = max([len(f.rule_id) for f in report.findings] + [6])
     for f in report.findings:
         sev = style(f"{f.severity.upper():<8}", *SEV_STYLE.get(f.severity, ()))
         who = name(f.principal) if f.principal else (f.location.file if f.location else "")
-        lines.append(f"{sev}  {f.rule_id:<{width}}  {who}: {f.title}")
+        pre = style(" [pre-existing]", "dim") if f.preexisting else ""
+        lines.append(f"{sev}  {f.rule_id:<{width}}  {who}: {f.title}{pre}")
         pad = " " * (8 + 2 + width + 2)
+        if f.location is not None and f.location.file:
+            lines.append(pad + ":".join([f.location.file] + [str(x) for x in (f.location.line, f.location.column)
+                                                              if x]))
         if f.path:
             lines.append(pad + render_chain(list(f.path), name))
             for e in f.path:
@@ -39,15 +55,34 @@ def render(report, style: Style | None = None) -> str:
     for e in report.errors:
         lines.append(style("not read: ", "yellow") + f"{e.get('account', '')} {e.get('service', '')} "
                      f"{e.get('operation', '')}: {e.get('error_code', '')} {e.get('message', '')}".strip())
+    if chk is not None and chk.changes:
+        lines.append(style("What this change adds:", "bold"))
+        from ..check import summarize
+        for sentence in summarize(chk.changes, name):
+            lines.append("  " + sentence)
+        lines.append("")
     for f, e in report.suppressed:
-        lines.append(style("suppressed: ", "dim") + f"{f.rule_id} {name(f.principal) if f.principal else ''}"
+        kind = getattr(e, "kind", None)
+        where = f" at {f.location.file}:{f.location.line}" if kind and f.location and f.location.line else ""
+        lines.append(style(f"suppressed{' (' + kind + ')' if kind else ''}: ", "dim")
+                     + f"{f.rule_id} {name(f.principal) if f.principal else ''}{where}"
                      f" ({e.reason}{', until ' + e.expires.isoformat() if e.expires else ''})")
     for e in report.expired_exclusions:
+        if getattr(e, "kind", None) == "inline":
+            lines.append(style("expired inline suppression: ", "yellow") + f"{e.source}:{e.index} {e.rule} "
+                         f"({e.reason}), expired {e.expires.isoformat()}")
+            continue
         lines.append(style("expired exclusion: ", "yellow") + f"{e.source} entry {e.index} ({e.reason}), "
                      f"expired {e.expires.isoformat()}")
+    for f in (chk.resolved if chk is not None else ()):
+        lines.append(style("resolved by this change: ", "green") + f"{f.rule_id} {name(f.principal)}: {f.title}")
+    for w in (chk.unused if chk is not None else ()):
+        lines.append(style("unused inline suppression: ", "yellow") + f"{w.file}:{w.line} {w.rule} ({w.reason})")
     counts = report.counts()
     summary = ", ".join(f"{counts[s]} {s}" for s in ("critical", "high", "medium", "low", "info") if s in counts)
+    pre_n = sum(1 for f in report.findings if f.preexisting)
     lines.append(f"{len(report.findings)} finding(s)" + (f" ({summary})" if summary else "")
+                 + (f"; {pre_n} pre-existing" if pre_n else "")
                  + (f"; {len(report.suppressed)} suppressed" if report.suppressed else "")
                  + (f"; {len(report.errors)} input gap(s)" if report.errors else ""))
     return "\n".join(lines)
