@@ -193,10 +193,6 @@ def _parse(c: Candidate, ignore_unknown: bool = False) -> _Parsed | None:
     elif looks_like_policy(data):
         kind = "policy"
     else:
-        if isinstance(data, dict) and "format_version" in data and ("planned_values" in data or
-                                                                    "resource_changes" in data):
-            raise InputError("this is a Terraform plan, and this iamlint has no Terraform plan loader "
-                             "(iamlint/iac/terraform.py)", source=c.source)
         if c.explicit and not ignore_unknown:
             raise InputError("not a CloudFormation/SAM/CDK template, Terraform plan, policy document, "
                              "authorization-details file or iamlint snapshot", source=c.source)

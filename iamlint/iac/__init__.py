@@ -15,6 +15,7 @@ from ..model.account import Model
 from .cloudformation import load_cloudformation, looks_like_cloudformation
 from .index import Index, Options
 from .positions import Positions
+from .terraform import load_terraform_plan, looks_like_terraform_plan
 
 
 @dataclass(frozen=True)
@@ -24,13 +25,10 @@ class IacLoader:
     load: Callable[[Any, Positions, str, Model, Options, Index], Model]
 
 
-LOADERS: list[IacLoader] = [IacLoader("cloudformation", looks_like_cloudformation, load_cloudformation)]
-
-try:    # the Terraform plan loader ships separately; without it, plans are not recognised
-    from .terraform import load_terraform_plan, looks_like_terraform_plan
-    LOADERS.append(IacLoader("terraform", looks_like_terraform_plan, load_terraform_plan))
-except ImportError:  # pragma: no cover - depends on the checkout
-    pass
+LOADERS: list[IacLoader] = [
+    IacLoader("cloudformation", looks_like_cloudformation, load_cloudformation),
+    IacLoader("terraform", looks_like_terraform_plan, load_terraform_plan),
+]
 
 
 def detect(data: Any) -> IacLoader | None:

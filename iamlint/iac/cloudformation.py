@@ -715,6 +715,10 @@ class Template:
             if "PolicyName" not in raw or key not in raw:
                 raise self.fail(self.rptr(lid), f"{typ} {lid} needs PolicyName and {key}")
             name = self.prop_str(lid, key)
+            pname = self.prop_str(lid, "PolicyName")
+            for k, v in ((key, name), ("PolicyName", pname)):
+                if v is None:
+                    raise self.fail(self.pptr(lid, k), f"{typ} {lid}: {k} must be a string")
             p = self.b.find(kind, name)
             if p is None:
                 self.b.gap("MissingPrincipal", f"line {self.line(self.rptr(lid))[0]}: {lid} is a policy of "
@@ -724,7 +728,7 @@ class Template:
                 return
             ptr = self.pptr(lid, "PolicyDocument")
             doc, stmts = self.policy(lid, raw["PolicyDocument"], ptr, "identity", self.cond_tags(cond))
-            self.b.inline(p, self.prop_str(lid, "PolicyName"), doc, origin, ptr, stmts)
+            self.b.inline(p, pname, doc, origin, ptr, stmts)
             return
         if typ == "AWS::IAM::UserToGroupAddition":
             gname = self.prop_str(lid, "GroupName")
