@@ -332,15 +332,17 @@ class Builder:
                         pol = self.model.policies.get(parn)
                         if pol is None or pol.aws_managed:
                             continue   # AWS-managed policies cannot be versioned (R20)
-                        if m.matcher == "policy_version_rollback":
-                            older = [v for v in pol.versions if not v.is_default]
-                            if not older:
-                                continue
                         eb = EdgeBuilder()
+                        if m.matcher == "policy_version_rollback":
+                            # only a non-default version that makes the target admin-equivalent counts
+                            v = next((v for v in pol.versions if not v.is_default and admin_level(
+                                self.auth, t, replace={parn: v.document}) in ("admin", "iam-write")), None)
+                            if v is None:
+                                continue
+                            eb.evidence.append(f"{pol.name} version {v.version_id} (not the default) "
+                                               "grants admin-equivalence")
                         if self.check_spec(actor, m.actions[0], {"policy": parn, "target": t.arn}, eb):
-                            self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=m.matcher == "policy_rewrite",
-                                             assumes=None if m.matcher == "policy_rewrite" else
-                                             f"an older version of {pol.name} grants more"))
+                            self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=True))
                 else:
                     eb = EdgeBuilder()
                     if all(self.check_spec(actor, s, {"target": t.arn}, eb) for s in m.actions):
@@ -520,17 +522,19 @@ def _has_identity_deny(auth: Authorizer, p: Principal) -> bool:
     return any(not st.is_allow for pol in auth.policy_set(p).identity for st in pol.document.statements)
 
 
-def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, drop_denies: bool = False) -> str | None:
-    """'admin' (effective * on *), 'iam-write' (full IAM write: admin in one step), 'conditional', or None."""
+def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, drop_denies: bool = False,
+                replace: dict | None = None) -> str | None:
+    """'admin' (effective * on *), 'iam-write' (full IAM write: admin in one step), 'conditional', or None.
+    `replace` maps managed-policy ARNs to the document to use instead of their default version."""
     if p.kind is Kind.GROUP:
-        return _group_admin(auth, p)
+        return _group_admin(auth, p, replace)
     saved = None
-    if drop_boundary or drop_denies:
+    if drop_boundary or drop_denies or replace:
         from ..engine.evaluate import NamedPolicy, PolicySet
         from ..model.policy import PolicyDocument
         saved = auth._sets.get(p.arn)
         base = auth.policy_set(p)
-        ident = base.identity
+        ident = _replaced(base.identity, replace)
         if drop_denies:
             ident = [NamedPolicy(n.type, n.name, PolicyDocument(n.document.version,
                                  tuple(s for s in n.document.statements if s.is_allow)), n.arn) for n in ident]
@@ -556,17 +560,24 @@ def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, dro
             return "conditional"
         return None
     finally:
-        if saved is not None or drop_boundary or drop_denies:
+        if saved is not None or drop_boundary or drop_denies or replace:
             if saved is None:
                 auth._sets.pop(p.arn, None)
             else:
                 auth._sets[p.arn] = saved
 
 
-def _group_admin(auth: Authorizer, g: Principal) -> str | None:
+def _replaced(policies: list, replace: dict | None) -> list:
+    if not replace:
+        return policies
+    from ..engine.evaluate import NamedPolicy
+    return [NamedPolicy(n.type, n.name, replace[n.arn], n.arn) if n.arn in replace else n for n in policies]
+
+
+def _group_admin(auth: Authorizer, g: Principal, replace: dict | None = None) -> str | None:
     from ..engine.context import Context
     from ..engine.evaluate import PolicySet, Request, evaluate
-    ps = PolicySet(identity=auth.identity_policies(g))
+    ps = PolicySet(identity=_replaced(auth.identity_policies(g), replace))
     member = f"arn:aws:iam::{g.account}:user/iamlint-group-probe"
     for a in ADMIN_PROBES:
         d = evaluate(ps, Request(a, "*", member, Context(complete=False), resource_mode="all"))
