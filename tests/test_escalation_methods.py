@@ -1,6 +1,6 @@
 """Every escalation method of policies/escalation/methods.yaml, proven by fixtures.
 
-fixtures/escalation/<method-id>/case.json names the start principal and, per case, its files and what
+fixtures/escalation/<method-id>/case.json names the start principal (a case may name its own) and, per case, its files and what
 must happen: a positive reaches admin-equivalence, every shortest way through the method (its step
 potential or certain as stated); a negative (the same account, blocked by one thing) does not reach
 admin at all. The files are written by fixtures/escalation/generate.py.
@@ -40,7 +40,7 @@ def _graph(folder: Path, c: dict):
 @pytest.mark.parametrize("folder,meta,name,c", _cases())
 def test_escalation_fixture(folder, meta, name, c):
     model, g = _graph(folder, c)
-    start = meta["start"]
+    start = c.get("start", meta["start"])
     found = paths_to_admin(g, start, limit=10)
     if not c["reachable"]:
         assert not found, f"{name}: expected no way to admin ({c.get('why')}), got " + \
@@ -59,10 +59,11 @@ def test_escalation_fixture(folder, meta, name, c):
 def test_escalation_rule_agrees_with_paths(folder, meta, name, c):
     # ESC001 walks backwards from admin sinks; it must find exactly the starts that `paths` finds
     model = load_paths([str(folder / f) for f in c["files"]])
-    if model.principal(meta["start"]) is None:
+    start = c.get("start", meta["start"])
+    if model.principal(start) is None:
         pytest.skip("the start is not an IAM principal (a service or a provider)")
     report = scan(model, only=["ESC001"])
-    hit = [f for f in report.findings if f.rule_id == "ESC001" and f.principal == meta["start"]]
+    hit = [f for f in report.findings if f.rule_id == "ESC001" and f.principal == start]
     assert bool(hit) is c["reachable"], f"{name}: ESC001 {'missed' if c['reachable'] else 'flagged'} the start"
 
 

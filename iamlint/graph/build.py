@@ -122,6 +122,8 @@ class Builder:
         self.service_roles: dict[str, list[tuple[Principal, Decision]]] = {}
         self.profile_role: dict[str, str] = {}
         self.actors = [p for p in model.principals() if p.kind is not Kind.GROUP]
+        self._pools: dict[tuple[str, str], list[Principal]] = {}
+        self._pattern_cache: dict[tuple, list[Principal]] = {}
 
     # -------------------------------------------------------------- helpers
     def add(self, e: Edge) -> None:
@@ -313,27 +315,114 @@ class Builder:
                     self.add(eb.edge(prov, role.arn, mid))
 
     # -------------------------------------------------------------- IAM writes
-    def _targets(self, actor: Principal, kinds: tuple[str, ...]) -> list[Principal]:
-        """Principals whose rewrite matters: the actor, its groups, and the roles it can assume."""
+    def _rewritable(self, p: Principal) -> bool:
+        return not p.service_linked and not p.aws_reserved   # R20: these cannot be edited
+
+    def _pool(self, acct: str, kind: str, tag: str = "all") -> list[Principal]:
+        """Rewritable principals of one kind in one account; tag "boundary" / "deny": only those with a
+        permissions boundary / an identity Deny (what restriction removal can free)."""
+        key = (tag, acct, kind)
+        if key not in self._pools:
+            a = self.model.accounts.get(acct)
+            keep = {"all": lambda p: True, "boundary": lambda p: bool(p.permissions_boundary),
+                    "deny": lambda p: _has_identity_deny(self.auth, p)}[tag]
+            self._pools[key] = [p for p in (a.principals.values() if a else ())
+                                if p.kind.value == kind and self._rewritable(p) and keep(p)]
+        return self._pools[key]
+
+    def _grant_patterns(self, actor: Principal, actions: Iterable[str]) -> list[str] | None:
+        """Resource patterns of the actor's Allow statements for any of `actions`; None: any resource."""
+        pats: list[str] = []
+        for a in actions:
+            if self.pre.may(actor, a):
+                got = allow_patterns(self.auth, actor, a)
+                if got is None:
+                    return None
+                pats.extend(got)
+        return list(dict.fromkeys(pats))
+
+    def _matching(self, pat: str, acct: str, kinds: tuple[str, ...], tag: str, via: str) -> list[Principal]:
+        """Principals a grant pattern names (via "arn": by their ARN; via "policy": by an attached
+        customer-managed policy); an index lookup for a literal ARN, one scan per distinct pattern (cached)."""
+        key = (tag, via, acct, kinds, pat)
+        hit = self._pattern_cache.get(key)
+        if hit is None:
+            pool = [p for k in kinds for p in self._pool(acct, k, tag)]
+            if via == "policy":
+                hit = [p for p in pool if any(_cmp(self.model, x) and wildcard.match(pat, x)
+                                              for x in p.managed_policies)]
+            elif not wildcard.has_wildcard(pat):
+                hit = [p for p in pool if p.arn == pat]
+            else:
+                hit = [p for p in pool if wildcard.match(pat, p.arn)]
+            self._pattern_cache[key] = hit
+        return hit
+
+    def _own(self, actor: Principal, kinds: tuple[str, ...]) -> list[Principal]:
+        """The actor and its groups: rewriting them is self-escalation, always one explicit edge."""
         out = [actor] + [g for g in (self.model.principal(a) for a in actor.groups) if g is not None]
-        for _, t in self.g.out_edges(actor.arn):
-            tp = self.model.principal(t)
-            if tp is not None and tp not in out:
-                out.append(tp)
-        return [t for t in out if t.kind.value in kinds and not t.service_linked and not t.aws_reserved]
+        return [t for t in out if t.kind.value in kinds and self._rewritable(t)]
+
+    def _targets(self, actor: Principal, m: Method, kinds: tuple[str, ...], tag: str = "all",
+                 hubs: bool = True) -> list[Principal]:
+        """Principals whose rewrite matters: the actor, its groups, and every principal of `kinds` in its
+        account that its grants can name, wherever it sits (reaching it is the paths' business: a rewrite
+        counts once its target is reached, through a chain, a hub, new compute or a rewritten trust).
+        A grant pattern allowed on everything it names becomes one rewrite edge to a hub that stands for
+        those principals (paths resolve it), so the edges grow with the grants, not grants x principals."""
+        spec = m.actions[0]
+        via = "policy" if spec.resource == "{policy}" else "arn"
+        out = {t.arn: t for t in self._own(actor, kinds)}
+        pats = self._grant_patterns(actor, spec.actions)
+        if pats is None:
+            for k in kinds:
+                for q in self._pool(actor.account, k, tag):
+                    out.setdefault(q.arn, q)
+            return list(out.values())
+        for pat in pats:
+            hit = self._matching(pat, actor.account, kinds, tag, via)
+            if not hit:
+                continue
+            if hubs and len(hit) > 1 and self._rewrite_hub(actor, m, kinds, pat, via):
+                continue
+            for q in hit:
+                out.setdefault(q.arn, q)
+        return list(out.values())
+
+    def _rewrite_hub(self, actor: Principal, m: Method, kinds: tuple[str, ...], pat: str, via: str) -> bool:
+        """One rewrite edge actor -> hub when the grant allows the method on every resource `pat` names."""
+        spec = m.actions[0]
+        eb = EdgeBuilder()
+        for a in spec.actions:
+            if not self.pre.may(actor, a):
+                continue
+            d = self.check(actor, a, pat, "all", spec.context or None)
+            if d.allowed:
+                eb.add(a, pat, d)
+                break
+        else:
+            return False
+        hub = f"{HUB}rewrite {'/'.join(kinds)} {'with a policy ' if via == 'policy' else ''}matching {pat}@{actor.account}"
+        self.add(eb.edge(actor.arn, hub, m.id, rewrite=True))
+        self.g.nodes[hub].update(account=actor.account, covers=",".join(kinds), pattern=pat, via=via)
+        return True
 
     def policy_rewrite(self, m: Method) -> None:
+        kinds = m.kinds or ("user", "role", "group")
+        actions = [a for s in m.actions for a in s.actions]
+        by_policy = m.actions[0].resource == "{policy}"
+        rollback = m.matcher == "policy_version_rollback"
         for actor in self.actors:
-            if not any(self.pre.may(actor, a) for s in m.actions for a in s.actions):
+            if not any(self.pre.may(actor, a) for a in actions):
                 continue
-            for t in self._targets(actor, m.kinds or ("user", "role", "group")):
-                if m.actions[0].resource == "{policy}":
+            for t in self._targets(actor, m, kinds, hubs=not rollback):
+                if by_policy:
                     for parn in t.managed_policies:
                         pol = self.model.policies.get(parn)
                         if pol is None or pol.aws_managed:
                             continue   # AWS-managed policies cannot be versioned (R20)
                         eb = EdgeBuilder()
-                        if m.matcher == "policy_version_rollback":
+                        if rollback:
                             # only a non-default version that makes the target admin-equivalent counts
                             v = next((v for v in pol.versions if not v.is_default and admin_level(
                                 self.auth, t, replace={parn: v.document}) in ("admin", "iam-write")), None)
@@ -343,19 +432,23 @@ class Builder:
                                                "grants admin-equivalence")
                         if self.check_spec(actor, m.actions[0], {"policy": parn, "target": t.arn}, eb):
                             self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=True))
+                            break
                 else:
                     eb = EdgeBuilder()
                     if all(self.check_spec(actor, s, {"target": t.arn}, eb) for s in m.actions):
                         self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=True))
 
     def restriction_removal(self, m: Method) -> None:
+        kinds = m.kinds or ("user", "role")
+        tag = "boundary" if m.matcher == "boundary_removal" else "deny"
         for actor in self.actors:
             if not any(self.pre.may(actor, a) for s in m.actions for a in s.actions):
                 continue
-            for t in self._targets(actor, m.kinds or ("user", "role")):
-                if m.matcher == "boundary_removal" and not t.permissions_boundary:
+            # only principals with a boundary / a Deny qualify, and each is checked for what removal frees
+            for t in self._targets(actor, m, kinds, tag, hubs=False):
+                if tag == "boundary" and not t.permissions_boundary:
                     continue
-                if m.matcher == "deny_removal" and not _has_identity_deny(self.auth, t):
+                if tag == "deny" and not _has_identity_deny(self.auth, t):
                     continue
                 eb = EdgeBuilder()
                 if all(self.check_spec(actor, s, {"target": t.arn}, eb) for s in m.actions):
@@ -481,6 +574,12 @@ class Builder:
                         continue
                     self.add(eb0.edge(actor.arn, role.arn, m.id, potential=True,
                                       assumes=f"{m.assumes} (the input has no {m.inventory} inventory)"))
+
+
+def _cmp(model: Model, arn: str) -> bool:
+    """A customer-managed policy present in the input (AWS-managed ones cannot be versioned, R20)."""
+    pol = model.policies.get(arn)
+    return pol is not None and not pol.aws_managed
 
 
 def _simple_account_trust(role: Principal) -> bool:

@@ -8,7 +8,9 @@ a reached principal (itself included: self-escalation is a one-step path ending 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 
+from ..engine import wildcard
 from .build import Graph, is_hub
 from .edges import Edge, merge
 
@@ -57,15 +59,67 @@ def path_to(seen: dict[str, Edge | None], target: str) -> list[Edge]:
     return collapse(list(reversed(out)))
 
 
-def admin_sinks(graph: Graph) -> dict[str, Edge | None]:
-    """Nodes at which admin-equivalence is held: admin principals (None) and principals that can rewrite
-    their own or a directly reachable principal's permissions (the rewrite edge)."""
-    sinks: dict[str, Edge | None] = {n: None for n, lvl in graph.admin.items() if lvl in ("admin", "iam-write")}
+def _covers(graph: Graph, hub: str, node: str) -> bool:
+    """Does a rewrite hub (a grant on every principal of some kinds in an account) cover `node`?"""
+    attrs = graph.g.nodes[hub]
+    p = graph.model.principal(node)
+    if (p is None or "covers" not in attrs or p.account != attrs.get("account")
+            or p.kind.value not in attrs["covers"].split(",") or p.service_linked or p.aws_reserved):
+        return False
+    pat = attrs.get("pattern") or "*"
+    if attrs.get("via") == "policy":
+        return any(wildcard.match(pat, x) and (pol := graph.model.policies.get(x)) is not None
+                   and not pol.aws_managed for x in p.managed_policies)
+    return wildcard.match(pat, node)
+
+
+def _held_directly(graph: Graph, u: str) -> dict[str, list[Edge]]:
+    """What `u` holds without a path search: itself, and each act-as target one step (or one hub) away."""
+    out: dict[str, list[Edge]] = {u: []}
+    for e in _act_edges(graph, u):
+        if is_hub(e.target):
+            for f in _act_edges(graph, e.target):
+                out.setdefault(f.target, [merge(e, f)])
+        else:
+            out.setdefault(e.target, [e])
+    return out
+
+
+def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
+    """Nodes at which admin-equivalence is held: admin principals (None), and principals that can rewrite
+    the permissions of a principal they can act as (the steps from them: the way to the target, then the
+    rewrite). A rewrite target one step away is checked directly; a farther one by a walk from the
+    rewriter (one walk per such rewriter, not per start)."""
+    sinks: dict[str, Edge | list[Edge] | None] = {
+        n: None for n, lvl in graph.admin.items() if lvl in ("admin", "iam-write")}
+    far: dict[str, list[Edge]] = {}
     for u, _, data in graph.g.edges(data=True):
         e: Edge = data["edge"]
-        if e.rewrite and u not in sinks:
-            sinks[u] = e
+        if not e.rewrite or u in sinks:
+            continue
+        held = _held_directly(graph, u)
+        hit = next((t for t in held if (_covers(graph, e.target, t) if is_hub(e.target) else t == e.target)),
+                   None)
+        if hit is not None:
+            sinks[u] = held[hit] + [_resolve(e, hit)]
+        else:
+            far.setdefault(u, []).append(e)
+    for u, edges in far.items():
+        if u in sinks:
+            continue
+        seen = reach(graph, u)
+        for e in edges:
+            hit = next((t for t in seen if _covers(graph, e.target, t)), None) if is_hub(e.target) else (
+                e.target if e.target in seen else None)
+            if hit is not None:
+                sinks[u] = path_to(seen, hit) + [_resolve(e, hit)]
+                break
     return sinks
+
+
+def _resolve(e: Edge, target: str) -> Edge:
+    """A rewrite edge to a hub, drawn to the principal it is used on."""
+    return replace(e, target=target) if is_hub(e.target) else e
 
 
 def toward(graph: Graph, sinks: dict[str, Edge | None], certain_only: bool = False) -> dict[str, Edge | None]:
@@ -96,7 +150,9 @@ def follow(nxt: dict[str, Edge | None], sinks: dict[str, Edge | None], start: st
         node = e.target
         guard += 1
     tail = sinks.get(node)
-    if tail is not None:
+    if isinstance(tail, list):
+        path.extend(tail)
+    elif tail is not None:
         path.append(tail)
     return collapse(path)
 
@@ -122,12 +178,33 @@ def _admin_paths(graph: Graph, start: str, seen: dict[str, Edge | None]) -> list
     for node in seen:
         if node != start and node in graph.admin and graph.admin[node] != "conditional" and not is_hub(node):
             found.append(path_to(seen, node))
+    covered: dict[str, str] = {}          # rewrite hub -> a reached principal it covers
     for node in seen:
         for _, _, data in graph.g.out_edges(node, data=True):
             e: Edge = data["edge"]
-            if e.rewrite and e.target in seen:
-                found.append(collapse(path_to(seen, node) + [e]))
+            if not e.rewrite:
+                continue
+            target = e.target
+            if is_hub(target):
+                if target not in covered:
+                    covered[target] = next((n for n in seen if _covers(graph, target, n)), "")
+                target = covered[target]
+            if target in seen:
+                found.append(collapse(_rewrite_path(seen, start, node, target) + [_resolve(e, target)]))
     return found
+
+
+def _rewrite_path(seen: dict[str, Edge | None], start: str, rewriter: str, target: str) -> list[Edge]:
+    """The steps before `rewriter` rewrites `target`: the way to the target when the rewriter is on it (or
+    is the start), the way to the rewriter when the target is on that, else both ways, one after the other."""
+    to_target, to_rewriter = path_to(seen, target), path_to(seen, rewriter)
+    on_target_way = rewriter == start or any(e.target == rewriter for e in to_target)
+    on_rewriter_way = target == rewriter or target == start or any(e.target == target for e in to_rewriter)
+    if on_target_way:
+        return to_target
+    if on_rewriter_way:
+        return to_rewriter
+    return to_rewriter + to_target
 
 
 def paths_between(graph: Graph, start: str, target: str, limit: int = 3) -> list[list[Edge]]:
