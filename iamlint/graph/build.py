@@ -187,6 +187,8 @@ class Builder:
             self.policy_rewrite(m)
         for m in by_matcher.get("boundary_removal", []) + by_matcher.get("deny_removal", []):
             self.restriction_removal(m)
+        for m in by_matcher.get("create_principal", []):
+            self.create_principal(m)
         for m in by_matcher.get("add_to_group", []):
             self.add_to_group(m)
         for m in by_matcher.get("user_credentials", []):
@@ -457,6 +459,37 @@ class Builder:
                     if freed:
                         self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=True))
 
+    def create_principal(self, m: Method) -> None:
+        """Create a principal of one's own (a role trusting the actor, a user with a key) and give it admin:
+        admin-equivalence in one step, drawn as a rewrite of the actor itself (catalog A10, PMapper)."""
+        for actor in self.actors:
+            if not all(any(self.pre.may(actor, a) for a in s.actions) for s in m.actions):
+                continue
+            # every step acts on the same new principal: a name pattern qualifies when it lies inside a
+            # grant of every step (a CreateRole on role/tmp-* and an attach on role/app-* is no way);
+            # the evaluator then decides each step on it (denies, conditions, boundaries, SCPs)
+            grants: list[list[str] | None] = []
+            for st in m.actions:
+                space = (st.pattern or "*").replace("{account}", actor.account)
+                pats: list[str] | None = []
+                for a in st.actions:
+                    if self.pre.may(actor, a):
+                        got = allow_patterns(self.auth, actor, a)
+                        pats = None if got is None or pats is None else pats + [
+                            x for x in got if wildcard.intersects(x, space, ignore_case=True)]
+                grants.append(pats)
+            names = [x for g in grants if g is not None for x in g]
+            if any(g is None for g in grants) or not names:
+                names.append((m.actions[0].pattern or "*").replace("{account}", actor.account))
+            for name in dict.fromkeys(names):
+                if not all(g is None or any(wildcard.covers(x, name, ignore_case=True) for x in g) for g in grants):
+                    continue
+                eb = EdgeBuilder()
+                if all(self.check_spec(actor, ActionSpec(st.actions, "{new}", name, st.context), {}, eb)
+                       for st in m.actions):
+                    self.add(eb.edge(actor.arn, actor.arn, m.id, rewrite=True))
+                    break
+
     def add_to_group(self, m: Method) -> None:
         groups = [p for p in self.model.principals() if p.kind is Kind.GROUP]
         for actor in self.actors:
@@ -478,7 +511,7 @@ class Builder:
                 if u.arn == actor.arn or u.account != actor.account:
                     continue
                 eb = EdgeBuilder()
-                if not self.check_spec(actor, m.actions[0], {"target": u.arn}, eb):
+                if not all(self.check_spec(actor, s, {"target": u.arn}, eb) for s in m.actions):
                     continue
                 ok, potential, assumes = _user_precondition(self.model, u, m.precondition)
                 if ok:
@@ -545,12 +578,13 @@ class Builder:
     def _requires(self, m: Method, role: Principal) -> tuple[bool, str | None]:
         if m.requires == "instance_profile" and not role.instance_profiles:
             return True, f"an instance profile for {role.name} (none in the input)"
+        if any(s.resource == "{existing}" for s in m.actions):
+            return True, m.assumes or "the existing resource it acts on"
         return False, None
 
     def existing_resource(self, m: Method) -> None:
-        spec = m.actions[0]
         for actor in self.actors:
-            if not any(self.pre.may(actor, a) for a in spec.actions):
+            if not all(any(self.pre.may(actor, a) for a in s.actions) for s in m.actions):
                 continue
             acct = self.model.accounts.get(actor.account)
             inv = (acct.inventory if acct else {}) or {}
@@ -560,12 +594,12 @@ class Builder:
                     if not role_arn or role_arn == actor.arn or not item.get("arn"):
                         continue
                     eb = EdgeBuilder()
-                    if self.check_spec(actor, spec, {"existing": item["arn"]}, eb):
+                    if all(self.check_spec(actor, s, {"existing": item["arn"]}, eb) for s in m.actions):
                         self.add(eb.edge(actor.arn, role_arn, m.id))
             else:
                 # no inventory of this resource type: every role the service can run is a potential target
                 eb0 = EdgeBuilder()
-                if not self.check_spec(actor, spec, {}, eb0):
+                if not all(self.check_spec(actor, s, {}, eb0) for s in m.actions):
                     continue
                 for role, _ in self.service_roles.get((m.service or "").lower(), []):
                     if role.arn == actor.arn or role.account != actor.account:
