@@ -97,3 +97,9 @@ def test_inventory_methods_have_inventory_cases():
         cases = json.loads((ESC / m.id / "case.json").read_text())["cases"]
         assert "positive-inventory" in cases and "negative-inventory" in cases, m.id
         assert cases["positive-inventory"]["potential"] is False, m.id
+
+
+def test_method_actions_exist_in_the_aws_catalog():
+    from iamlint.engine import actions as catalog
+    unknown = [f"{m.id}: {a}" for m in load_methods() for s in m.actions for a in s.actions if not catalog.exists(a)]
+    assert not unknown, unknown
