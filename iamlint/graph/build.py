@@ -149,8 +149,9 @@ class Builder:
             resource = "*"
         else:
             resource = binding.get(res.strip("{}"), "*")
+        target = self.model.principal(resource) if res == "{target}" else None
         for action in spec.actions:
-            if not self.pre.may(actor, action):
+            if not self.pre.may(actor, action) or (target is not None and not _fits_kind(action, target)):
                 continue
             d = self.check(actor, action, resource, mode, spec.context or None)
             if d.possible:
@@ -608,6 +609,14 @@ class Builder:
                         continue
                     self.add(eb0.edge(actor.arn, role.arn, m.id, potential=True,
                                       assumes=f"{m.assumes} (the input has no {m.inventory} inventory)"))
+
+
+def _fits_kind(action: str, target: Principal) -> bool:
+    """An IAM action that names a principal kind (DeleteUserPermissionsBoundary) acts only on that kind:
+    an alternative for users is no way to change a role, even when its grant covers the role's ARN."""
+    name = action.split(":", 1)[-1].lower()
+    words = [w for w in ("user", "role", "group") if w in name]
+    return not words or target.kind.value in words
 
 
 def _cmp(model: Model, arn: str) -> bool:
