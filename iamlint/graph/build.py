@@ -451,14 +451,46 @@ class Builder:
             for t in self._targets(actor, m, kinds, tag, hubs=False):
                 if tag == "boundary" and not t.permissions_boundary:
                     continue
-                if tag == "deny" and not _has_identity_deny(self.auth, t):
+                if tag == "deny":
+                    # only the target's own policies that hold a Deny, each by the call that removes it
+                    eb = EdgeBuilder()
+                    gone = self._removable_denies(actor, t, m.actions[0].actions, eb)
+                    if gone and admin_level(self.auth, t, remove=gone):
+                        self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=True))
                     continue
                 eb = EdgeBuilder()
                 if all(self.check_spec(actor, s, {"target": t.arn}, eb) for s in m.actions):
-                    freed = admin_level(self.auth, t, drop_boundary=m.matcher == "boundary_removal",
-                                        drop_denies=m.matcher == "deny_removal")
-                    if freed:
+                    if admin_level(self.auth, t, drop_boundary=True):
                         self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=True))
+
+    def _removable_denies(self, actor: Principal, t: Principal, allowed: Iterable[str],
+                          eb: EdgeBuilder) -> set[tuple[str, str | None]]:
+        """(name, arn) of the target's own identity policies that hold a Deny and that the actor may remove:
+        an inline one by Delete<Kind>Policy, a managed one by Detach<Kind>Policy (iam:PolicyARN set).
+        A Deny inherited from a group, a boundary or an SCP is not removed this way."""
+        kind = t.kind.value.capitalize()
+        allowed = {a.lower() for a in allowed}
+        out: set[tuple[str, str | None]] = set()
+
+        def has_deny(doc) -> bool:
+            return doc is not None and any(not st.is_allow for st in doc.statements)
+
+        def may(action: str, ctx: dict | None) -> bool:
+            if action.lower() not in allowed or not self.pre.may(actor, action):
+                return False
+            d = self.check(actor, action, t.arn, context=ctx)
+            if d.possible:
+                eb.add(action, t.arn, d)
+            return d.possible
+
+        for ip in t.inline_policies:
+            if has_deny(ip.document) and may(f"iam:Delete{kind}Policy", None):
+                out.add((f"{t.name}/{ip.name}", None))
+        for arn in t.managed_policies:
+            pol = self.model.policies.get(arn)
+            if pol is not None and has_deny(pol.document) and may(f"iam:Detach{kind}Policy", {"iam:PolicyARN": arn}):
+                out.add((pol.name, arn))
+        return out
 
     def create_principal(self, m: Method) -> None:
         """Create a principal of one's own (a role trusting the actor, a user with a key) and give it admin:
@@ -665,18 +697,19 @@ def _has_identity_deny(auth: Authorizer, p: Principal) -> bool:
 
 
 def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, drop_denies: bool = False,
-                replace: dict | None = None) -> str | None:
+                replace: dict | None = None, remove: set | None = None) -> str | None:
     """'admin' (effective * on *), 'iam-write' (full IAM write: admin in one step), 'conditional', or None.
-    `replace` maps managed-policy ARNs to the document to use instead of their default version."""
+    `replace` maps managed-policy ARNs to the document to use instead of their default version; `remove`
+    names identity policies (name, arn) to leave out."""
     if p.kind is Kind.GROUP:
         return _group_admin(auth, p, replace)
     saved = None
-    if drop_boundary or drop_denies or replace:
+    if drop_boundary or drop_denies or replace or remove:
         from ..engine.evaluate import NamedPolicy, PolicySet
         from ..model.policy import PolicyDocument
         saved = auth._sets.get(p.arn)
         base = auth.policy_set(p)
-        ident = _replaced(base.identity, replace)
+        ident = [n for n in _replaced(base.identity, replace) if (n.name, n.arn) not in (remove or ())]
         if drop_denies:
             ident = [NamedPolicy(n.type, n.name, PolicyDocument(n.document.version,
                                  tuple(s for s in n.document.statements if s.is_allow)), n.arn) for n in ident]
@@ -702,7 +735,7 @@ def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, dro
             return "conditional"
         return None
     finally:
-        if saved is not None or drop_boundary or drop_denies or replace:
+        if saved is not None or drop_boundary or drop_denies or replace or remove:
             if saved is None:
                 auth._sets.pop(p.arn, None)
             else:
