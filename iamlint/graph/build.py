@@ -37,6 +37,9 @@ class Graph:
     auth: Authorizer
     g: nx.MultiDiGraph
     admin: dict[str, str] = field(default_factory=dict)   # node -> "admin" | "iam-write" | "conditional"
+    # principals that would not be admin-equivalent even holding an admin policy (boundary, SCP or Deny):
+    # rewriting them, or their joining an admin group, is no way to admin
+    capped: dict[str, str] = field(default_factory=dict)
 
     def edges_from(self, node: str) -> Iterable[Edge]:
         for _, _, data in self.g.out_edges(node, data=True):
@@ -179,6 +182,7 @@ class Builder:
             level = admin_level(self.auth, p)
             if level:
                 self.admin[p.arn] = level
+        self.capped = self._capped()
         # an admin needs no escalation edges of its own (it already holds everything)
         self.actors = [p for p in self.actors if self.admin.get(p.arn) not in ("admin", "iam-write")]
         self._say("graph: trust policies")
@@ -201,7 +205,35 @@ class Builder:
             self.pass_role(m)
         for m in by_matcher.get("existing_resource", []):
             self.existing_resource(m)
-        return Graph(self.model, self.auth, self.g, dict(self.admin))
+        return Graph(self.model, self.auth, self.g, dict(self.admin), dict(self.capped))
+
+    def _capped(self) -> dict[str, str]:
+        """Users and roles that an admin policy would not make admin-equivalent: checked only where a
+        boundary, an SCP or an identity Deny could cap them (the rest are never capped)."""
+        out: dict[str, str] = {}
+        for p in self.model.principals():
+            if p.kind is Kind.GROUP or self.admin.get(p.arn) in ("admin", "iam-write"):
+                continue
+            ps = self.auth.policy_set(p)
+            why = [w for w, on in (("its permissions boundary", bool(p.permissions_boundary)),
+                                   ("an SCP", bool(ps.scps)), ("an identity Deny", _has_identity_deny(self.auth, p)))
+                   if on]
+            if why and admin_level(self.auth, p, extra=_admin_document()) not in ("admin", "iam-write"):
+                out[p.arn] = " or ".join(why)
+        return out
+
+    def _scp_caps(self, acct: str) -> bool:
+        """Would the account's SCPs cap a new principal holding an admin policy?"""
+        org = self.model.organization
+        if org is None or acct not in org.scps:
+            return False
+        from ..engine.evaluate import NamedPolicy, PolicySet, Request, evaluate
+        from ..engine.context import Context
+        ps = PolicySet(identity=[NamedPolicy("identity", "admin policy", _admin_document())],
+                       scps=self.auth._guardrails(org.scps, acct, "scp"))
+        probe = f"arn:aws:iam::{acct}:role/iamlint-new-principal-probe"
+        return not all(evaluate(ps, Request(a, "*", probe, Context(complete=False), resource_mode="all")).allowed
+                       for a in ADMIN_PROBES)
 
     def _say(self, msg: str) -> None:
         if self.progress:
@@ -498,6 +530,8 @@ class Builder:
         for actor in self.actors:
             if not all(any(self.pre.may(actor, a) for a in s.actions) for s in m.actions):
                 continue
+            if self._scp_caps(actor.account):
+                continue   # the new principal would be held back by the same SCPs
             # every step acts on the same new principal: a name pattern qualifies when it lies inside a
             # grant of every step (a CreateRole on role/tmp-* and an attach on role/app-* is no way);
             # the evaluator then decides each step on it (denies, conditions, boundaries, SCPs)
@@ -643,6 +677,18 @@ class Builder:
                                       assumes=f"{m.assumes} (the input has no {m.inventory} inventory)"))
 
 
+_ADMIN_DOC = None
+
+
+def _admin_document():
+    global _ADMIN_DOC
+    if _ADMIN_DOC is None:
+        from ..model.policy import parse_policy
+        _ADMIN_DOC = parse_policy({"Version": "2012-10-17",
+                                   "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    return _ADMIN_DOC
+
+
 def _fits_kind(action: str, target: Principal) -> bool:
     """An IAM action that names a principal kind (DeleteUserPermissionsBoundary) acts only on that kind:
     an alternative for users is no way to change a role, even when its grant covers the role's ARN."""
@@ -697,19 +743,21 @@ def _has_identity_deny(auth: Authorizer, p: Principal) -> bool:
 
 
 def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, drop_denies: bool = False,
-                replace: dict | None = None, remove: set | None = None) -> str | None:
+                replace: dict | None = None, remove: set | None = None, extra=None) -> str | None:
     """'admin' (effective * on *), 'iam-write' (full IAM write: admin in one step), 'conditional', or None.
     `replace` maps managed-policy ARNs to the document to use instead of their default version; `remove`
-    names identity policies (name, arn) to leave out."""
+    names identity policies (name, arn) to leave out; `extra` is one more identity policy document."""
     if p.kind is Kind.GROUP:
         return _group_admin(auth, p, replace)
     saved = None
-    if drop_boundary or drop_denies or replace or remove:
+    if drop_boundary or drop_denies or replace or remove or extra:
         from ..engine.evaluate import NamedPolicy, PolicySet
         from ..model.policy import PolicyDocument
         saved = auth._sets.get(p.arn)
         base = auth.policy_set(p)
         ident = [n for n in _replaced(base.identity, replace) if (n.name, n.arn) not in (remove or ())]
+        if extra is not None:
+            ident = ident + [NamedPolicy("identity", "an admin policy (hypothetical)", extra)]
         if drop_denies:
             ident = [NamedPolicy(n.type, n.name, PolicyDocument(n.document.version,
                                  tuple(s for s in n.document.statements if s.is_allow)), n.arn) for n in ident]
@@ -735,7 +783,7 @@ def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, dro
             return "conditional"
         return None
     finally:
-        if saved is not None or drop_boundary or drop_denies or replace or remove:
+        if saved is not None or drop_boundary or drop_denies or replace or remove or extra:
             if saved is None:
                 auth._sets.pop(p.arn, None)
             else:

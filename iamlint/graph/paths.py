@@ -73,6 +73,12 @@ def _covers(graph: Graph, hub: str, node: str) -> bool:
     return wildcard.match(pat, node)
 
 
+def _in_act_edges(graph: Graph, node: str):
+    for _, _, data in graph.g.in_edges(node, data=True):
+        if not data["edge"].rewrite:
+            yield data["edge"]
+
+
 def _held_directly(graph: Graph, u: str) -> dict[str, list[Edge]]:
     """What `u` holds without a path search: itself, and each act-as target one step (or one hub) away."""
     out: dict[str, list[Edge]] = {u: []}
@@ -90,16 +96,26 @@ def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
     the permissions of a principal they can act as (the steps from them: the way to the target, then the
     rewrite). A rewrite target one step away is checked directly; a farther one by a walk from the
     rewriter (one walk per such rewriter, not per start)."""
-    sinks: dict[str, Edge | list[Edge] | None] = {
-        n: None for n, lvl in graph.admin.items() if lvl in ("admin", "iam-write")}
+    sinks: dict[str, Edge | list[Edge] | None] = {}
+    for n, lvl in graph.admin.items():
+        if lvl not in ("admin", "iam-write"):
+            continue
+        p = graph.model.principal(n)
+        if p is None or p.kind.value != "group":
+            sinks[n] = None
+            continue
+        # an admin group is held by the users that are (or can make themselves) members, unless capped
+        for e in _in_act_edges(graph, n):
+            if e.source not in graph.capped and e.source not in sinks:
+                sinks[e.source] = [e]
     far: dict[str, list[Edge]] = {}
     for u, _, data in graph.g.edges(data=True):
         e: Edge = data["edge"]
         if not e.rewrite or u in sinks:
             continue
         held = _held_directly(graph, u)
-        hit = next((t for t in held if (_covers(graph, e.target, t) if is_hub(e.target) else t == e.target)),
-                   None)
+        hit = next((t for t in held if (_covers(graph, e.target, t) if is_hub(e.target) else t == e.target)
+                    and (_verified(e) or _gains(graph, t, held[t][-1] if held[t] else None))), None)
         if hit is not None:
             sinks[u] = held[hit] + [_resolve(e, hit)]
         else:
@@ -109,12 +125,32 @@ def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
             continue
         seen = reach(graph, u)
         for e in edges:
-            hit = next((t for t in seen if _covers(graph, e.target, t)), None) if is_hub(e.target) else (
-                e.target if e.target in seen else None)
+            hit = next((t for t in seen if _covers(graph, e.target, t) and _gains(graph, t, seen[t])), None) \
+                if is_hub(e.target) else (e.target if e.target in seen and (
+                    _verified(e) or _gains(graph, e.target, seen[e.target])) else None)
             if hit is not None:
                 sinks[u] = path_to(seen, hit) + [_resolve(e, hit)]
                 break
     return sinks
+
+
+def _verified(e: Edge) -> bool:
+    """Rewrites whose edge was only added after re-checking the target's admin-equivalence with the change
+    (boundary or Deny removal, an older policy version, a new principal): capping is already accounted for."""
+    from .methods import method
+    m = method(e.method)
+    return m is not None and m.matcher in ("boundary_removal", "deny_removal", "policy_version_rollback",
+                                          "create_principal")
+
+
+def _gains(graph: Graph, node: str, via: Edge | None) -> bool:
+    """Does holding `node` once it is admin (or rewritten to admin) give admin? Not for a principal
+    capped by its boundary, an SCP or a Deny; for a group, it depends on the member that holds it."""
+    p = graph.model.principal(node)
+    if p is not None and p.kind.value == "group":
+        member = via.source if via is not None else None
+        return member is None or member not in graph.capped
+    return node not in graph.capped
 
 
 def _resolve(e: Edge, target: str) -> Edge:
@@ -177,7 +213,8 @@ def _admin_paths(graph: Graph, start: str, seen: dict[str, Edge | None]) -> list
     found: list[list[Edge]] = []
     for node in seen:
         if node != start and node in graph.admin and graph.admin[node] != "conditional" and not is_hub(node):
-            found.append(path_to(seen, node))
+            if _gains(graph, node, seen[node]):
+                found.append(path_to(seen, node))
     covered: dict[str, str] = {}          # rewrite hub -> a reached principal it covers
     for node in seen:
         for _, _, data in graph.g.out_edges(node, data=True):
@@ -189,7 +226,7 @@ def _admin_paths(graph: Graph, start: str, seen: dict[str, Edge | None]) -> list
                 if target not in covered:
                     covered[target] = next((n for n in seen if _covers(graph, target, n)), "")
                 target = covered[target]
-            if target in seen:
+            if target in seen and (_verified(e) or _gains(graph, target, seen[target])):
                 found.append(collapse(_rewrite_path(seen, start, node, target) + [_resolve(e, target)]))
     return found
 
