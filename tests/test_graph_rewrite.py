@@ -86,3 +86,21 @@ def test_service_linked_roles_are_not_rewrite_targets():
     slr["Path"] = "/"   # the same grant and role, editable: now a way to admin
     slr["Arn"] = f"arn:aws:iam::{A}:role/aws-service-role/AWSServiceRoleForX"
     assert paths_to_admin(build_graph(model(ci, slr)), start)
+
+
+def test_hub_rewrite_skips_a_capped_role_for_an_uncapped_one():
+    # ci may rewrite every app-* role and assume two: app-a is capped by its boundary, app-b is not
+    ci = role("ci", SVC, allow("iam:PutRolePolicy", f"arn:aws:iam::{A}:role/app-*"),
+              allow("sts:AssumeRole", f"arn:aws:iam::{A}:role/app-*"))
+    capped = role("app-a", ROOT)
+    capped["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy",
+                                     "PermissionsBoundaryArn": f"arn:aws:iam::{A}:policy/s3-only"}
+    s3_only = {"PolicyName": "s3-only", "Arn": f"arn:aws:iam::{A}:policy/s3-only", "DefaultVersionId": "v1",
+               "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True,
+                                      "Document": doc(allow("s3:*", "*"))}]}
+    m = load_data({"UserDetailList": [], "GroupDetailList": [], "Policies": [s3_only],
+                   "RoleDetailList": [ci, capped, role("app-b", ROOT)]}, "a.json")
+    g = build_graph(m)
+    assert f"arn:aws:iam::{A}:role/app-a" in g.capped
+    path = paths_to_admin(g, f"arn:aws:iam::{A}:role/ci")[0]
+    assert path[-1].target == f"arn:aws:iam::{A}:role/app-b"

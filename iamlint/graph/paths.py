@@ -224,7 +224,8 @@ def _admin_paths(graph: Graph, start: str, seen: dict[str, Edge | None]) -> list
             target = e.target
             if is_hub(target):
                 if target not in covered:
-                    covered[target] = next((n for n in seen if _covers(graph, target, n)), "")
+                    covered[target] = next((n for n in seen if _covers(graph, target, n)
+                                            and _gains(graph, n, seen[n])), "")
                 target = covered[target]
             if target in seen and (_verified(e) or _gains(graph, target, seen[target])):
                 found.append(collapse(_rewrite_path(seen, start, node, target) + [_resolve(e, target)]))
