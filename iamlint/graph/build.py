@@ -662,7 +662,15 @@ class Builder:
                         continue
                     eb = EdgeBuilder()
                     if all(self.check_spec(actor, s, {"existing": item["arn"]}, eb) for s in m.actions):
-                        self.add(eb.edge(actor.arn, role_arn, m.id))
+                        rs = m.resource_state or {}
+                        state = item.get(rs.get("field") or "")
+                        if rs and state is not None and state not in rs["values"]:
+                            # e.g. a stopped instance: the step works once someone starts it
+                            self.add(eb.edge(actor.arn, role_arn, m.id, potential=True,
+                                             assumes=f"{item.get('name') or item['arn']} is {state}; the step "
+                                                     f"needs it {' or '.join(rs['values'])}"))
+                        else:
+                            self.add(eb.edge(actor.arn, role_arn, m.id))
             else:
                 # no inventory of this resource type: every role the service can run is a potential target
                 eb0 = EdgeBuilder()
