@@ -53,6 +53,8 @@ def test_escalation_fixture(folder, meta, name, c):
         assert all(m in used for m in wanted), f"{name}: a way to admin avoids {wanted}: {used}"
     step = next(e for e in found[0] if e.method == wanted[0])
     assert step.potential is c["potential"], f"{name}: step potential={step.potential}, expected {c['potential']}"
+    if "conditional" in c:
+        assert step.conditional is c["conditional"], f"{name}: step conditions {step.conditions}"
 
 
 @pytest.mark.parametrize("folder,meta,name,c", _cases())
