@@ -168,6 +168,10 @@ class Builder:
             self.g.add_node(p.arn, kind=p.kind.value, account=p.account, label=p.name)
             for ip in p.instance_profiles:
                 self.profile_role[ip] = p.arn
+        for acct in self.model.accounts.values():
+            for ip in (acct.inventory or {}).get("instance_profiles") or []:
+                if isinstance(ip, dict) and ip.get("arn") and ip.get("roles"):
+                    self.profile_role.setdefault(ip["arn"], ip["roles"][0])
         for p in self.model.principals():
             if p.kind is Kind.USER:
                 for garn in p.groups:
@@ -625,6 +629,8 @@ class Builder:
                         if role.account != actor.account:
                             continue
                         potential, assumes = self._requires(m, role)
+                        if potential is None:
+                            continue
                         eb = EdgeBuilder()
                         eb.add(f"{m.service} trust", role.arn, trust_d)
                         self.add(eb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
@@ -637,14 +643,37 @@ class Builder:
                 if not d.possible:
                     continue
                 potential, assumes = self._requires(m, role)
+                if potential is None:
+                    continue
                 eb = base.copy()
                 eb.add("iam:PassRole", role.arn, d)
                 eb.add(f"{m.service} trust", role.arn, trust_d)
                 self.add(eb.edge(actor.arn, role.arn, m.id, potential=potential, assumes=assumes))
 
-    def _requires(self, m: Method, role: Principal) -> tuple[bool, str | None]:
-        if m.requires == "instance_profile" and not role.instance_profiles:
-            return True, f"an instance profile for {role.name} (none in the input)"
+    def _profile(self, role: Principal) -> bool | None:
+        """Does the role have an instance profile? True / False when the input says (the role's own
+        list, or an `instance_profiles` inventory naming its roles), None when it cannot tell."""
+        if role.instance_profiles:
+            return True
+        acct = self.model.accounts.get(role.account)
+        listed = ((acct.inventory if acct else {}) or {}).get("instance_profiles")
+        if not isinstance(listed, list):
+            return None
+        for ip in listed:
+            if isinstance(ip, dict) and role.arn in (ip.get("roles") or []):
+                if ip.get("arn"):
+                    self.profile_role.setdefault(ip["arn"], role.arn)
+                return True
+        return False
+
+    def _requires(self, m: Method, role: Principal) -> tuple[bool | None, str | None]:
+        """(potential, what it assumes); potential None: the input shows the step is impossible."""
+        if m.requires == "instance_profile":
+            has = self._profile(role)
+            if has is False:
+                return None, None   # the inventory lists every instance profile; none carries the role
+            if has is None:
+                return True, f"an instance profile for {role.name} (none in the input)"
         if any(s.resource == "{existing}" for s in m.actions):
             return True, m.assumes or "the existing resource it acts on"
         return False, None
@@ -679,7 +708,7 @@ class Builder:
                 for role, _ in self.service_roles.get((m.service or "").lower(), []):
                     if role.arn == actor.arn or role.account != actor.account:
                         continue
-                    if m.requires == "instance_profile" and not role.instance_profiles:
+                    if m.requires == "instance_profile" and not self._profile(role):
                         continue
                     self.add(eb0.edge(actor.arn, role.arn, m.id, potential=True,
                                       assumes=f"{m.assumes} (the input has no {m.inventory} inventory)"))
