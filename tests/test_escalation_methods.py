@@ -92,11 +92,14 @@ def test_every_fixture_folder_names_a_method():
 
 
 def test_inventory_methods_have_inventory_cases():
-    # a method that relies on inventory proves both sides: certain with it, blocked when it shows none
+    # a method that relies on inventory proves both sides: certain with it, blocked when it shows none;
+    # one that needs an instance profile proves the step certain once the role has one
     for m in load_methods():
+        cases = json.loads((ESC / m.id / "case.json").read_text())["cases"]
+        if m.requires == "instance_profile" and m.matcher == "pass_role":
+            assert cases["positive-inventory"]["potential"] is False, m.id
         if m.matcher != "existing_resource" and m.precondition is None:
             continue
-        cases = json.loads((ESC / m.id / "case.json").read_text())["cases"]
         assert "positive-inventory" in cases and "negative-inventory" in cases, m.id
         assert cases["positive-inventory"]["potential"] is False, m.id
 
