@@ -108,3 +108,17 @@ def test_method_actions_exist_in_the_aws_catalog():
     from iamlint.engine import actions as catalog
     unknown = [f"{m.id}: {a}" for m in load_methods() for s in m.actions for a in s.actions if not catalog.exists(a)]
     assert not unknown, unknown
+
+
+def test_fixtures_are_what_the_generator_writes(tmp_path):
+    # the JSON files are generated: editing one by hand (or the generator without regenerating) fails here
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("esc_generate", ESC / "generate.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    gen.write(root=tmp_path)
+    want = {p.relative_to(tmp_path): p.read_text() for p in tmp_path.rglob("*.json")}
+    have = {p.relative_to(ESC): p.read_text() for p in ESC.rglob("*.json")}
+    assert sorted(want) == sorted(have), "run python fixtures/escalation/generate.py"
+    stale = [str(k) for k in want if want[k] != have[k]]
+    assert not stale, f"stale fixtures (run python fixtures/escalation/generate.py): {stale[:5]}"
