@@ -92,10 +92,11 @@ def _held_directly(graph: Graph, u: str) -> dict[str, list[Edge]]:
 
 
 def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
-    """Nodes at which admin-equivalence is held: admin principals (None), and principals that can rewrite
-    the permissions of a principal they can act as (the steps from them: the way to the target, then the
-    rewrite). A rewrite target one step away is checked directly; a farther one by a walk from the
-    rewriter (one walk per such rewriter, not per start)."""
+    """Nodes at which admin-equivalence is held: admin principals (None), uncapped users that are or can
+    make themselves members of an admin group, and nodes from which a rewrite leads to admin (the steps
+    from them: the way to the target, then the rewrite). A rewrite target one step away is checked
+    directly; otherwise the starts that reach both the rewriter and the target are found by backward
+    walks and confirmed by the forward search of `paths_to_admin`."""
     sinks: dict[str, Edge | list[Edge] | None] = {}
     for n, lvl in graph.admin.items():
         if lvl not in ("admin", "iam-write"):
@@ -120,17 +121,39 @@ def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
             sinks[u] = held[hit] + [_resolve(e, hit)]
         else:
             far.setdefault(u, []).append(e)
+    # A rewrite u -> t one step is not enough for: whoever reaches both u and t holds u's rights and t
+    # (u may reach t itself, or a start may reach them separately). Those starts are the common
+    # ancestors of u and t: one backward walk per rewriter and per target set, and each candidate is
+    # confirmed (and its path drawn) by the forward search `paths` uses.
+    anc: dict[frozenset, set[str]] = {}
+
+    def ancestors(nodes: frozenset) -> set[str]:
+        if nodes not in anc:
+            out, q = set(nodes), deque(nodes)
+            while q:
+                for e in _in_act_edges(graph, q.popleft()):
+                    if e.source not in out:
+                        out.add(e.source)
+                        q.append(e.source)
+            anc[nodes] = out
+        return anc[nodes]
+
+    covered: dict[str, frozenset] = {}
     for u, edges in far.items():
-        if u in sinks:
-            continue
-        seen = reach(graph, u)
         for e in edges:
-            hit = next((t for t in seen if _covers(graph, e.target, t) and _gains(graph, t, seen[t])), None) \
-                if is_hub(e.target) else (e.target if e.target in seen and (
-                    _verified(e) or _gains(graph, e.target, seen[e.target])) else None)
-            if hit is not None:
-                sinks[u] = path_to(seen, hit) + [_resolve(e, hit)]
-                break
+            if is_hub(e.target):
+                if e.target not in covered:
+                    covered[e.target] = frozenset(n for n in graph.g.nodes
+                                                  if not is_hub(n) and _covers(graph, e.target, n))
+                targets = covered[e.target]
+            else:
+                targets = frozenset([e.target])
+            for start in sorted(ancestors(frozenset([u])) & ancestors(targets)):
+                if start in sinks or is_hub(start):
+                    continue
+                found = paths_to_admin(graph, start, 1)
+                if found:
+                    sinks[start] = found[0]
     return sinks
 
 
