@@ -37,6 +37,9 @@ class Graph:
     auth: Authorizer
     g: nx.MultiDiGraph
     admin: dict[str, str] = field(default_factory=dict)   # node -> "admin" | "iam-write" | "conditional"
+    # principals that would not be admin-equivalent even holding an admin policy (boundary, SCP or Deny):
+    # rewriting them, or their joining an admin group, is no way to admin
+    capped: dict[str, str] = field(default_factory=dict)
 
     def edges_from(self, node: str) -> Iterable[Edge]:
         for _, _, data in self.g.out_edges(node, data=True):
@@ -122,6 +125,8 @@ class Builder:
         self.service_roles: dict[str, list[tuple[Principal, Decision]]] = {}
         self.profile_role: dict[str, str] = {}
         self.actors = [p for p in model.principals() if p.kind is not Kind.GROUP]
+        self._pools: dict[tuple[str, str], list[Principal]] = {}
+        self._pattern_cache: dict[tuple, list[Principal]] = {}
 
     # -------------------------------------------------------------- helpers
     def add(self, e: Edge) -> None:
@@ -147,8 +152,9 @@ class Builder:
             resource = "*"
         else:
             resource = binding.get(res.strip("{}"), "*")
+        target = self.model.principal(resource) if res == "{target}" else None
         for action in spec.actions:
-            if not self.pre.may(actor, action):
+            if not self.pre.may(actor, action) or (target is not None and not _fits_kind(action, target)):
                 continue
             d = self.check(actor, action, resource, mode, spec.context or None)
             if d.possible:
@@ -162,6 +168,10 @@ class Builder:
             self.g.add_node(p.arn, kind=p.kind.value, account=p.account, label=p.name)
             for ip in p.instance_profiles:
                 self.profile_role[ip] = p.arn
+        for acct in self.model.accounts.values():
+            for ip in (acct.inventory or {}).get("instance_profiles") or []:
+                if isinstance(ip, dict) and ip.get("arn") and ip.get("roles"):
+                    self.profile_role.setdefault(ip["arn"], ip["roles"][0])
         for p in self.model.principals():
             if p.kind is Kind.USER:
                 for garn in p.groups:
@@ -176,6 +186,7 @@ class Builder:
             level = admin_level(self.auth, p)
             if level:
                 self.admin[p.arn] = level
+        self.capped = self._capped()
         # an admin needs no escalation edges of its own (it already holds everything)
         self.actors = [p for p in self.actors if self.admin.get(p.arn) not in ("admin", "iam-write")]
         self._say("graph: trust policies")
@@ -185,6 +196,8 @@ class Builder:
             self.policy_rewrite(m)
         for m in by_matcher.get("boundary_removal", []) + by_matcher.get("deny_removal", []):
             self.restriction_removal(m)
+        for m in by_matcher.get("create_principal", []):
+            self.create_principal(m)
         for m in by_matcher.get("add_to_group", []):
             self.add_to_group(m)
         for m in by_matcher.get("user_credentials", []):
@@ -196,7 +209,35 @@ class Builder:
             self.pass_role(m)
         for m in by_matcher.get("existing_resource", []):
             self.existing_resource(m)
-        return Graph(self.model, self.auth, self.g, dict(self.admin))
+        return Graph(self.model, self.auth, self.g, dict(self.admin), dict(self.capped))
+
+    def _capped(self) -> dict[str, str]:
+        """Users and roles that an admin policy would not make admin-equivalent: checked only where a
+        boundary, an SCP or an identity Deny could cap them (the rest are never capped)."""
+        out: dict[str, str] = {}
+        for p in self.model.principals():
+            if p.kind is Kind.GROUP or self.admin.get(p.arn) in ("admin", "iam-write"):
+                continue
+            ps = self.auth.policy_set(p)
+            why = [w for w, on in (("its permissions boundary", bool(p.permissions_boundary)),
+                                   ("an SCP", bool(ps.scps)), ("an identity Deny", _has_identity_deny(self.auth, p)))
+                   if on]
+            if why and admin_level(self.auth, p, extra=_admin_document()) not in ("admin", "iam-write"):
+                out[p.arn] = " or ".join(why)
+        return out
+
+    def _scp_caps(self, acct: str) -> bool:
+        """Would the account's SCPs cap a new principal holding an admin policy?"""
+        org = self.model.organization
+        if org is None or acct not in org.scps:
+            return False
+        from ..engine.evaluate import NamedPolicy, PolicySet, Request, evaluate
+        from ..engine.context import Context
+        ps = PolicySet(identity=[NamedPolicy("identity", "admin policy", _admin_document())],
+                       scps=self.auth._guardrails(org.scps, acct, "scp"))
+        probe = f"arn:aws:iam::{acct}:role/iamlint-new-principal-probe"
+        return not all(evaluate(ps, Request(a, "*", probe, Context(complete=False), resource_mode="all")).allowed
+                       for a in ADMIN_PROBES)
 
     def _say(self, msg: str) -> None:
         if self.progress:
@@ -313,54 +354,212 @@ class Builder:
                     self.add(eb.edge(prov, role.arn, mid))
 
     # -------------------------------------------------------------- IAM writes
-    def _targets(self, actor: Principal, kinds: tuple[str, ...]) -> list[Principal]:
-        """Principals whose rewrite matters: the actor, its groups, and the roles it can assume."""
+    def _rewritable(self, p: Principal) -> bool:
+        return not p.service_linked and not p.aws_reserved   # R20: these cannot be edited
+
+    def _pool(self, acct: str, kind: str, tag: str = "all") -> list[Principal]:
+        """Rewritable principals of one kind in one account; tag "boundary" / "deny": only those with a
+        permissions boundary / an identity Deny (what restriction removal can free)."""
+        key = (tag, acct, kind)
+        if key not in self._pools:
+            a = self.model.accounts.get(acct)
+            keep = {"all": lambda p: True, "boundary": lambda p: bool(p.permissions_boundary),
+                    "deny": lambda p: _has_identity_deny(self.auth, p)}[tag]
+            self._pools[key] = [p for p in (a.principals.values() if a else ())
+                                if p.kind.value == kind and self._rewritable(p) and keep(p)]
+        return self._pools[key]
+
+    def _grant_patterns(self, actor: Principal, actions: Iterable[str]) -> list[str] | None:
+        """Resource patterns of the actor's Allow statements for any of `actions`; None: any resource."""
+        pats: list[str] = []
+        for a in actions:
+            if self.pre.may(actor, a):
+                got = allow_patterns(self.auth, actor, a)
+                if got is None:
+                    return None
+                pats.extend(got)
+        return list(dict.fromkeys(pats))
+
+    def _matching(self, pat: str, acct: str, kinds: tuple[str, ...], tag: str, via: str) -> list[Principal]:
+        """Principals a grant pattern names (via "arn": by their ARN; via "policy": by an attached
+        customer-managed policy); an index lookup for a literal ARN, one scan per distinct pattern (cached)."""
+        key = (tag, via, acct, kinds, pat)
+        hit = self._pattern_cache.get(key)
+        if hit is None:
+            pool = [p for k in kinds for p in self._pool(acct, k, tag)]
+            if via == "policy":
+                hit = [p for p in pool if any(_cmp(self.model, x) and wildcard.match(pat, x)
+                                              for x in p.managed_policies)]
+            elif not wildcard.has_wildcard(pat):
+                hit = [p for p in pool if p.arn == pat]
+            else:
+                hit = [p for p in pool if wildcard.match(pat, p.arn)]
+            self._pattern_cache[key] = hit
+        return hit
+
+    def _own(self, actor: Principal, kinds: tuple[str, ...]) -> list[Principal]:
+        """The actor and its groups: rewriting them is self-escalation, always one explicit edge."""
         out = [actor] + [g for g in (self.model.principal(a) for a in actor.groups) if g is not None]
-        for _, t in self.g.out_edges(actor.arn):
-            tp = self.model.principal(t)
-            if tp is not None and tp not in out:
-                out.append(tp)
-        return [t for t in out if t.kind.value in kinds and not t.service_linked and not t.aws_reserved]
+        return [t for t in out if t.kind.value in kinds and self._rewritable(t)]
+
+    def _targets(self, actor: Principal, m: Method, kinds: tuple[str, ...], tag: str = "all",
+                 hubs: bool = True) -> list[Principal]:
+        """Principals whose rewrite matters: the actor, its groups, and every principal of `kinds` in its
+        account that its grants can name, wherever it sits (reaching it is the paths' business: a rewrite
+        counts once its target is reached, through a chain, a hub, new compute or a rewritten trust).
+        A grant pattern allowed on everything it names becomes one rewrite edge to a hub that stands for
+        those principals (paths resolve it), so the edges grow with the grants, not grants x principals."""
+        spec = m.actions[0]
+        via = "policy" if spec.resource == "{policy}" else "arn"
+        out = {t.arn: t for t in self._own(actor, kinds)}
+        pats = self._grant_patterns(actor, spec.actions)
+        if pats is None:
+            for k in kinds:
+                for q in self._pool(actor.account, k, tag):
+                    out.setdefault(q.arn, q)
+            return list(out.values())
+        for pat in pats:
+            hit = self._matching(pat, actor.account, kinds, tag, via)
+            if not hit:
+                continue
+            if hubs and len(hit) > 1 and self._rewrite_hub(actor, m, kinds, pat, via):
+                continue
+            for q in hit:
+                out.setdefault(q.arn, q)
+        return list(out.values())
+
+    def _rewrite_hub(self, actor: Principal, m: Method, kinds: tuple[str, ...], pat: str, via: str) -> bool:
+        """One rewrite edge actor -> hub when the grant allows the method on every resource `pat` names."""
+        spec = m.actions[0]
+        eb = EdgeBuilder()
+        for a in spec.actions:
+            if not self.pre.may(actor, a):
+                continue
+            d = self.check(actor, a, pat, "all", spec.context or None)
+            if d.allowed:
+                eb.add(a, pat, d)
+                break
+        else:
+            return False
+        hub = f"{HUB}rewrite {'/'.join(kinds)} {'with a policy ' if via == 'policy' else ''}matching {pat}@{actor.account}"
+        self.add(eb.edge(actor.arn, hub, m.id, rewrite=True))
+        self.g.nodes[hub].update(account=actor.account, covers=",".join(kinds), pattern=pat, via=via)
+        return True
 
     def policy_rewrite(self, m: Method) -> None:
+        kinds = m.kinds or ("user", "role", "group")
+        actions = [a for s in m.actions for a in s.actions]
+        by_policy = m.actions[0].resource == "{policy}"
+        rollback = m.matcher == "policy_version_rollback"
         for actor in self.actors:
-            if not any(self.pre.may(actor, a) for s in m.actions for a in s.actions):
+            if not any(self.pre.may(actor, a) for a in actions):
                 continue
-            for t in self._targets(actor, m.kinds or ("user", "role", "group")):
-                if m.actions[0].resource == "{policy}":
+            for t in self._targets(actor, m, kinds, hubs=not rollback):
+                if by_policy:
                     for parn in t.managed_policies:
                         pol = self.model.policies.get(parn)
                         if pol is None or pol.aws_managed:
                             continue   # AWS-managed policies cannot be versioned (R20)
-                        if m.matcher == "policy_version_rollback":
-                            older = [v for v in pol.versions if not v.is_default]
-                            if not older:
-                                continue
                         eb = EdgeBuilder()
+                        if rollback:
+                            # only a non-default version that makes the target admin-equivalent counts
+                            v = next((v for v in pol.versions if not v.is_default and admin_level(
+                                self.auth, t, replace={parn: v.document}) in ("admin", "iam-write")), None)
+                            if v is None:
+                                continue
+                            eb.evidence.append(f"{pol.name} version {v.version_id} (not the default) "
+                                               "grants admin-equivalence")
                         if self.check_spec(actor, m.actions[0], {"policy": parn, "target": t.arn}, eb):
-                            self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=m.matcher == "policy_rewrite",
-                                             assumes=None if m.matcher == "policy_rewrite" else
-                                             f"an older version of {pol.name} grants more"))
+                            self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=True))
+                            break
                 else:
                     eb = EdgeBuilder()
                     if all(self.check_spec(actor, s, {"target": t.arn}, eb) for s in m.actions):
                         self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=True))
 
     def restriction_removal(self, m: Method) -> None:
+        kinds = m.kinds or ("user", "role")
+        tag = "boundary" if m.matcher == "boundary_removal" else "deny"
         for actor in self.actors:
             if not any(self.pre.may(actor, a) for s in m.actions for a in s.actions):
                 continue
-            for t in self._targets(actor, m.kinds or ("user", "role")):
-                if m.matcher == "boundary_removal" and not t.permissions_boundary:
+            # only principals with a boundary / a Deny qualify, and each is checked for what removal frees
+            for t in self._targets(actor, m, kinds, tag, hubs=False):
+                if tag == "boundary" and not t.permissions_boundary:
                     continue
-                if m.matcher == "deny_removal" and not _has_identity_deny(self.auth, t):
+                if tag == "deny":
+                    # only the target's own policies that hold a Deny, each by the call that removes it
+                    eb = EdgeBuilder()
+                    gone = self._removable_denies(actor, t, m.actions[0].actions, eb)
+                    if gone and admin_level(self.auth, t, remove=gone):
+                        self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=True))
                     continue
                 eb = EdgeBuilder()
                 if all(self.check_spec(actor, s, {"target": t.arn}, eb) for s in m.actions):
-                    freed = admin_level(self.auth, t, drop_boundary=m.matcher == "boundary_removal",
-                                        drop_denies=m.matcher == "deny_removal")
-                    if freed:
+                    if admin_level(self.auth, t, drop_boundary=True):
                         self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=True))
+
+    def _removable_denies(self, actor: Principal, t: Principal, allowed: Iterable[str],
+                          eb: EdgeBuilder) -> set[tuple[str, str | None]]:
+        """(name, arn) of the target's own identity policies that hold a Deny and that the actor may remove:
+        an inline one by Delete<Kind>Policy, a managed one by Detach<Kind>Policy (iam:PolicyARN set).
+        A Deny inherited from a group, a boundary or an SCP is not removed this way."""
+        kind = t.kind.value.capitalize()
+        allowed = {a.lower() for a in allowed}
+        out: set[tuple[str, str | None]] = set()
+
+        def has_deny(doc) -> bool:
+            return doc is not None and any(not st.is_allow for st in doc.statements)
+
+        def may(action: str, ctx: dict | None) -> bool:
+            if action.lower() not in allowed or not self.pre.may(actor, action):
+                return False
+            d = self.check(actor, action, t.arn, context=ctx)
+            if d.possible:
+                eb.add(action, t.arn, d)
+            return d.possible
+
+        for ip in t.inline_policies:
+            if has_deny(ip.document) and may(f"iam:Delete{kind}Policy", None):
+                out.add((f"{t.name}/{ip.name}", None))
+        for arn in t.managed_policies:
+            pol = self.model.policies.get(arn)
+            if pol is not None and has_deny(pol.document) and may(f"iam:Detach{kind}Policy", {"iam:PolicyARN": arn}):
+                out.add((pol.name, arn))
+        return out
+
+    def create_principal(self, m: Method) -> None:
+        """Create a principal of one's own (a role trusting the actor, a user with a key) and give it admin:
+        admin-equivalence in one step, drawn as a rewrite of the actor itself (catalog A10, PMapper)."""
+        for actor in self.actors:
+            if not all(any(self.pre.may(actor, a) for a in s.actions) for s in m.actions):
+                continue
+            if self._scp_caps(actor.account):
+                continue   # the new principal would be held back by the same SCPs
+            # every step acts on the same new principal: a name pattern qualifies when it lies inside a
+            # grant of every step (a CreateRole on role/tmp-* and an attach on role/app-* is no way);
+            # the evaluator then decides each step on it (denies, conditions, boundaries, SCPs)
+            grants: list[list[str] | None] = []
+            for st in m.actions:
+                space = (st.pattern or "*").replace("{account}", actor.account)
+                pats: list[str] | None = []
+                for a in st.actions:
+                    if self.pre.may(actor, a):
+                        got = allow_patterns(self.auth, actor, a)
+                        pats = None if got is None or pats is None else pats + [
+                            x for x in got if wildcard.intersects(x, space, ignore_case=True)]
+                grants.append(pats)
+            names = [x for g in grants if g is not None for x in g]
+            if any(g is None for g in grants) or not names:
+                names.append((m.actions[0].pattern or "*").replace("{account}", actor.account))
+            for name in dict.fromkeys(names):
+                if not all(g is None or any(wildcard.covers(x, name, ignore_case=True) for x in g) for g in grants):
+                    continue
+                eb = EdgeBuilder()
+                if all(self.check_spec(actor, ActionSpec(st.actions, "{new}", name, st.context), {}, eb)
+                       for st in m.actions):
+                    self.add(eb.edge(actor.arn, actor.arn, m.id, rewrite=True))
+                    break
 
     def add_to_group(self, m: Method) -> None:
         groups = [p for p in self.model.principals() if p.kind is Kind.GROUP]
@@ -383,7 +582,7 @@ class Builder:
                 if u.arn == actor.arn or u.account != actor.account:
                     continue
                 eb = EdgeBuilder()
-                if not self.check_spec(actor, m.actions[0], {"target": u.arn}, eb):
+                if not all(self.check_spec(actor, s, {"target": u.arn}, eb) for s in m.actions):
                     continue
                 ok, potential, assumes = _user_precondition(self.model, u, m.precondition)
                 if ok:
@@ -430,6 +629,8 @@ class Builder:
                         if role.account != actor.account:
                             continue
                         potential, assumes = self._requires(m, role)
+                        if potential is None:
+                            continue
                         eb = EdgeBuilder()
                         eb.add(f"{m.service} trust", role.arn, trust_d)
                         self.add(eb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
@@ -442,20 +643,44 @@ class Builder:
                 if not d.possible:
                     continue
                 potential, assumes = self._requires(m, role)
+                if potential is None:
+                    continue
                 eb = base.copy()
                 eb.add("iam:PassRole", role.arn, d)
                 eb.add(f"{m.service} trust", role.arn, trust_d)
                 self.add(eb.edge(actor.arn, role.arn, m.id, potential=potential, assumes=assumes))
 
-    def _requires(self, m: Method, role: Principal) -> tuple[bool, str | None]:
-        if m.requires == "instance_profile" and not role.instance_profiles:
-            return True, f"an instance profile for {role.name} (none in the input)"
+    def _profile(self, role: Principal) -> bool | None:
+        """Does the role have an instance profile? True / False when the input says (the role's own
+        list, or an `instance_profiles` inventory naming its roles), None when it cannot tell."""
+        if role.instance_profiles:
+            return True
+        acct = self.model.accounts.get(role.account)
+        listed = ((acct.inventory if acct else {}) or {}).get("instance_profiles")
+        if not isinstance(listed, list):
+            return None
+        for ip in listed:
+            if isinstance(ip, dict) and role.arn in (ip.get("roles") or []):
+                if ip.get("arn"):
+                    self.profile_role.setdefault(ip["arn"], role.arn)
+                return True
+        return False
+
+    def _requires(self, m: Method, role: Principal) -> tuple[bool | None, str | None]:
+        """(potential, what it assumes); potential None: the input shows the step is impossible."""
+        if m.requires == "instance_profile":
+            has = self._profile(role)
+            if has is False:
+                return None, None   # the inventory lists every instance profile; none carries the role
+            if has is None:
+                return True, f"an instance profile for {role.name} (none in the input)"
+        if any(s.resource == "{existing}" for s in m.actions):
+            return True, m.assumes or "the existing resource it acts on"
         return False, None
 
     def existing_resource(self, m: Method) -> None:
-        spec = m.actions[0]
         for actor in self.actors:
-            if not any(self.pre.may(actor, a) for a in spec.actions):
+            if not all(any(self.pre.may(actor, a) for a in s.actions) for s in m.actions):
                 continue
             acct = self.model.accounts.get(actor.account)
             inv = (acct.inventory if acct else {}) or {}
@@ -465,20 +690,54 @@ class Builder:
                     if not role_arn or role_arn == actor.arn or not item.get("arn"):
                         continue
                     eb = EdgeBuilder()
-                    if self.check_spec(actor, spec, {"existing": item["arn"]}, eb):
-                        self.add(eb.edge(actor.arn, role_arn, m.id))
+                    if all(self.check_spec(actor, s, {"existing": item["arn"]}, eb) for s in m.actions):
+                        rs = m.resource_state or {}
+                        state = item.get(rs.get("field") or "")
+                        if rs and state is not None and state not in rs["values"]:
+                            # e.g. a stopped instance: the step works once someone starts it
+                            self.add(eb.edge(actor.arn, role_arn, m.id, potential=True,
+                                             assumes=f"{item.get('name') or item['arn']} is {state}; the step "
+                                                     f"needs it {' or '.join(rs['values'])}"))
+                        else:
+                            self.add(eb.edge(actor.arn, role_arn, m.id))
             else:
                 # no inventory of this resource type: every role the service can run is a potential target
                 eb0 = EdgeBuilder()
-                if not self.check_spec(actor, spec, {}, eb0):
+                if not all(self.check_spec(actor, s, {}, eb0) for s in m.actions):
                     continue
                 for role, _ in self.service_roles.get((m.service or "").lower(), []):
                     if role.arn == actor.arn or role.account != actor.account:
                         continue
-                    if m.requires == "instance_profile" and not role.instance_profiles:
+                    if m.requires == "instance_profile" and not self._profile(role):
                         continue
                     self.add(eb0.edge(actor.arn, role.arn, m.id, potential=True,
                                       assumes=f"{m.assumes} (the input has no {m.inventory} inventory)"))
+
+
+_ADMIN_DOC = None
+
+
+def _admin_document():
+    global _ADMIN_DOC
+    if _ADMIN_DOC is None:
+        from ..model.policy import parse_policy
+        _ADMIN_DOC = parse_policy({"Version": "2012-10-17",
+                                   "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    return _ADMIN_DOC
+
+
+def _fits_kind(action: str, target: Principal) -> bool:
+    """An IAM action that names a principal kind (DeleteUserPermissionsBoundary) acts only on that kind:
+    an alternative for users is no way to change a role, even when its grant covers the role's ARN."""
+    name = action.split(":", 1)[-1].lower()
+    words = [w for w in ("user", "role", "group") if w in name]
+    return not words or target.kind.value in words
+
+
+def _cmp(model: Model, arn: str) -> bool:
+    """A customer-managed policy present in the input (AWS-managed ones cannot be versioned, R20)."""
+    pol = model.policies.get(arn)
+    return pol is not None and not pol.aws_managed
 
 
 def _simple_account_trust(role: Principal) -> bool:
@@ -520,17 +779,22 @@ def _has_identity_deny(auth: Authorizer, p: Principal) -> bool:
     return any(not st.is_allow for pol in auth.policy_set(p).identity for st in pol.document.statements)
 
 
-def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, drop_denies: bool = False) -> str | None:
-    """'admin' (effective * on *), 'iam-write' (full IAM write: admin in one step), 'conditional', or None."""
+def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, drop_denies: bool = False,
+                replace: dict | None = None, remove: set | None = None, extra=None) -> str | None:
+    """'admin' (effective * on *), 'iam-write' (full IAM write: admin in one step), 'conditional', or None.
+    `replace` maps managed-policy ARNs to the document to use instead of their default version; `remove`
+    names identity policies (name, arn) to leave out; `extra` is one more identity policy document."""
     if p.kind is Kind.GROUP:
-        return _group_admin(auth, p)
+        return _group_admin(auth, p, replace)
     saved = None
-    if drop_boundary or drop_denies:
+    if drop_boundary or drop_denies or replace or remove or extra:
         from ..engine.evaluate import NamedPolicy, PolicySet
         from ..model.policy import PolicyDocument
         saved = auth._sets.get(p.arn)
         base = auth.policy_set(p)
-        ident = base.identity
+        ident = [n for n in _replaced(base.identity, replace) if (n.name, n.arn) not in (remove or ())]
+        if extra is not None:
+            ident = ident + [NamedPolicy("identity", "an admin policy (hypothetical)", extra)]
         if drop_denies:
             ident = [NamedPolicy(n.type, n.name, PolicyDocument(n.document.version,
                                  tuple(s for s in n.document.statements if s.is_allow)), n.arn) for n in ident]
@@ -556,17 +820,24 @@ def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, dro
             return "conditional"
         return None
     finally:
-        if saved is not None or drop_boundary or drop_denies:
+        if saved is not None or drop_boundary or drop_denies or replace or remove or extra:
             if saved is None:
                 auth._sets.pop(p.arn, None)
             else:
                 auth._sets[p.arn] = saved
 
 
-def _group_admin(auth: Authorizer, g: Principal) -> str | None:
+def _replaced(policies: list, replace: dict | None) -> list:
+    if not replace:
+        return policies
+    from ..engine.evaluate import NamedPolicy
+    return [NamedPolicy(n.type, n.name, replace[n.arn], n.arn) if n.arn in replace else n for n in policies]
+
+
+def _group_admin(auth: Authorizer, g: Principal, replace: dict | None = None) -> str | None:
     from ..engine.context import Context
     from ..engine.evaluate import PolicySet, Request, evaluate
-    ps = PolicySet(identity=auth.identity_policies(g))
+    ps = PolicySet(identity=_replaced(auth.identity_policies(g), replace))
     member = f"arn:aws:iam::{g.account}:user/iamlint-group-probe"
     for a in ADMIN_PROBES:
         d = evaluate(ps, Request(a, "*", member, Context(complete=False), resource_mode="all"))

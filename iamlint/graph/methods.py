@@ -39,6 +39,7 @@ class Method:
     role_field: str | None = None
     precondition: str | None = None
     assumes: str | None = None
+    resource_state: dict | None = None      # {field, values}: an inventory item must be in one of these
     gains: str | None = None
     sources: tuple[str, ...] = ()
 
@@ -67,6 +68,7 @@ def parse_methods(data: Any, source: str) -> list[Method]:
             catalog=m.get("catalog"), kinds=tuple(m.get("kinds") or ()), service=m.get("service"),
             requires=m.get("requires"), inventory=m.get("inventory"), role_field=m.get("role_field"),
             precondition=m.get("precondition"), assumes=m.get("assumes"), gains=m.get("gains"),
+            resource_state=m.get("resource_state"),
             sources=tuple(m.get("sources") or ())))
     ids = [m.id for m in out]
     dup = {i for i in ids if ids.count(i) > 1}

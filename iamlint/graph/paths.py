@@ -8,7 +8,9 @@ a reached principal (itself included: self-escalation is a one-step path ending 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 
+from ..engine import wildcard
 from .build import Graph, is_hub
 from .edges import Edge, merge
 
@@ -57,15 +59,126 @@ def path_to(seen: dict[str, Edge | None], target: str) -> list[Edge]:
     return collapse(list(reversed(out)))
 
 
-def admin_sinks(graph: Graph) -> dict[str, Edge | None]:
-    """Nodes at which admin-equivalence is held: admin principals (None) and principals that can rewrite
-    their own or a directly reachable principal's permissions (the rewrite edge)."""
-    sinks: dict[str, Edge | None] = {n: None for n, lvl in graph.admin.items() if lvl in ("admin", "iam-write")}
+def _covers(graph: Graph, hub: str, node: str) -> bool:
+    """Does a rewrite hub (a grant on every principal of some kinds in an account) cover `node`?"""
+    attrs = graph.g.nodes[hub]
+    p = graph.model.principal(node)
+    if (p is None or "covers" not in attrs or p.account != attrs.get("account")
+            or p.kind.value not in attrs["covers"].split(",") or p.service_linked or p.aws_reserved):
+        return False
+    pat = attrs.get("pattern") or "*"
+    if attrs.get("via") == "policy":
+        return any(wildcard.match(pat, x) and (pol := graph.model.policies.get(x)) is not None
+                   and not pol.aws_managed for x in p.managed_policies)
+    return wildcard.match(pat, node)
+
+
+def _in_act_edges(graph: Graph, node: str):
+    for _, _, data in graph.g.in_edges(node, data=True):
+        if not data["edge"].rewrite:
+            yield data["edge"]
+
+
+def _held_directly(graph: Graph, u: str) -> dict[str, list[Edge]]:
+    """What `u` holds without a path search: itself, and each act-as target one step (or one hub) away."""
+    out: dict[str, list[Edge]] = {u: []}
+    for e in _act_edges(graph, u):
+        if is_hub(e.target):
+            for f in _act_edges(graph, e.target):
+                out.setdefault(f.target, [merge(e, f)])
+        else:
+            out.setdefault(e.target, [e])
+    return out
+
+
+def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
+    """Nodes at which admin-equivalence is held: admin principals (None), uncapped users that are or can
+    make themselves members of an admin group, and nodes from which a rewrite leads to admin (the steps
+    from them: the way to the target, then the rewrite). A rewrite target one step away is checked
+    directly; otherwise the starts that reach both the rewriter and the target are found by backward
+    walks and confirmed by the forward search of `paths_to_admin`."""
+    sinks: dict[str, Edge | list[Edge] | None] = {}
+    for n, lvl in graph.admin.items():
+        if lvl not in ("admin", "iam-write"):
+            continue
+        p = graph.model.principal(n)
+        if p is None or p.kind.value != "group":
+            sinks[n] = None
+            continue
+        # an admin group is held by the users that are (or can make themselves) members, unless capped
+        for e in _in_act_edges(graph, n):
+            if e.source not in graph.capped and e.source not in sinks:
+                sinks[e.source] = [e]
+    far: dict[str, list[Edge]] = {}
     for u, _, data in graph.g.edges(data=True):
         e: Edge = data["edge"]
-        if e.rewrite and u not in sinks:
-            sinks[u] = e
+        if not e.rewrite or u in sinks:
+            continue
+        held = _held_directly(graph, u)
+        hit = next((t for t in held if (_covers(graph, e.target, t) if is_hub(e.target) else t == e.target)
+                    and (_verified(e) or _gains(graph, t, held[t][-1] if held[t] else None))), None)
+        if hit is not None:
+            sinks[u] = held[hit] + [_resolve(e, hit)]
+        else:
+            far.setdefault(u, []).append(e)
+    # A rewrite u -> t one step is not enough for: whoever reaches both u and t holds u's rights and t
+    # (u may reach t itself, or a start may reach them separately). Those starts are the common
+    # ancestors of u and t: one backward walk per rewriter and per target set, and each candidate is
+    # confirmed (and its path drawn) by the forward search `paths` uses.
+    anc: dict[frozenset, set[str]] = {}
+
+    def ancestors(nodes: frozenset) -> set[str]:
+        if nodes not in anc:
+            out, q = set(nodes), deque(nodes)
+            while q:
+                for e in _in_act_edges(graph, q.popleft()):
+                    if e.source not in out:
+                        out.add(e.source)
+                        q.append(e.source)
+            anc[nodes] = out
+        return anc[nodes]
+
+    covered: dict[str, frozenset] = {}
+    for u, edges in far.items():
+        for e in edges:
+            if is_hub(e.target):
+                if e.target not in covered:
+                    covered[e.target] = frozenset(n for n in graph.g.nodes
+                                                  if not is_hub(n) and _covers(graph, e.target, n))
+                targets = covered[e.target]
+            else:
+                targets = frozenset([e.target])
+            for start in sorted(ancestors(frozenset([u])) & ancestors(targets)):
+                if start in sinks or is_hub(start):
+                    continue
+                found = paths_to_admin(graph, start, 1)
+                if found:
+                    sinks[start] = found[0]
     return sinks
+
+
+def _verified(e: Edge) -> bool:
+    """Rewrites whose edge was only added after re-checking the target's admin-equivalence with the change
+    (boundary or Deny removal, an older policy version, a new principal): capping is already accounted for."""
+    from .methods import method
+    m = method(e.method)
+    return m is not None and m.matcher in ("boundary_removal", "deny_removal", "policy_version_rollback",
+                                          "create_principal")
+
+
+def _gains(graph: Graph, node: str, via: Edge | None) -> bool:
+    """Does holding `node` once it is admin (or rewritten to admin) give admin? Not for a principal
+    capped by its boundary, an SCP or a Deny; for a group, it depends on the member that holds it."""
+    p = graph.model.principal(node)
+    if p is not None and p.kind.value == "group":
+        member = via.source if via is not None else None
+        return member is None or member not in graph.capped
+    return node not in graph.capped
+
+
+def _resolve(e: Edge, target: str) -> Edge:
+    """A rewrite edge to a hub, drawn to the principal it is used on."""
+    return replace(e, target=target) if is_hub(e.target) else e
 
 
 def toward(graph: Graph, sinks: dict[str, Edge | None], certain_only: bool = False) -> dict[str, Edge | None]:
@@ -96,7 +209,9 @@ def follow(nxt: dict[str, Edge | None], sinks: dict[str, Edge | None], start: st
         node = e.target
         guard += 1
     tail = sinks.get(node)
-    if tail is not None:
+    if isinstance(tail, list):
+        path.extend(tail)
+    elif tail is not None:
         path.append(tail)
     return collapse(path)
 
@@ -121,13 +236,36 @@ def _admin_paths(graph: Graph, start: str, seen: dict[str, Edge | None]) -> list
     found: list[list[Edge]] = []
     for node in seen:
         if node != start and node in graph.admin and graph.admin[node] != "conditional" and not is_hub(node):
-            found.append(path_to(seen, node))
+            if _gains(graph, node, seen[node]):
+                found.append(path_to(seen, node))
+    covered: dict[str, str] = {}          # rewrite hub -> a reached principal it covers
     for node in seen:
         for _, _, data in graph.g.out_edges(node, data=True):
             e: Edge = data["edge"]
-            if e.rewrite and e.target in seen:
-                found.append(collapse(path_to(seen, node) + [e]))
+            if not e.rewrite:
+                continue
+            target = e.target
+            if is_hub(target):
+                if target not in covered:
+                    covered[target] = next((n for n in seen if _covers(graph, target, n)
+                                            and _gains(graph, n, seen[n])), "")
+                target = covered[target]
+            if target in seen and (_verified(e) or _gains(graph, target, seen[target])):
+                found.append(collapse(_rewrite_path(seen, start, node, target) + [_resolve(e, target)]))
     return found
+
+
+def _rewrite_path(seen: dict[str, Edge | None], start: str, rewriter: str, target: str) -> list[Edge]:
+    """The steps before `rewriter` rewrites `target`: the way to the target when the rewriter is on it (or
+    is the start), the way to the rewriter when the target is on that, else both ways, one after the other."""
+    to_target, to_rewriter = path_to(seen, target), path_to(seen, rewriter)
+    on_target_way = rewriter == start or any(e.target == rewriter for e in to_target)
+    on_rewriter_way = target == rewriter or target == start or any(e.target == target for e in to_rewriter)
+    if on_target_way:
+        return to_target
+    if on_rewriter_way:
+        return to_rewriter
+    return to_rewriter + to_target
 
 
 def paths_between(graph: Graph, start: str, target: str, limit: int = 3) -> list[list[Edge]]:
