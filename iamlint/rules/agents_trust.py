@@ -1,0 +1,667 @@
+"""Agent rules on the *shape* of trust and resource policies (AGT011-AGT018, AGT026, AGT029, AGT030).
+
+Who may become an agent's role is decided by its trust policy. These matchers read trust and
+resource policies with their operators' real semantics by asking the one evaluator (`ctx.graph.auth`)
+concrete questions instead of pattern-matching condition text:
+
+* **CI OIDC trusts (AGT011, AGT012).** For each CI issuer a role trusts, probe tokens are built from
+  the provider's claim shapes (`policies/agents/oidc_providers.yaml`) and from the trust's own
+  condition values: every `*` of a `StringLike` value is filled with a marker no policy author can
+  anticipate, so a token whose *organization* came from a wildcard is one an outsider can obtain,
+  one whose *repository* came from a wildcard is one any repository of that organization can obtain.
+  Each probe token is put to the evaluator, so StringEquals vs StringLike, `...IfExists`, negated
+  operators, `ForAllValues:` on an absent claim (vacuously true), several values (OR), several keys
+  (AND) and a Deny elsewhere in the trust that carves tokens out are all applied as AWS applies them.
+  Claims the job's author chooses (aud, ref, environment, actor ...) stay undecided and count as
+  satisfiable; any other undecided condition makes the finding conditional: it is reported one
+  severity lower and names the condition.
+* **Structural checks (AGT013, AGT014, AGT017, AGT029, AGT030)** read statements: operators that
+  cannot pin a claim, missing audience, wildcards in source ARNs, caller-supplied keys used as a
+  boundary, actions that no longer exist.
+* **Agent service trusts (AGT016, AGT018)** ask the evaluator whether the service, acting for a
+  resource of *another* account, would be let in.
+* **AGT026** asks the evaluator whether a principal whose writes are scoped by `aws:ResourceTag` may
+  put that tag on a resource outside the scope.
+
+Overlap with the hygiene family is deliberate and declared in rule data (`supersedes`): AGT011
+supersedes IAM207 and AGT014 supersedes IAM205 for the same trust statement and issuer, AGT016
+supersedes IAM204 for the same statement and services. The pipeline keeps the agent finding, which
+knows the provider (per-organization issuers, repository claims, audience semantics), and drops the
+generic one; with the agent rule skipped the hygiene rule reports as before.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterable, Iterator
+
+from ..engine import actions as catalog
+from ..engine import wildcard
+from ..errors import InputError
+from ..findings import Finding, Location
+from ..model.account import Kind, Principal
+from ..model.policy import Condition, PolicyDocument, Statement, parse_policy
+from ..paths_data import policies_dir, schema_path
+from .hygiene import (_claim_conditions, _grants_assume, _limits_allow, _policy_owners, _short, _trust_roles,
+                      lower, owned_policies)
+
+WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
+MARK = "iamlintprobe"          # stands for a name the policy author did not write
+STRING_OPS = {"StringEquals", "StringLike", "StringEqualsIgnoreCase", "StringNotEquals", "StringNotLike",
+              "StringNotEqualsIgnoreCase"}
+NEGATED = {"StringNotEquals", "StringNotLike", "StringNotEqualsIgnoreCase", "ArnNotEquals", "ArnNotLike",
+           "NotIpAddress", "NumericNotEquals", "DateNotEquals"}
+
+
+# ---------------------------------------------------------------- provider data
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    cls: str             # tenant | scope | detail
+    regex: str
+    word: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    template: str | None = None
+    context_example: str | None = None
+    follows: str | None = None
+    outsider_absent: bool = False
+    caller: bool = False
+
+
+@dataclass(frozen=True)
+class Provider:
+    id: str
+    name: str
+    issuers: tuple[tuple[str, str, str, str], ...]     # (match, host, scope, note)
+    audiences: tuple[str, ...]
+    segments: dict
+    claims: dict
+    claims_complete: bool
+    pin_claims: tuple[str, ...]
+    subject_example: str = ""
+
+    def issuer(self, host: str) -> tuple[str, str] | None:
+        """(scope, note) when `host` (an oidc-provider path) is one of this provider's issuers."""
+        h = host.lower()
+        for match, want, scope, note in self.issuers:
+            w = want.lower()
+            if (match == "exact" and h == w) or (match == "prefix" and h.startswith(w) and len(h) > len(w)) \
+                    or (match == "suffix" and h.endswith(w) and len(h) > len(w)):
+                return scope, note
+        return None
+
+    @property
+    def template_claims(self) -> list[Claim]:
+        return [c for c in self.claims.values() if c.template]
+
+    def claim_regex(self, claim: Claim) -> re.Pattern:
+        return _template_regex(claim.template, tuple((s.name, s.regex) for s in self.segments.values()))
+
+
+@lru_cache(maxsize=64)
+def _template_regex(template: str, segs: tuple[tuple[str, str], ...]) -> re.Pattern:
+    regex = dict(segs)
+    out, pos = [], 0
+    for m in re.finditer(r"\{(\w+)\}", template):
+        out.append(re.escape(template[pos:m.start()]))
+        out.append(f"(?P<{m.group(1)}>{regex.get(m.group(1), '.+')})")
+        pos = m.end()
+    out.append(re.escape(template[pos:]))
+    return re.compile("".join(out), re.DOTALL)
+
+
+@dataclass(frozen=True)
+class AgentService:
+    principal: str
+    name: str
+    arn_service: str
+    source_arn_example: str = ""
+    external_id: bool = False
+    invokes_tools: bool = False
+
+
+@dataclass(frozen=True)
+class TrustData:
+    providers: tuple[Provider, ...]
+    services: dict            # lower-case principal -> AgentService
+    source_keys: tuple[str, ...]
+
+    def provider(self, host: str) -> tuple[Provider, str, str] | None:
+        for p in self.providers:
+            hit = p.issuer(host)
+            if hit:
+                return p, hit[0], hit[1]
+        return None
+
+
+DATA_FILE = "agents/oidc_providers.yaml"
+
+
+def parse_trust_data(data, source: str) -> TrustData:
+    import jsonschema
+
+    schema = json.loads(schema_path("oidc_providers.schema.json").read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        e = errors[0]
+        raise InputError(e.message, source=source, place="/" + "/".join(str(p) for p in e.absolute_path))
+    providers = []
+    for i, p in enumerate(data["providers"]):
+        segs = {k: Segment(k, v["class"], v["regex"], v.get("word", k)) for k, v in p["segments"].items()}
+        claims = {}
+        for name, c in p["claims"].items():
+            claim = Claim(name, c.get("template"), c.get("context_example"), c.get("follows"),
+                          c.get("outsider") == "absent", bool(c.get("caller")))
+            for ref in re.findall(r"\{(\w+)\}", claim.template or ""):
+                if ref not in segs:
+                    raise InputError(f"claim {name} names segment {ref!r}, which is not in segments",
+                                     source=source, place=f"/providers/{i}/claims/{name}/template")
+            if claim.follows and claim.follows not in segs:
+                raise InputError(f"claim {name} follows segment {claim.follows!r}, which is not in segments",
+                                 source=source, place=f"/providers/{i}/claims/{name}/follows")
+            claims[name] = claim
+        if not claims["sub"].template:
+            raise InputError("the sub claim needs a template", source=source, place=f"/providers/{i}/claims/sub")
+        providers.append(Provider(p["id"], p["name"],
+                                  tuple((x["match"], x["host"], x["scope"], x.get("note", "")) for x in p["issuers"]),
+                                  tuple(p.get("audiences") or ()), segs, claims, p["claims_complete"],
+                                  tuple(p["pin_claims"]), p.get("subject_example", "")))
+    services = {s["principal"].lower(): AgentService(s["principal"], s["name"], s["arn_service"],
+                                                     s.get("source_arn_example", ""), bool(s.get("external_id")),
+                                                     bool(s.get("invokes_tools")))
+                for s in data["agent_services"]}
+    return TrustData(tuple(providers), services, tuple(data["source_keys"]))
+
+
+@lru_cache(maxsize=1)
+def trust_data() -> TrustData:
+    import yaml
+
+    path = policies_dir() / DATA_FILE
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", source=str(path),
+                         place=f"line {mark.line + 1}" if mark else None) from None
+    return parse_trust_data(data, str(path))
+
+
+# ---------------------------------------------------------------- trust statements
+
+def _federated(st: Statement) -> list[tuple[str, str]]:
+    """(Federated value, issuer host) for each OIDC provider a statement names."""
+    out = []
+    for v in (st.principals or {}).get("Federated", ()):
+        if ":oidc-provider/" in v:
+            out.append((v, v.split(":oidc-provider/", 1)[1]))
+    return out
+
+
+@dataclass(frozen=True)
+class CiTrust:
+    """One role trusting one CI issuer."""
+
+    role: Principal
+    federated: str          # the Principal.Federated value
+    host: str
+    provider: Provider
+    scope: str              # shared | per-org
+    note: str
+    statements: tuple[Statement, ...]      # the Allow statements granting AssumeRoleWithWebIdentity to it
+
+
+def ci_trusts(ctx) -> list[CiTrust]:
+    if "agt:ci_trusts" not in ctx._cache:
+        data = trust_data()
+        out = []
+        for role in _trust_roles(ctx):
+            found: dict[tuple[str, str], list[Statement]] = {}
+            for st in role.trust_policy.statements:
+                if not st.is_allow or not _grants_assume(st, (WEB_IDENTITY,)):
+                    continue
+                for fed, host in _federated(st):
+                    found.setdefault((fed, host), []).append(st)
+            for (fed, host), sts in sorted(found.items()):
+                hit = data.provider(host)
+                if hit is None:
+                    continue
+                prov, scope, note = hit
+                out.append(CiTrust(role, fed, host, prov, scope, note, tuple(sts)))
+        ctx._cache["agt:ci_trusts"] = out
+    return ctx._cache["agt:ci_trusts"]
+
+
+# ---------------------------------------------------------------- probe tokens
+
+@dataclass(frozen=True)
+class Token:
+    """A token a CI job could present: segment values, which came from a wildcard (fresh), and the
+    claim the token was read from with its literal value."""
+
+    segments: tuple[tuple[str, str], ...]
+    fresh: frozenset
+    source_claim: str | None = None
+    source_value: str | None = None
+    source_pattern: str | None = None      # the condition value it was generated from
+
+    def seg(self, name: str) -> str | None:
+        return dict(self.segments).get(name)
+
+
+def _fill(pattern: str, fillers: list[str], limit: int = 3) -> Iterator[tuple[str, list[tuple[int, int]]]]:
+    """Strings matching the StringLike `pattern`, each `*` replaced by one of `fillers` (the first
+    `limit` stars; later ones by MARK) and each `?` by `x`, with the spans that came from wildcards."""
+    pieces = re.split(r"(\*|\?)", pattern)
+    stars = sum(1 for p in pieces if p == "*")
+    choices = [fillers] * min(stars, limit) + [[MARK]] * max(stars - limit, 0)
+    for combo in itertools.product(*choices) if stars else [()]:
+        out, spans, k = [], [], 0
+        pos = 0
+        for p in pieces:
+            if p == "*":
+                text = combo[k]
+                k += 1
+            elif p == "?":
+                text = "x"
+            else:
+                out.append(p)
+                pos += len(p)
+                continue
+            spans.append((pos, pos + len(text)))
+            out.append(text)
+            pos += len(text)
+        yield "".join(out), spans
+
+
+def _fillers(provider: Provider, claim: Claim) -> list[str]:
+    """Pieces a `*` may stand for: the cuts of a canonical value at its separators, segments = MARK."""
+    seg_vals = {n: MARK for n in provider.segments}
+    ctx_example = (claim.context_example or "{m}").replace("{m}", MARK)
+    seg_vals["context"] = ctx_example
+    canon = claim.template.format(**seg_vals)
+    cuts = sorted({0, len(canon)} | {i for i, ch in enumerate(canon) if ch in ":/@"}
+                  | {i + 1 for i, ch in enumerate(canon) if ch in ":/@"})
+    out = {MARK}
+    for i, j in itertools.combinations(cuts, 2):
+        piece = canon[i:j]
+        if piece:
+            out.add(piece)
+    return sorted(out, key=lambda s: (MARK not in s, -len(s), s))
+
+
+def _tokens_from_value(provider: Provider, claim: Claim, value: str, like: bool) -> list[Token]:
+    """Probe tokens whose `claim` matches the condition value `value`."""
+    rx = provider.claim_regex(claim)
+    out: dict[tuple, Token] = {}
+    cands = _fill(value, _fillers(provider, claim)) if like and wildcard.has_wildcard(value) else [(value, [])]
+    for text, spans in cands:
+        m = rx.fullmatch(text)
+        if m is None:
+            continue
+        segs = tuple((k, v) for k, v in m.groupdict().items())
+        fresh = frozenset(k for k in m.groupdict()
+                          if any(a < m.end(k) and m.start(k) < b for a, b in spans))
+        key = (fresh, tuple(v for k, v in segs if k not in fresh))
+        if key not in out:
+            out[key] = Token(segs, fresh, claim.name, text, value)
+        if len(out) >= 24:
+            break
+    return list(out.values())
+
+
+def _canonical_tokens(provider: Provider, literals: list[Token]) -> list[Token]:
+    """An outsider's token, plus tokens of another scope / detail for each literal tenant / scope seen."""
+    names = list(provider.segments)
+    out = [Token(tuple((n, MARK) for n in names), frozenset(names))]
+    for t in literals:
+        base = {n: (t.seg(n) if n not in t.fresh and t.seg(n) is not None else None) for n in names}
+        tenant = [n for n in names if provider.segments[n].cls == "tenant"]
+        if all(base[n] for n in tenant):
+            vals = {n: (base[n] if n in tenant else MARK) for n in names}
+            out.append(Token(tuple(vals.items()), frozenset(n for n in names if n not in tenant)))
+    return out
+
+
+def _probe_tokens(ct: CiTrust) -> list[Token]:
+    prov = ct.provider
+    prefix = ct.host.lower() + ":"
+    found: list[Token] = []
+    for st in ct.role.trust_policy.statements:
+        for c in st.conditions:
+            if not c.key_lower.startswith(prefix) or c.base not in STRING_OPS:
+                continue
+            claim = prov.claims.get(c.key_lower[len(prefix):])
+            if claim is None or not claim.template:
+                continue
+            like = c.base in ("StringLike", "StringNotLike")
+            for v in c.values:
+                found.extend(_tokens_from_value(prov, claim, v, like))
+    tokens = _canonical_tokens(prov, found) + found
+    seen, out = set(), []
+    for t in tokens:
+        key = (t.segments, t.fresh, t.source_claim, t.source_value, t.source_pattern)
+        if key not in seen:
+            seen.add(key)
+            out.append(t)
+    return out
+
+
+def _token_context(ct: CiTrust, t: Token) -> tuple[dict, set[str]]:
+    """The request context a token gives (claims as `<host>:<claim>`), and the keys left undecided
+    because the job's author chooses them (or they follow a segment the token keeps)."""
+    prov = ct.provider
+    prefix = ct.host + ":"
+    values: dict = {}
+    satisfiable: set[str] = set()
+    segs = dict(t.segments)
+    for claim in prov.claims.values():
+        key = prefix + claim.name
+        if claim.caller:
+            satisfiable.add(key.lower())
+            continue
+        if claim.template:
+            if claim.name == t.source_claim:
+                values[key] = t.source_value
+                continue
+            needed = re.findall(r"\{(\w+)\}", claim.template)
+            vals = {}
+            for n in needed:
+                if n == "context":
+                    vals[n] = (claim.context_example or "{m}").replace("{m}", MARK)
+                else:
+                    vals[n] = segs.get(n) or MARK
+            values[key] = claim.template.format(**vals)
+            continue
+        if claim.follows:
+            tenant_fresh = any(prov.segments[n].cls == "tenant" for n in t.fresh)
+            if claim.outsider_absent and tenant_fresh:
+                values[key] = []          # an outsider's token has no such claim
+            elif claim.follows in t.fresh or tenant_fresh:
+                values[key] = f"{MARK}-0"
+            else:
+                satisfiable.add(key.lower())
+    # a token carries the claims of its own issuer only: keys of the other issuers the trust names are absent
+    others = {h.lower() for st in ct.role.trust_policy.statements for _, h in _federated(st)} - {ct.host.lower()}
+    for st in ct.role.trust_policy.statements:
+        for c in st.conditions:
+            if any(c.key_lower.startswith(h + ":") for h in others):
+                values[c.key] = []
+    # other keys of this issuer that the trust tests
+    if prov.claims_complete:
+        for st in ct.role.trust_policy.statements:
+            for c in st.conditions:
+                if c.key_lower.startswith(prefix.lower()) and c.key_lower[len(prefix):] not in prov.claims:
+                    values[c.key] = []    # STS never sets it: absent
+    return values, satisfiable
+
+
+@dataclass
+class Admission:
+    token: Token
+    statements: tuple[str, ...]            # pointers of the Allow statements that let it in
+    conditions: tuple[str, ...]            # undecided conditions that are not the job author's choice
+
+
+def admissions(ctx, ct: CiTrust) -> list[Admission]:
+    """The probe tokens the trust lets in, as the evaluator decides."""
+    ckey = ("agt:admit", ct.role.arn, ct.federated)
+    if ckey in ctx._cache:
+        return ctx._cache[ckey]
+    out = []
+    for t in _probe_tokens(ct):
+        values, satisfiable = _token_context(ct, t)
+        d = ctx.graph.auth.check(ct.federated, WEB_IDENTITY, ct.role.arn, values)
+        if not d.possible:
+            continue
+        open_conds = tuple(dict.fromkeys(pc.describe() for pc in d.conditions
+                                         if pc.condition.key_lower not in satisfiable))
+        ptrs = tuple(dict.fromkeys(r.pointer for r in d.allowed_by if r.policy_type == "trust"))
+        if not ptrs:
+            ptrs = tuple(dict.fromkeys(pc.statement.pointer for pc in d.conditions
+                                       if pc.statement.effect == "Allow" and pc.statement.policy_type == "trust"))
+        out.append(Admission(t, ptrs or (ct.statements[0].pointer,), open_conds))
+    ctx._cache[ckey] = out
+    return out
+
+
+def _best(adm: list[Admission]) -> Admission:
+    """The admission to show: unconditional first, then one read from the trust's own values."""
+    return sorted(adm, key=lambda a: (bool(a.conditions), a.token.source_claim is None))[0]
+
+
+def _kind(ct: CiTrust, t: Token) -> str:
+    classes = {ct.provider.segments[n].cls for n in t.fresh if n in ct.provider.segments}
+    if "tenant" in classes:
+        return "tenant"
+    if "scope" in classes:
+        return "scope"
+    if "detail" in classes and t.source_claim == "sub":
+        return "detail"
+    return "pinned"
+
+
+def _subject(ct: CiTrust, t: Token) -> str:
+    values, _ = _token_context(ct, t)
+    return values.get(ct.host + ":sub") or ""
+
+
+def _statement(role: Principal, pointer: str) -> Statement:
+    for st in role.trust_policy.statements:
+        if st.pointer == pointer:
+            return st
+    return role.trust_policy.statements[0]
+
+
+def _pins(ct: CiTrust, st: Statement) -> list[Condition]:
+    return _claim_conditions(st, ct.host, ct.provider.pin_claims)
+
+
+def _trust_finding(rule, ct: CiTrust, pointer: str, message: str, severity: str,
+                   conditions: tuple[str, ...] = ()) -> Finding:
+    st = _statement(ct.role, pointer)
+    return Finding(rule.id, severity, rule.title, ct.role.arn,
+                   f"trust policy of role {ct.role.name} {st.label()}: {message}", rule.remediation, (),
+                   (f"role/{ct.role.name} trust policy {st.label()}",), conditions=conditions,
+                   key=("trust", pointer, ct.host))
+
+
+def _issuer_words(ct: CiTrust) -> str:
+    if ct.scope == "per-org":
+        return f"{ct.provider.name} issuer {ct.host} ({ct.note or 'an issuer of one organization'})"
+    return f"{ct.provider.name} issuer {ct.host}"
+
+
+# ---------------------------------------------------------------- AGT011
+
+def oidc_missing_sub(rule, ctx) -> Iterable[Finding]:
+    """AGT011: a CI OIDC trust that admits tokens from any organization (or, for per-organization
+    issuers, from any repository of that organization)."""
+    for ct in ci_trusts(ctx):
+        hits = [a for a in admissions(ctx, ct) if _kind(ct, a.token) == "tenant"]
+        if not hits:
+            continue
+        by_ptr: dict[str, list[Admission]] = {}
+        for a in hits:
+            for p in a.statements:
+                by_ptr.setdefault(p, []).append(a)
+        for ptr, adm in sorted(by_ptr.items()):
+            best = _best(adm)
+            st = _statement(ct.role, ptr)
+            pins = _pins(ct, st)
+            others = [c for c in ct.provider.pin_claims if c != "sub"]
+            if pins:
+                why = (f"its {_short([c.describe() for c in pins], 2)} admits a subject like "
+                       f"{_subject(ct, best.token)!r}")
+            else:
+                why = (f"it has no condition on {ct.host}:sub" + (f" (nor on {', '.join(others)})" if others else ""))
+            if ct.scope == "per-org":
+                who = (f"every {ct.provider.segments['repo'].word} and workflow of the organization that "
+                       f"owns this issuer can assume the role")
+                sev = lower(rule.severity)
+            else:
+                who = (f"a workflow in any {ct.provider.segments['owner'].word}'s "
+                       f"{ct.provider.segments['repo'].word}, inside or outside your organization, can assume "
+                       f"the role")
+                sev = rule.severity
+            cond_note = ""
+            if best.conditions:
+                sev = lower(sev)
+                cond_note = f" (unless {_short(best.conditions, 2)} hold only for your jobs)"
+            yield _trust_finding(rule, ct, ptr,
+                                 f"trusts tokens from the {_issuer_words(ct)} and {why}: {who}{cond_note}",
+                                 sev, best.conditions)
+
+
+# ---------------------------------------------------------------- AGT012
+
+def _write_rights(ctx, role: Principal) -> tuple[str, ...]:
+    """Write or permissions-management actions the evaluator allows the role on some resource."""
+    ckey = ("agt:writes", role.arn)
+    if ckey in ctx._cache:
+        return ctx._cache[ckey]
+    level = ctx.graph.admin.get(role.arn)
+    if level in ("admin", "iam-write"):
+        ctx._cache[ckey] = ("*",) if level == "admin" else ("iam:*",)
+        return ctx._cache[ckey]
+    found: list[str] = []
+    tried = 0
+    auth = ctx.graph.auth
+    for pol in auth.policy_set(role).identity:
+        for st in pol.document.statements:
+            if not st.is_allow or st.actions is None:
+                continue
+            for pat in st.actions:
+                for a in catalog.expand(pat)[:200]:
+                    lv = (catalog.access_level(a) or "").lower()
+                    if "write" not in lv and "permissions management" not in lv:
+                        continue
+                    if a in found or tried >= 40:
+                        continue
+                    tried += 1
+                    if auth.check(role.arn, a, "*", resource_mode="some").possible:
+                        found.append(a)
+                    if len(found) >= 3:
+                        break
+    ctx._cache[ckey] = tuple(found)
+    return ctx._cache[ckey]
+
+
+def oidc_wildcard_sub(rule, ctx) -> Iterable[Finding]:
+    """AGT012: a CI OIDC trust whose wildcards admit more than one repository (High), or any branch,
+    pull request or environment of one repository when the role may write (Medium)."""
+    for ct in ci_trusts(ctx):
+        adm = admissions(ctx, ct)
+        if any(_kind(ct, a.token) == "tenant" for a in adm):
+            continue     # AGT011 reports it
+        scope = [a for a in adm if _kind(ct, a.token) == "scope"]
+        detail = [a for a in adm if _kind(ct, a.token) == "detail"]
+        segs = ct.provider.segments
+        if scope:
+            groups = scope
+            sev = rule.severity
+        elif detail:
+            writes = _write_rights(ctx, ct.role)
+            if not writes:
+                continue
+            groups = detail
+            sev = lower(rule.severity)
+        else:
+            continue
+        by_ptr: dict[str, list[Admission]] = {}
+        for a in groups:
+            for p in a.statements:
+                by_ptr.setdefault(p, []).append(a)
+        for ptr, lst in sorted(by_ptr.items()):
+            best = _best(lst)
+            t = best.token
+            tenant = next((t.seg(n) for n in segs if segs[n].cls == "tenant"), "")
+            via = (f"its {t.source_claim} condition value {t.source_pattern!r}" if t.source_claim
+                   else f"its conditions ({_short([c.describe() for c in _pins(ct, _statement(ct.role, ptr))], 2) or 'none on the subject'})")
+            if scope:
+                what = (f"any {segs['repo'].word} of {segs['owner'].word} {tenant!r} (e.g. subject "
+                        f"{_subject(ct, t)!r}), including ones created later or by anyone who may create one "
+                        f"there")
+            else:
+                what = (f"any {segs['context'].word} of that {segs['repo'].word} (e.g. {_subject(ct, t)!r}), "
+                        f"so a pull request or branch push can assume a role that may write "
+                        f"({_short(_write_rights(ctx, ct.role), 3)})")
+            s = sev
+            note = ""
+            if best.conditions:
+                s = lower(sev)
+                note = f" (unless {_short(best.conditions, 2)} hold only for the intended jobs)"
+            yield _trust_finding(rule, ct, ptr,
+                                 f"trusts tokens from the {_issuer_words(ct)} and {via} admits {what}{note}",
+                                 s, best.conditions)
+
+
+# ---------------------------------------------------------------- AGT013
+
+def oidc_set_operator(rule, ctx) -> Iterable[Finding]:
+    """AGT013: ForAllValues (or ForAnyValue with a negated operator) on OIDC claims in an Allow."""
+    data = trust_data()
+    for role in _trust_roles(ctx):
+        for st in role.trust_policy.statements:
+            if not st.is_allow or not _grants_assume(st, (WEB_IDENTITY,)):
+                continue
+            hosts = sorted({h for _, h in _federated(st)})
+            for c in st.conditions:
+                host = next((h for h in hosts if c.key_lower.startswith(h.lower() + ":")), None)
+                if host is None:
+                    continue
+                claim = c.key_lower[len(host) + 1:]
+                if c.qualifier == "ForAllValues":
+                    hit = data.provider(host)
+                    never = hit is not None and hit[0].claims_complete and claim not in hit[0].claims
+                    if never:
+                        effect = (f"STS never sets {c.key} for this issuer, so the condition is vacuously true and "
+                                  f"restricts nothing")
+                    else:
+                        effect = ("ForAllValues is true when the claim is absent or misspelled, so it does not "
+                                  "require the claim; on a single-valued claim use the plain operator")
+                    msg = f"{c.describe()} in an Allow: {effect}"
+                elif c.qualifier == "ForAnyValue" and c.base in NEGATED:
+                    msg = (f"{c.describe()} in an Allow admits every token whose {claim} is anything but the listed "
+                           f"value(s): a negated operator names who is kept out, not who is let in")
+                else:
+                    continue
+                yield Finding(rule.id, rule.severity, rule.title, role.arn,
+                              f"trust policy of role {role.name} {st.label()}: {msg}", rule.remediation, (),
+                              (f"role/{role.name} trust policy {st.label()}",), conditions=(c.describe(),),
+                              key=("trust", st.pointer, c.operator, c.key))
+
+
+# ---------------------------------------------------------------- AGT014
+
+def oidc_missing_aud(rule, ctx) -> Iterable[Finding]:
+    """AGT014: a CI OIDC trust statement without an audience condition."""
+    for ct in ci_trusts(ctx):
+        for st in ct.statements:
+            if _claim_conditions(st, ct.host, ("aud",)):
+                continue
+            want = " or ".join(repr(a) for a in ct.provider.audiences) or "your configured audience"
+            yield Finding(rule.id, rule.severity, rule.title, ct.role.arn,
+                          f"trust policy of role {ct.role.name} {st.label()}: trusts tokens from the "
+                          f"{_issuer_words(ct)} without a {ct.host}:aud condition (expected {want}); the "
+                          f"provider's client-ID list still checks the audience, so this is defence in depth",
+                          rule.remediation, (), (f"role/{ct.role.name} trust policy {st.label()}",),
+                          key=("trust", st.pointer, ct.host))
+
+
+MATCHERS: dict = {
+    "agt_oidc_missing_sub": oidc_missing_sub,
+    "agt_oidc_wildcard_sub": oidc_wildcard_sub,
+    "agt_oidc_set_operator": oidc_set_operator,
+    "agt_oidc_missing_aud": oidc_missing_aud,
+}
