@@ -482,12 +482,19 @@ def _issuer_words(ct: CiTrust) -> str:
     return f"{ct.provider.name} issuer {ct.host}"
 
 
+def _cover(ctx, rule, principal: str, key: tuple) -> None:
+    """Record that `rule` examined (principal, key): the rules it supersedes defer to it there."""
+    ctx._cache.setdefault("covered", {}).setdefault(rule.id, set()).add((principal, key))
+
+
 # ---------------------------------------------------------------- AGT011
 
 def oidc_missing_sub(rule, ctx) -> Iterable[Finding]:
     """AGT011: a CI OIDC trust that admits tokens from any organization (or, for per-organization
     issuers, from any repository of that organization)."""
     for ct in ci_trusts(ctx):
+        for st in ct.statements:
+            _cover(ctx, rule, ct.role.arn, ("trust", st.pointer, ct.host))
         hits = [a for a in admissions(ctx, ct) if _kind(ct, a.token) == "tenant"]
         if not hits:
             continue
@@ -648,6 +655,7 @@ def oidc_missing_aud(rule, ctx) -> Iterable[Finding]:
     """AGT014: a CI OIDC trust statement without an audience condition."""
     for ct in ci_trusts(ctx):
         for st in ct.statements:
+            _cover(ctx, rule, ct.role.arn, ("trust", st.pointer, ct.host))
             if _claim_conditions(st, ct.host, ("aud",)):
                 continue
             want = " or ".join(repr(a) for a in ct.provider.audiences) or "your configured audience"
@@ -659,9 +667,257 @@ def oidc_missing_aud(rule, ctx) -> Iterable[Finding]:
                           key=("trust", st.pointer, ct.host))
 
 
+# ---------------------------------------------------------------- agent service trusts (AGT016, AGT017)
+
+def _foreign_account(ctx) -> str:
+    for cand in ("999999999999", "999999999998", "999999999997"):
+        if cand not in ctx.model.accounts:
+            return cand
+    return "999999999996"
+
+
+def _foreign_context(ctx, svc: AgentService, region: str = "us-east-1") -> tuple[dict, str]:
+    """What the service sends when it acts for a resource of an account that is not yours."""
+    acct = _foreign_account(ctx)
+    arn = f"arn:aws:{svc.arn_service}:{region}:{acct}:{MARK}/{MARK}"
+    values = {"aws:SourceAccount": acct, "aws:SourceArn": arn, "aws:SourceOrgID": f"o-{MARK}",
+              "aws:SourceOrgPaths": [f"o-{MARK}/r-{MARK}/ou-{MARK}/"], "aws:PrincipalIsAWSService": "true",
+              "aws:PrincipalServiceName": svc.principal,
+              "sts:ExternalId": arn if svc.external_id else []}
+    return values, arn
+
+
+def _source_conditions(st: Statement, svc: AgentService, keys: Iterable[str]) -> list[Condition]:
+    want = {k.lower() for k in keys} | ({"sts:externalid"} if svc.external_id else set())
+    return [c for c in st.conditions if c.key_lower in want and _limits_allow(c)]
+
+
+@dataclass
+class ServiceTrust:
+    role: Principal
+    service: AgentService
+    statements: tuple[Statement, ...]          # Allow statements naming the service for sts:AssumeRole
+    admitted: tuple[str, ...]                  # pointers of statements that let a foreign resource in
+    conditions: tuple[str, ...]                # undecided conditions of that admission
+    possible: bool
+    admitted_without_keys: tuple[str, ...] = ()   # statements that let in a request with no source keys
+
+
+def service_trusts(ctx) -> list[ServiceTrust]:
+    if "agt:service_trusts" not in ctx._cache:
+        data = trust_data()
+        out = []
+        for role in _trust_roles(ctx):
+            if role.aws_reserved:
+                continue
+            by_svc: dict[str, list[Statement]] = {}
+            for st in role.trust_policy.statements:
+                if not st.is_allow or not _grants_assume(st, ("sts:AssumeRole",)):
+                    continue
+                for v in (st.principals or {}).get("Service", ()):
+                    if v.lower() in data.services:
+                        by_svc.setdefault(v.lower(), []).append(st)
+            for name, sts in sorted(by_svc.items()):
+                svc = data.services[name]
+                values, _ = _foreign_context(ctx, svc)
+                d = ctx.graph.auth.check(svc.principal, "sts:AssumeRole", role.arn, values)
+                ptrs = tuple(dict.fromkeys(r.pointer for r in d.allowed_by if r.policy_type == "trust"))
+                if not ptrs and d.possible:
+                    ptrs = tuple(dict.fromkeys(pc.statement.pointer for pc in d.conditions
+                                               if pc.statement.effect == "Allow"))
+                conds = tuple(dict.fromkeys(pc.describe() for pc in d.conditions))
+                bare = {k: [] for k in ("aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:SourceOrgPaths")}
+                d2 = ctx.graph.auth.check(svc.principal, "sts:AssumeRole", role.arn, {**values, **bare})
+                ptrs2 = tuple(r.pointer for r in d2.allowed_by if r.policy_type == "trust") if d2.allowed else ()
+                out.append(ServiceTrust(role, svc, tuple(sts), ptrs, conds, d.possible, ptrs2))
+        ctx._cache["agt:service_trusts"] = out
+    return ctx._cache["agt:service_trusts"]
+
+
+def _service_finding(rule, role: Principal, st: Statement, message: str, severity: str, services: tuple,
+                     conditions: tuple = ()) -> Finding:
+    return Finding(rule.id, severity, rule.title, role.arn,
+                   f"trust policy of role {role.name} {st.label()}: {message}", rule.remediation, (),
+                   (f"role/{role.name} trust policy {st.label()}",), conditions=conditions,
+                   key=("trust", st.pointer) + tuple(sorted(services)))
+
+
+def _agent_services_of(st: Statement) -> tuple[str, ...]:
+    data = trust_data()
+    return tuple(sorted(v for v in (st.principals or {}).get("Service", ()) if v.lower() in data.services))
+
+
+def service_trust_no_source(rule, ctx) -> Iterable[Finding]:
+    """AGT016: an agent service may assume the role on behalf of another account's resource, and the
+    statement that lets it has no source condition at all."""
+    keys = rule.match.get("keys") or trust_data().source_keys
+    for t in service_trusts(ctx):
+        for st in t.statements:
+            _cover(ctx, rule, t.role.arn, ("trust", st.pointer) + _agent_services_of(st))
+        for st in t.statements:
+            if _source_conditions(st, t.service, keys):
+                continue     # conditioned but too wide: AGT017
+            if not (t.possible and st.pointer in t.admitted):
+                if st.pointer in t.admitted_without_keys:
+                    yield _service_finding(
+                        rule, t.role, st,
+                        f"trusts {t.service.principal} ({t.service.name}) with source conditions that only "
+                        f"apply when the key is present (...IfExists) or that name who is kept out (negated "
+                        f"operators): a request from the service that carries no source keys is let in",
+                        lower(rule.severity), _agent_services_of(st))
+                continue
+            want = "aws:SourceAccount / aws:SourceArn" + (" or sts:ExternalId" if t.service.external_id else "")
+            sev, note = rule.severity, ""
+            if t.conditions:
+                sev, note = lower(rule.severity), f" (unless {_short(t.conditions, 2)} keep it out)"
+            yield _service_finding(rule, t.role, st,
+                                   f"trusts {t.service.principal} ({t.service.name}) without {want}: the service, "
+                                   f"acting for an agent or resource in any other account, can be made to use "
+                                   f"this role (cross-service confused deputy){note}; expected e.g. aws:SourceArn "
+                                   f"{t.service.source_arn_example}", sev, _agent_services_of(st), t.conditions)
+
+
+def _arn_fields(value: str) -> tuple[str, str, str, str, str] | None:
+    """(partition, service, region, account, resource) of an ARN or ARN pattern, or None."""
+    parts = value.split(":", 5)
+    if len(parts) != 6 or parts[0] not in ("arn", "*"):
+        return None
+    return parts[1], parts[2], parts[3], parts[4], parts[5]
+
+
+def service_trust_wildcard_source(rule, ctx) -> Iterable[Finding]:
+    """AGT017: source conditions present, but wildcards in them admit another account (Medium) or any
+    region / any resource type of your account (Low)."""
+    keys = rule.match.get("keys") or trust_data().source_keys
+    for t in service_trusts(ctx):
+        for st in t.statements:
+            conds = _source_conditions(st, t.service, keys)
+            if not conds:
+                continue     # AGT016
+            wide: list[str] = []
+            for c in conds:
+                if c.key_lower == "aws:sourcearn" and c.base in ("ArnLike", "ArnEquals", "StringLike"):
+                    for v in c.values:
+                        f = _arn_fields(v)
+                        if v.strip("*?") == "":
+                            wide.append(f"{c.key} {v!r} (any ARN)")
+                        elif f is None:
+                            continue
+                        else:
+                            bits = [w for w, x in (("account", f[3]), ("region", f[2])) if wildcard.has_wildcard(x) or x == ""]
+                            if f[4].strip("*") == "":
+                                bits.append("resource")
+                            if bits:
+                                wide.append(f"{c.key} {v!r} (any {', any '.join(bits)})")
+                elif c.key_lower == "aws:sourceaccount" and c.base == "StringLike" and any(wildcard.has_wildcard(v) for v in c.values):
+                    wide.append(f"{c.key} {_short(c.values, 3)!r} (a wildcard account)")
+            foreign = t.possible and st.pointer in t.admitted
+            if foreign:
+                sev = rule.severity if not t.conditions else lower(rule.severity)
+                msg = (f"its source conditions ({_short([c.describe() for c in conds], 2)}) still admit "
+                       f"{t.service.principal} acting for a resource of another account"
+                       + (f": {_short(wide, 2)}" if wide else "")
+                       + (f" (unless {_short(t.conditions, 2)} keep it out)" if t.conditions else ""))
+            elif wide:
+                sev = lower(rule.severity)
+                msg = (f"its source conditions pin the account but use wildcards ({_short(wide, 2)}): any "
+                       f"{t.service.arn_service} resource of the account, in any region, can use the role; "
+                       f"prefer {t.service.source_arn_example} or the exact ARN")
+            else:
+                continue
+            yield _service_finding(rule, t.role, st, msg, sev, _agent_services_of(st),
+                                   t.conditions if foreign else ())
+
+
+# ---------------------------------------------------------------- AGT018: tool resource policies
+
+def _resource_policy_entries(ctx) -> Iterator[tuple[str, dict]]:
+    for acct_id in sorted(ctx.model.accounts):
+        inv = ctx.model.accounts[acct_id].inventory or {}
+        for i, e in enumerate(inv.get("resource_policies") or []):
+            if isinstance(e, dict):
+                yield acct_id, dict(e, _index=i)
+
+
+def _permission_document(e: dict) -> dict | None:
+    """An AWS::Lambda::Permission (or a Lambda AddPermission statement) as the policy statement Lambda
+    stores for it."""
+    principal, action = e.get("Principal"), e.get("Action")
+    if not isinstance(principal, str) or not isinstance(action, str):
+        return None
+    st: dict = {"Effect": "Allow", "Principal": {"Service": principal} if principal.endswith(".amazonaws.com")
+                else {"AWS": principal}, "Action": action,
+                "Resource": e["FunctionName"] if isinstance(e.get("FunctionName"), str) else "*"}
+    cond: dict = {}
+    if isinstance(e.get("SourceArn"), str):
+        cond.setdefault("ArnLike", {})["AWS:SourceArn"] = e["SourceArn"]
+    if isinstance(e.get("SourceAccount"), str):
+        cond.setdefault("StringEquals", {})["AWS:SourceAccount"] = e["SourceAccount"]
+    if isinstance(e.get("PrincipalOrgID"), str):
+        cond.setdefault("StringEquals", {})["aws:PrincipalOrgID"] = e["PrincipalOrgID"]
+    if cond:
+        st["Condition"] = cond
+    return {"Version": "2012-10-17", "Statement": [st]}
+
+
+def tool_resource_policy_no_source(rule, ctx) -> Iterable[Finding]:
+    """AGT018: a tool's resource policy lets an agent service invoke it for any account's agent."""
+    from ..engine.context import Context
+    from ..engine.evaluate import NamedPolicy, PolicySet, Request, evaluate
+    from ..engine.principal import parse_caller
+
+    data = trust_data()
+    tools = [s for s in data.services.values() if s.invokes_tools]
+    for acct_id, e in _resource_policy_entries(ctx):
+        raw = e.get("policy") if "policy" in e else _permission_document(e)
+        if not isinstance(raw, (dict, str)):
+            continue
+        try:
+            doc = parse_policy(raw, "resource")
+        except InputError:
+            continue      # the loader reports malformed documents
+        target = e.get("resource") or e.get("FunctionName") or e.get("arn")
+        name = e.get("logical_id") or (target if isinstance(target, str) else "resource policy")
+        resource = target if isinstance(target, str) and target.startswith("arn:") else \
+            f"arn:aws:lambda:us-east-1:{acct_id}:function:{name}"
+        for svc in tools:
+            named = [st for st in doc.statements if st.is_allow and any(
+                v.lower() == svc.principal.lower() or v == "*" for v in (st.principals or {}).get("Service", ()))]
+            if not named:
+                continue
+            actions = sorted({a for st in named for a in (st.actions or ("*",))})
+            values, _ = _foreign_context(ctx, svc)
+            for action in actions:
+                if wildcard.has_wildcard(action):
+                    action = "lambda:InvokeFunction" if wildcard.match(action, "lambda:InvokeFunction", True) else None
+                if not action:
+                    continue
+                req = Request(action=action, resource=resource, principal=svc.principal,
+                              context=Context(values, complete=False), resource_account=acct_id,
+                              caller=parse_caller(svc.principal))
+                d = evaluate(PolicySet(resource=NamedPolicy("resource", str(name), doc)), req)
+                if not d.possible:
+                    continue
+                ptrs = [r.pointer for r in d.allowed_by] or [pc.statement.pointer for pc in d.conditions]
+                conds = tuple(dict.fromkeys(pc.describe() for pc in d.conditions))
+                sev = rule.severity if d.allowed else lower(rule.severity)
+                where = e.get("type") or "resource policy"
+                loc = Location(e["file"], e.get("line")) if isinstance(e.get("file"), str) else None
+                yield Finding(rule.id, sev, rule.title, resource,
+                              f"{where} {name}: lets {svc.principal} ({svc.name}) call {action} without "
+                              f"aws:SourceArn / aws:SourceAccount, so an agent in any account can be pointed at "
+                              f"this tool" + (f" (unless {_short(conds, 2)} keep it out)" if conds else ""),
+                              rule.remediation, (), tuple(f"{name} {p}" for p in dict.fromkeys(ptrs)),
+                              location=loc, conditions=conds, key=("resource-policy", str(name), e["_index"], svc.principal, action))
+                break
+
+
 MATCHERS: dict = {
     "agt_oidc_missing_sub": oidc_missing_sub,
     "agt_oidc_wildcard_sub": oidc_wildcard_sub,
     "agt_oidc_set_operator": oidc_set_operator,
     "agt_oidc_missing_aud": oidc_missing_aud,
+    "agt_service_trust_no_source": service_trust_no_source,
+    "agt_service_trust_wildcard_source": service_trust_wildcard_source,
+    "agt_tool_resource_policy_no_source": tool_resource_policy_no_source,
 }
