@@ -912,6 +912,230 @@ def tool_resource_policy_no_source(rule, ctx) -> Iterable[Finding]:
                 break
 
 
+# ---------------------------------------------------------------- AGT026: tag-scope bypass
+
+def _tag_adders(service: str) -> list[str]:
+    """The actions of a service that put tags on a resource (Tagging access level, not removing ones)."""
+    out = []
+    for name, d in sorted(catalog.service_actions(service).items()):
+        lv = (d.get("accessLevel") or "").lower()
+        if "tagging" not in lv:
+            continue
+        if name.startswith(("untag", "delete", "remove", "list", "get", "describe")):
+            continue
+        out.append(f"{service}:{d['name']}")
+    return out
+
+
+def _mutating(patterns: Iterable[str]) -> list[str]:
+    out: dict[str, None] = {}
+    for pat in patterns:
+        if pat == "*":
+            continue      # every action: IAM101 says more than a tag-scope finding
+        for a in catalog.expand(pat):
+            lv = (catalog.access_level(a) or "").lower()
+            if ("write" in lv or "permissions management" in lv) and "tagging" not in lv:
+                out[a] = None
+    return list(out)
+
+
+def _sample(value: str) -> str:
+    return value.replace("*", "x").replace("?", "x")
+
+
+def tag_scope_bypass(rule, ctx) -> Iterable[Finding]:
+    """AGT026: writes scoped by aws:ResourceTag, and the same principal may put that tag on resources
+    outside the scope (retag its way in)."""
+    from .hygiene import ref_label
+
+    auth = ctx.graph.auth
+    for p in sorted(ctx.model.principals(), key=lambda q: q.arn):
+        if p.kind is Kind.GROUP or p.service_linked:
+            continue
+        for pol in auth.policy_set(p).identity:
+            for st in pol.document.statements:
+                if not st.is_allow or st.actions is None:
+                    continue
+                scoped = [c for c in st.conditions if c.key_lower.startswith("aws:resourcetag/")
+                          and c.base in ("StringEquals", "StringLike", "StringEqualsIgnoreCase")
+                          and not c.qualifier and not c.if_exists]
+                if not scoped:
+                    continue
+                writes = _mutating(st.actions)
+                if not writes:
+                    continue
+                services = sorted({catalog.split(a)[0] for a in writes})
+                for c in scoped:
+                    tag = c.key[len("aws:ResourceTag/"):]
+                    value = _sample(c.values[0]) if c.values else "x"
+                    context = {f"aws:RequestTag/{tag}": value, "aws:TagKeys": [tag], f"aws:ResourceTag/{tag}": []}
+                    hit = None
+                    for svc in services:
+                        for ta in _tag_adders(svc)[:4]:
+                            for r in (st.resources or ("*",)):
+                                d = auth.check(p.arn, ta, r, context, resource_mode="some")
+                                if d.possible:
+                                    hit = (ta, r, d)
+                                    break
+                            if hit:
+                                break
+                        if hit:
+                            break
+                    if hit is None:
+                        continue
+                    ta, r, d = hit
+                    conds = tuple(dict.fromkeys(pc.describe() for pc in d.conditions))
+                    by = tuple(dict.fromkeys(ref_label(p, x) for x in d.allowed_by if x.policy_type == "identity"))
+                    where = f"{pol.name} {st.label()}"
+                    sev = rule.severity if d.allowed else lower(rule.severity)
+                    yield Finding(rule.id, sev, rule.title, p.arn,
+                                  f"{where} scopes {_short(writes, 3)} to resources tagged {tag}={_short(c.values, 2)}, "
+                                  f"but {p.name} may also call {ta} on {r} setting {tag}={value!r} on a resource that "
+                                  f"does not carry it" + (f" ({'granted by ' + _short(by, 2)})" if by else "")
+                                  + ": it can tag any resource into its own scope"
+                                  + (f" (under {_short(conds, 2)})" if conds else ""),
+                                  rule.remediation, (), (where,) + by, conditions=conds,
+                                  key=(pol.arn or pol.name, st.pointer, tag.lower()))
+
+
+# ---------------------------------------------------------------- documents: identity, boundary, trust, SCP
+
+@dataclass(frozen=True)
+class Doc:
+    owner: str | None          # principal ARN, or the policy ARN for organization policies
+    label: str                 # how to name the document in messages and evidence
+    ident: str
+    document: PolicyDocument
+    kind: str                  # identity | boundary | trust | scp | rcp
+    account: str | None = None
+
+
+def _documents(ctx) -> list[Doc]:
+    if "agt:docs" in ctx._cache:
+        return ctx._cache["agt:docs"]
+    out: list[Doc] = []
+    for p in _policy_owners(ctx):
+        for pol in owned_policies(ctx, p, aws_managed=False):
+            out.append(Doc(p.arn, pol.where, pol.ident, pol.document, "identity", p.account))
+        if p.permissions_boundary:
+            mp = ctx.model.policies.get(p.permissions_boundary)
+            if mp is not None and mp.document is not None and not mp.aws_managed:
+                out.append(Doc(p.arn, f"permissions boundary {mp.arn}", mp.arn, mp.document, "boundary", p.account))
+        if p.kind is Kind.ROLE and p.trust_policy is not None:
+            out.append(Doc(p.arn, f"role/{p.name} trust policy", f"trust:{p.arn}", p.trust_policy, "trust", p.account))
+    org = ctx.model.organization
+    if org is not None:
+        seen: set[str] = set()
+        for kind, table in (("scp", org.scps), ("rcp", org.rcps)):
+            for acct in sorted(table):
+                for level, pols in table[acct]:
+                    for g in pols:
+                        ident = g.arn or f"{kind}:{g.name}"
+                        if ident in seen:
+                            continue
+                        seen.add(ident)
+                        out.append(Doc(ident, f"{kind.upper()} {g.name}", ident, g.document, kind, None))
+    ctx._cache["agt:docs"] = out
+    return out
+
+
+def _doc_finding(rule, doc: Doc, st: Statement, message: str, severity: str, key: tuple,
+                 conditions: tuple = ()) -> Finding:
+    return Finding(rule.id, severity, rule.title, doc.owner, f"{doc.label} {st.label()}: {message}",
+                   rule.remediation, (), (f"{doc.label} {st.label()}",), conditions=conditions,
+                   key=(doc.ident, st.pointer) + key)
+
+
+# ---------------------------------------------------------------- AGT029: aws:UserAgent as a boundary
+
+CALLER_IDENTITY_KEYS = {"aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:userid",
+                        "aws:username", "aws:sourceidentity", "aws:principaltag", "aws:sourcevpc",
+                        "aws:sourcevpce", "aws:viaawsmcpservice", "aws:calledviaawsmcp"}
+
+
+def useragent_boundary(rule, ctx) -> Iterable[Finding]:
+    """AGT029: a condition on aws:UserAgent used to grant or to deny."""
+    for doc in _documents(ctx):
+        for st in doc.document.statements:
+            ua = [c for c in st.conditions if c.key_lower == "aws:useragent"]
+            if not ua:
+                continue
+            others = [c for c in st.conditions if c.key_lower != "aws:useragent" and (
+                c.key_lower in CALLER_IDENTITY_KEYS or c.key_lower.startswith("aws:principaltag/"))]
+            vals = _short([v for c in ua for v in c.values], 2)
+            if st.is_allow:
+                msg = (f"grants only when the request's user agent matches {vals}: the caller writes that header, "
+                       f"so any caller that may use the other parts of the statement can send it")
+            else:
+                negated = all(c.base in NEGATED for c in ua)
+                msg = (f"denies {'unless' if negated else 'when'} the user agent matches {vals}: an agent that "
+                       f"sends {'that' if negated else 'another'} user agent (e.g. by calling the API or CLI "
+                       f"directly) is not stopped; AWS says aws:UserAgent should not be used to prevent "
+                       f"unauthorized requests")
+            sev = lower(rule.severity) if others else rule.severity
+            if others:
+                msg += f" (the statement also tests {_short(sorted({c.key for c in others}), 2)}, so it is not the only control)"
+            yield _doc_finding(rule, doc, st, msg, sev, ("aws:UserAgent",), tuple(c.describe() for c in ua))
+
+
+# ---------------------------------------------------------------- AGT030: deprecated aws-mcp actions
+
+def _dead_patterns(patterns: Iterable[str] | None, dead: set[str]) -> list[str]:
+    """Entries that name a deprecated action and no action that still works (`aws-mcp:*` is left alone)."""
+    out = []
+    for pat in patterns or ():
+        low = pat.lower()
+        service, _, name = low.partition(":")
+        if service != "aws-mcp" or name.strip("*") == "":
+            continue
+        live = [a for a in catalog.expand(pat) if a.lower() not in dead]
+        if live:
+            continue
+        if any(wildcard.match(low, d, ignore_case=True) for d in dead):
+            out.append(pat)
+    return out
+
+
+def _mcp_key_deny(docs: Iterable[Doc], keys: set[str]) -> bool:
+    return any(not st.is_allow and any(c.key_lower in keys for c in st.conditions)
+               for d in docs for st in d.document.statements)
+
+
+def deprecated_mcp_actions(rule, ctx) -> Iterable[Finding]:
+    """AGT030: statements that rely on aws-mcp:InvokeMcp / CallReadOnlyTool / CallReadWriteTool."""
+    dead = {a.lower() for a in rule.match.get("deprecated", [])}
+    keys = {k.lower() for k in rule.match.get("replacement_keys", ["aws:ViaAWSMCPService", "aws:CalledViaAWSMCP"])}
+    docs = _documents(ctx)
+    org_docs = [d for d in docs if d.kind in ("scp", "rcp")]
+    by_owner: dict[str | None, list[Doc]] = {}
+    for d in docs:
+        by_owner.setdefault(d.owner, []).append(d)
+    for doc in docs:
+        for st in doc.document.statements:
+            bad = _dead_patterns(st.actions, dead) + _dead_patterns(st.not_actions, dead)
+            if not bad:
+                continue
+            if st.is_allow:
+                msg = (f"names {_short(bad)} (deprecated: no longer in effect), so the statement grants nothing "
+                       f"through them (MCP calls are authorized as the underlying service actions)")
+                sev = rule.severity
+            else:
+                scope = org_docs + (by_owner.get(doc.owner, []) if doc.kind not in ("scp", "rcp") else [])
+                alone = not _mcp_key_deny(scope, keys)
+                msg = f"denies {_short(bad)} (deprecated: no longer in effect), so this Deny stops nothing"
+                if alone:
+                    msg += (" and no other Deny uses aws:ViaAWSMCPService or aws:CalledViaAWSMCP, so agents "
+                            "calling through the AWS MCP Server are not restricted at all")
+                    sev = rule.match.get("alone_severity", "high")
+                else:
+                    sev = rule.severity
+            if doc.kind in ("identity",):
+                others = [p for p in catalog.unknown_actions(st.actions or ()) if p not in bad]
+                if not others:
+                    _cover(ctx, rule, doc.owner, (doc.ident, st.pointer, "Action"))
+            yield _doc_finding(rule, doc, st, msg, sev, ("aws-mcp",))
+
+
 MATCHERS: dict = {
     "agt_oidc_missing_sub": oidc_missing_sub,
     "agt_oidc_wildcard_sub": oidc_wildcard_sub,
@@ -920,4 +1144,7 @@ MATCHERS: dict = {
     "agt_service_trust_no_source": service_trust_no_source,
     "agt_service_trust_wildcard_source": service_trust_wildcard_source,
     "agt_tool_resource_policy_no_source": tool_resource_policy_no_source,
+    "agt_tag_scope_bypass": tag_scope_bypass,
+    "agt_useragent_boundary": useragent_boundary,
+    "agt_deprecated_mcp_actions": deprecated_mcp_actions,
 }
