@@ -259,13 +259,16 @@ class Token:
         return dict(self.segments).get(name)
 
 
-def _fill(pattern: str, fillers: list[str], limit: int = 3) -> Iterator[tuple[str, list[tuple[int, int]]]]:
+def _fill(pattern: str, fillers: list[str], limit: int = 2,
+          budget: int = 4000) -> Iterator[tuple[str, list[tuple[int, int]]]]:
     """Strings matching the StringLike `pattern`, each `*` replaced by one of `fillers` (the first
-    `limit` stars; later ones by MARK) and each `?` by `x`, with the spans that came from wildcards."""
+    `limit` stars; later ones by MARK) and each `?` by `x`, with the spans that came from wildcards.
+    At most `budget` strings (fillers are ordered so that the useful ones come first)."""
     pieces = re.split(r"(\*|\?)", pattern)
     stars = sum(1 for p in pieces if p == "*")
     choices = [fillers] * min(stars, limit) + [[MARK]] * max(stars - limit, 0)
-    for combo in itertools.product(*choices) if stars else [()]:
+    combos = itertools.product(*choices) if stars else iter([()])
+    for combo in itertools.islice(combos, budget):
         out, spans, k = [], [], 0
         pos = 0
         for p in pieces:
@@ -284,8 +287,19 @@ def _fill(pattern: str, fillers: list[str], limit: int = 3) -> Iterator[tuple[st
         yield "".join(out), spans
 
 
+_FILLERS: dict[tuple[str, str], list[str]] = {}
+_TOKENS: dict[tuple, list] = {}
+
+
 def _fillers(provider: Provider, claim: Claim) -> list[str]:
     """Pieces a `*` may stand for: the cuts of a canonical value at its separators, segments = MARK."""
+    key = (provider.id, claim.name)
+    if key not in _FILLERS:
+        _FILLERS[key] = _make_fillers(provider, claim)
+    return _FILLERS[key]
+
+
+def _make_fillers(provider: Provider, claim: Claim) -> list[str]:
     seg_vals = {n: MARK for n in provider.segments}
     ctx_example = (claim.context_example or "{m}").replace("{m}", MARK)
     seg_vals["context"] = ctx_example
@@ -297,27 +311,37 @@ def _fillers(provider: Provider, claim: Claim) -> list[str]:
         piece = canon[i:j]
         if piece:
             out.add(piece)
-    return sorted(out, key=lambda s: (MARK not in s, -len(s), s))
+    return sorted(out, key=lambda s: (MARK not in s, len(s), s))
 
 
 def _tokens_from_value(provider: Provider, claim: Claim, value: str, like: bool) -> list[Token]:
-    """Probe tokens whose `claim` matches the condition value `value`."""
+    """Probe tokens whose `claim` matches the condition value `value` (memoized: many roles share values)."""
+    key = (provider.id, claim.name, value, like)
+    if key not in _TOKENS:
+        _TOKENS[key] = _make_tokens(provider, claim, value, like)
+    return _TOKENS[key]
+
+
+def _make_tokens(provider: Provider, claim: Claim, value: str, like: bool) -> list[Token]:
     rx = provider.claim_regex(claim)
-    out: dict[tuple, Token] = {}
+    canon_ctx = (claim.context_example or "{m}").replace("{m}", MARK)
+    best: dict[tuple, tuple[tuple, Token]] = {}
     cands = _fill(value, _fillers(provider, claim)) if like and wildcard.has_wildcard(value) else [(value, [])]
     for text, spans in cands:
         m = rx.fullmatch(text)
         if m is None:
             continue
-        segs = tuple((k, v) for k, v in m.groupdict().items())
-        fresh = frozenset(k for k in m.groupdict()
-                          if any(a < m.end(k) and m.start(k) < b for a, b in spans))
+        groups = m.groupdict()
+        segs = tuple(groups.items())
+        fresh = frozenset(k for k in groups if any(a < m.end(k) and m.start(k) < b for a, b in spans))
         key = (fresh, tuple(v for k, v in segs if k not in fresh))
-        if key not in out:
-            out[key] = Token(segs, fresh, claim.name, text, value)
-        if len(out) >= 24:
-            break
-    return list(out.values())
+        # prefer witnesses that read like a real token: fresh segments equal to the marker (or the
+        # canonical context), then the shortest
+        clean = sum(1 for k in fresh if groups[k] in (MARK, canon_ctx))
+        score = (-clean, len(text), text)
+        if key not in best or score < best[key][0]:
+            best[key] = (score, Token(segs, fresh, claim.name, text, value))
+    return [t for _, t in sorted(best.values(), key=lambda x: x[0])][:24]
 
 
 def _canonical_tokens(provider: Provider, literals: list[Token]) -> list[Token]:
