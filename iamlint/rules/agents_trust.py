@@ -700,15 +700,46 @@ def _foreign_account(ctx) -> str:
     return "999999999996"
 
 
-def _foreign_context(ctx, svc: AgentService, region: str = "us-east-1") -> tuple[dict, str]:
-    """What the service sends when it acts for a resource of an account that is not yours."""
+def _foreign_context(ctx, svc: AgentService, arn: str | None = None) -> tuple[dict, str]:
+    """What the service sends when it acts for a resource (`arn`) of an account that is not yours."""
     acct = _foreign_account(ctx)
-    arn = f"arn:aws:{svc.arn_service}:{region}:{acct}:{MARK}/{MARK}"
+    arn = arn or f"arn:aws:{svc.arn_service}:us-east-1:{acct}:{MARK}/{MARK}"
     values = {"aws:SourceAccount": acct, "aws:SourceArn": arn, "aws:SourceOrgID": f"o-{MARK}",
               "aws:SourceOrgPaths": [f"o-{MARK}/r-{MARK}/ou-{MARK}/"], "aws:PrincipalIsAWSService": "true",
               "aws:PrincipalServiceName": svc.principal,
               "sts:ExternalId": arn if svc.external_id else []}
     return values, arn
+
+
+def _foreign_contexts(ctx, svc: AgentService, statements: Iterable[Statement]) -> list[dict]:
+    """Foreign-source contexts to try: a generic foreign resource, and for each aws:SourceArn pattern
+    whose account field is a wildcard, a resource of that shape in a foreign account."""
+    acct = _foreign_account(ctx)
+    out = [_foreign_context(ctx, svc)[0]]
+    for st in statements:
+        for c in st.conditions:
+            if c.key_lower != "aws:sourcearn":
+                continue
+            for v in c.values:
+                f = _arn_fields(v)
+                if f is None or not (wildcard.has_wildcard(f[3]) or f[3] == ""):
+                    continue
+                fill = lambda x: x.replace("*", MARK).replace("?", "x")
+                arn = f"arn:{fill(f[0]) or 'aws'}:{fill(f[1])}:{fill(f[2])}:{acct}:{fill(f[4])}"
+                out.append(_foreign_context(ctx, svc, arn)[0])
+    return out[:8]
+
+
+def _ask_foreign(check, contexts: list[dict]):
+    """The first decision that lets a foreign source in (allowed before conditional), else the last."""
+    best = None
+    for values in contexts:
+        d = check(values)
+        if d.allowed:
+            return d
+        if d.possible and best is None:
+            best = d
+    return best if best is not None else d
 
 
 def _source_conditions(st: Statement, svc: AgentService, keys: Iterable[str]) -> list[Condition]:
@@ -744,7 +775,8 @@ def service_trusts(ctx) -> list[ServiceTrust]:
             for name, sts in sorted(by_svc.items()):
                 svc = data.services[name]
                 values, _ = _foreign_context(ctx, svc)
-                d = ctx.graph.auth.check(svc.principal, "sts:AssumeRole", role.arn, values)
+                d = _ask_foreign(lambda v: ctx.graph.auth.check(svc.principal, "sts:AssumeRole", role.arn, v),
+                                 _foreign_contexts(ctx, svc, role.trust_policy.statements))
                 ptrs = tuple(dict.fromkeys(r.pointer for r in d.allowed_by if r.policy_type == "trust"))
                 if not ptrs and d.possible:
                     ptrs = tuple(dict.fromkeys(pc.statement.pointer for pc in d.conditions
@@ -834,10 +866,13 @@ def service_trust_wildcard_source(rule, ctx) -> Iterable[Finding]:
                             if bits:
                                 wide.append(f"{c.key} {v!r} (any {', any '.join(bits)})")
                 elif c.key_lower == "aws:sourceaccount" and c.base == "StringLike" and any(wildcard.has_wildcard(v) for v in c.values):
-                    wide.append(f"{c.key} {_short(c.values, 3)!r} (a wildcard account)")
-            foreign = t.possible and st.pointer in t.admitted
+                    wide.append(f"{c.key} {_short(c.values, 3)!r} (any account that matches)")
+            acct_wild = any("account" in w or "any ARN" in w for w in wide)
+            acct_pinned = any(c.key_lower == "aws:sourceaccount" and c.base == "StringEquals" and not c.qualifier
+                              for c in conds)
+            foreign = (t.possible and st.pointer in t.admitted) or (acct_wild and not acct_pinned)
             if foreign:
-                sev = rule.severity if not t.conditions else lower(rule.severity)
+                sev = rule.severity if not (t.conditions and st.pointer in t.admitted) else lower(rule.severity)
                 msg = (f"its source conditions ({_short([c.describe() for c in conds], 2)}) still admit "
                        f"{t.service.principal} acting for a resource of another account"
                        + (f": {_short(wide, 2)}" if wide else "")
@@ -910,16 +945,18 @@ def tool_resource_policy_no_source(rule, ctx) -> Iterable[Finding]:
             if not named:
                 continue
             actions = sorted({a for st in named for a in (st.actions or ("*",))})
-            values, _ = _foreign_context(ctx, svc)
+            contexts = _foreign_contexts(ctx, svc, named)
             for action in actions:
                 if wildcard.has_wildcard(action):
                     action = "lambda:InvokeFunction" if wildcard.match(action, "lambda:InvokeFunction", True) else None
                 if not action:
                     continue
-                req = Request(action=action, resource=resource, principal=svc.principal,
-                              context=Context(values, complete=False), resource_account=acct_id,
-                              caller=parse_caller(svc.principal))
-                d = evaluate(PolicySet(resource=NamedPolicy("resource", str(name), doc)), req)
+                def ask(values, action=action):
+                    req = Request(action=action, resource=resource, principal=svc.principal,
+                                  context=Context(values, complete=False), resource_account=acct_id,
+                                  caller=parse_caller(svc.principal))
+                    return evaluate(PolicySet(resource=NamedPolicy("resource", str(name), doc)), req)
+                d = _ask_foreign(ask, contexts)
                 if not d.possible:
                     continue
                 ptrs = [r.pointer for r in d.allowed_by] or [pc.statement.pointer for pc in d.conditions]
@@ -927,10 +964,13 @@ def tool_resource_policy_no_source(rule, ctx) -> Iterable[Finding]:
                 sev = rule.severity if d.allowed else lower(rule.severity)
                 where = e.get("type") or "resource policy"
                 loc = Location(e["file"], e.get("line")) if isinstance(e.get("file"), str) else None
+                have = [c.describe() for st in named for c in _source_conditions(st, svc, data.source_keys)]
+                how = (f"with source conditions that still admit another account ({_short(have, 2)})" if have
+                       else "without aws:SourceArn / aws:SourceAccount")
                 yield Finding(rule.id, sev, rule.title, resource,
-                              f"{where} {name}: lets {svc.principal} ({svc.name}) call {action} without "
-                              f"aws:SourceArn / aws:SourceAccount, so an agent in any account can be pointed at "
-                              f"this tool" + (f" (unless {_short(conds, 2)} keep it out)" if conds else ""),
+                              f"{where} {name}: lets {svc.principal} ({svc.name}) call {action} {how}, so an "
+                              f"agent in any account can be pointed at this tool"
+                              + (f" (unless {_short(conds, 2)} keep it out)" if conds else ""),
                               rule.remediation, (), tuple(f"{name} {p}" for p in dict.fromkeys(ptrs)),
                               location=loc, conditions=conds, key=("resource-policy", str(name), e["_index"], svc.principal, action))
                 break
