@@ -300,3 +300,51 @@ def test_issuer_matching():
     assert data.provider(CC)[1] == "per-org"
     assert data.provider("oidc.circleci.com/org/")is None
     assert data.provider("token.actions.githubusercontent.com.evil.example") is None
+
+
+CFN_TOOL = """AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  ToolRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {Service: lambda.amazonaws.com}
+            Action: sts:AssumeRole
+  Tool:
+    Type: AWS::Lambda::Function
+    Properties:
+      Role: !GetAtt ToolRole.Arn
+      Runtime: python3.12
+      Handler: index.handler
+      Code: {ZipFile: "def handler(e, c): return e"}
+  BedrockInvoke:
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: !GetAtt Tool.Arn
+      Action: lambda:InvokeFunction
+      Principal: bedrock.amazonaws.com
+  GatewayInvoke:
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: !Ref Tool
+      Action: lambda:InvokeFunction
+      Principal: bedrock-agentcore.amazonaws.com
+      SourceAccount: !Ref AWS::AccountId
+"""
+
+
+def test_agt018_on_a_cloudformation_template_points_at_the_permission():
+    from iamlint.iac.cloudformation import load_cloudformation
+    from iamlint.iac.index import Index, Options
+    from iamlint.iac.positions import load_yaml
+    from iamlint.model.account import Model
+
+    data, positions = load_yaml(CFN_TOOL, "tool.yaml")
+    model = Model()
+    load_cloudformation(data, positions, "tool.yaml", model, Options(), Index())
+    [f] = scan(model, only=["AGT018"]).findings
+    assert (f.severity, f.location.file, f.location.line) == ("medium", "tool.yaml", 19)
+    assert "BedrockInvoke" in f.message and f.conditions == ()

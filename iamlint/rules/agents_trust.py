@@ -906,7 +906,7 @@ def _permission_document(e: dict) -> dict | None:
         return None
     st: dict = {"Effect": "Allow", "Principal": {"Service": principal} if principal.endswith(".amazonaws.com")
                 else {"AWS": principal}, "Action": action,
-                "Resource": e["FunctionName"] if isinstance(e.get("FunctionName"), str) else "*"}
+                "Resource": "*"}        # the permission is attached to the function: it applies to it alone
     cond: dict = {}
     if isinstance(e.get("SourceArn"), str):
         cond.setdefault("ArnLike", {})["AWS:SourceArn"] = e["SourceArn"]
@@ -936,9 +936,11 @@ def tool_resource_policy_no_source(rule, ctx) -> Iterable[Finding]:
         except InputError:
             continue      # the loader reports malformed documents
         target = e.get("resource") or e.get("FunctionName") or e.get("arn")
+        resolved = isinstance(target, str) and target.startswith("arn:") and "${" not in target
         name = e.get("logical_id") or (target if isinstance(target, str) else "resource policy")
-        resource = target if isinstance(target, str) and target.startswith("arn:") else \
-            f"arn:aws:lambda:us-east-1:{acct_id}:function:{name}"
+        # the policy is attached to the resource it governs: ask whether it grants the service any
+        # resource at all (the resource may still be a deploy-time value in a template)
+        resource = target if resolved else f"{e.get('type') or 'resource'} {name}"
         for svc in tools:
             named = [st for st in doc.statements if st.is_allow and any(
                 v.lower() == svc.principal.lower() or v == "*" for v in (st.principals or {}).get("Service", ()))]
@@ -952,9 +954,9 @@ def tool_resource_policy_no_source(rule, ctx) -> Iterable[Finding]:
                 if not action:
                     continue
                 def ask(values, action=action):
-                    req = Request(action=action, resource=resource, principal=svc.principal,
+                    req = Request(action=action, resource="*", principal=svc.principal,
                                   context=Context(values, complete=False), resource_account=acct_id,
-                                  caller=parse_caller(svc.principal))
+                                  caller=parse_caller(svc.principal), resource_mode="some")
                     return evaluate(PolicySet(resource=NamedPolicy("resource", str(name), doc)), req)
                 d = _ask_foreign(ask, contexts)
                 if not d.possible:
