@@ -254,6 +254,7 @@ class Token:
     source_claim: str | None = None
     source_value: str | None = None
     source_pattern: str | None = None      # the condition value it was generated from
+    probe: str | None = None               # canonical probes: "outsider", "scope", "detail"
 
     def seg(self, name: str) -> str | None:
         return dict(self.segments).get(name)
@@ -345,15 +346,24 @@ def _make_tokens(provider: Provider, claim: Claim, value: str, like: bool) -> li
 
 
 def _canonical_tokens(provider: Provider, literals: list[Token]) -> list[Token]:
-    """An outsider's token, plus tokens of another scope / detail for each literal tenant / scope seen."""
+    """An outsider's token, plus, for each literal tenant seen, a token of another scope (repository)
+    of that tenant, and for each literal tenant + scope, a token of another detail (ref) there."""
     names = list(provider.segments)
-    out = [Token(tuple((n, MARK) for n in names), frozenset(names))]
+    out = [Token(tuple((n, MARK) for n in names), frozenset(names), probe="outsider")]
+    tenant = [n for n in names if provider.segments[n].cls == "tenant"]
+    scope = [n for n in names if provider.segments[n].cls == "scope"]
+    # the pinned repository itself, known only by an opaque claim (repository_id): another ref of it
+    same = {n: ("iamlint-same" if n in tenant + scope else MARK) for n in names}
+    out.append(Token(tuple(same.items()), frozenset(n for n in names if n not in tenant + scope), probe="detail"))
     for t in literals:
-        base = {n: (t.seg(n) if n not in t.fresh and t.seg(n) is not None else None) for n in names}
-        tenant = [n for n in names if provider.segments[n].cls == "tenant"]
-        if all(base[n] for n in tenant):
-            vals = {n: (base[n] if n in tenant else MARK) for n in names}
-            out.append(Token(tuple(vals.items()), frozenset(n for n in names if n not in tenant)))
+        kept = {n: t.seg(n) for n in names if n not in t.fresh and t.seg(n) is not None}
+        if all(n in kept for n in tenant):
+            vals = {n: (kept[n] if n in tenant else MARK) for n in names}
+            out.append(Token(tuple(vals.items()), frozenset(n for n in names if n not in tenant), probe="scope"))
+            if all(n in kept for n in scope):
+                vals = {n: (kept[n] if n in tenant + scope else MARK) for n in names}
+                out.append(Token(tuple(vals.items()), frozenset(n for n in names if n not in tenant + scope),
+                                 probe="detail"))
     return out
 
 
@@ -470,7 +480,7 @@ def _kind(ct: CiTrust, t: Token) -> str:
         return "tenant"
     if "scope" in classes:
         return "scope"
-    if "detail" in classes and t.source_claim == "sub":
+    if "detail" in classes and (t.source_claim == "sub" or t.probe == "detail"):
         return "detail"
     return "pinned"
 
@@ -624,7 +634,9 @@ def oidc_wildcard_sub(rule, ctx) -> Iterable[Finding]:
                         f"{_subject(ct, t)!r}), including ones created later or by anyone who may create one "
                         f"there")
             else:
-                what = (f"any {segs['context'].word} of that {segs['repo'].word} (e.g. {_subject(ct, t)!r}), "
+                eg = (f"e.g. {_subject(ct, t)!r}" if "iamlint-same" not in _subject(ct, t)
+                      else "any subject of it: the trust pins only an opaque id")
+                what = (f"any {segs['context'].word} of that {segs['repo'].word} ({eg}), "
                         f"so a pull request or branch push can assume a role that may write "
                         f"({_short(_write_rights(ctx, ct.role), 3)})")
             s = sev
