@@ -35,7 +35,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Iterator
 
@@ -545,7 +545,7 @@ def oidc_missing_sub(rule, ctx) -> Iterable[Finding]:
                 why = (f"its {_short([c.describe() for c in pins], 2)} admits a subject like "
                        f"{_subject(ct, best.token)!r}")
             else:
-                why = (f"it has no condition on {ct.host}:sub" + (f" (nor on {', '.join(others)})" if others else ""))
+                why = (f"no condition pins {ct.host}:sub" + (f" (nor {', '.join(others)})" if others else ""))
             if ct.scope == "per-org":
                 who = (f"every {ct.provider.segments['repo'].word} and workflow of the organization that "
                        f"owns this issuer can assume the role")
