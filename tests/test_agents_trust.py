@@ -135,6 +135,10 @@ OIDC_CASES = [
     # an undecided condition that is not the job author's choice: one level lower, and named
     ("source IP condition left undecided", [oidc(GH, {"StringEquals": AUD, "IpAddress": {"aws:SourceIp": "203.0.113.0/24"}})],
      READ, [("AGT011", "high")]),
+    # the session name is the caller's choice (Buildkite sets buildkite-job-<id>): it keeps nobody out
+    ("session name condition is the caller's choice",
+     [oidc(GH, {"StringEquals": AUD, "StringLike": {"sts:RoleSessionName": "buildkite-job-*"}})], READ,
+     [("AGT011", "critical")]),
     # per-organization issuers: the exposure is the organization, not the world
     ("GitHub Enterprise unique issuer", [oidc(GHE, {"StringEquals": {f"{GHE}:aud": "sts.amazonaws.com"}})], READ,
      [("AGT011", "high")]),

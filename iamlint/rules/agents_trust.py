@@ -46,8 +46,8 @@ from ..findings import Finding, Location
 from ..model.account import Kind, Principal
 from ..model.policy import Condition, PolicyDocument, Statement, parse_policy
 from ..paths_data import policies_dir, schema_path
-from .hygiene import (_claim_conditions, _grants_assume, _limits_allow, _policy_owners, _short, _trust_roles,
-                      lower, owned_policies)
+from .hygiene import (NON_LIMITING_KEYS, NON_LIMITING_PREFIXES, _claim_conditions, _grants_assume, _limits_allow,
+                      _policy_owners, _short, _trust_roles, lower, owned_policies)
 
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 MARK = "iamlintprobe"          # stands for a name the policy author did not write
@@ -458,8 +458,12 @@ def admissions(ctx, ct: CiTrust) -> list[Admission]:
         d = ctx.graph.auth.check(ct.federated, WEB_IDENTITY, ct.role.arn, values)
         if not d.possible:
             continue
+        # keys the job's author sets (claims it chooses, session name, request tags ...) or that say
+        # nothing about who calls (hygiene.NON_LIMITING_KEYS) do not keep an outsider out
         open_conds = tuple(dict.fromkeys(pc.describe() for pc in d.conditions
-                                         if pc.condition.key_lower not in satisfiable))
+                                         if pc.condition.key_lower not in satisfiable
+                                         and pc.condition.key_lower not in NON_LIMITING_KEYS
+                                         and not pc.condition.key_lower.startswith(NON_LIMITING_PREFIXES)))
         ptrs = tuple(dict.fromkeys(r.pointer for r in d.allowed_by if r.policy_type == "trust"))
         if not ptrs:
             ptrs = tuple(dict.fromkeys(pc.statement.pointer for pc in d.conditions
