@@ -25,6 +25,7 @@ WRITE = [("w", {"Version": V, "Statement": [{"Effect": "Allow", "Action": ["s3:P
                                               "Resource": "arn:aws:s3:::artifacts/*"}]})]
 READ = [("r", {"Version": V, "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
                                              "Resource": "arn:aws:s3:::artifacts/*"}]})]
+ADMIN = [("admin", {"Version": V, "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})]
 OIDC_RULES = ["AGT011", "AGT012", "AGT013", "IAM207"]
 
 
@@ -84,6 +85,11 @@ OIDC_CASES = [
      [("AGT012", "high")]),
     ("one repo any ref, role writes", [oidc(GH, {"StringEquals": AUD, "StringLike": {f"{GH}:sub": "repo:acme/app:*"}})],
      WRITE, [("AGT012", "medium")]),
+    # severity follows reach
+    ("org-wide wildcard on an administrator role",
+     [oidc(GH, {"StringEquals": AUD, "StringLike": {f"{GH}:sub": "repo:acme/*:*"}})], ADMIN, [("AGT012", "critical")]),
+    ("one repo any ref on an administrator role",
+     [oidc(GH, {"StringEquals": AUD, "StringLike": {f"{GH}:sub": "repo:acme/app:*"}})], ADMIN, [("AGT012", "high")]),
     ("one repo any ref, read-only role", [oidc(GH, {"StringEquals": AUD, "StringLike": {f"{GH}:sub": "repo:acme/app:*"}})],
      READ, []),
     # a wildcard under StringEquals is a literal: no repository has that name
@@ -203,6 +209,7 @@ def test_agt014_low_and_replaces_iam205_only_for_ci_issuers(tmp_path):
 
 SERVICE_CASES = [
     ("bedrock, no conditions", [service("bedrock.amazonaws.com")], [("AGT016", "medium")]),
+    ("agentcore, no conditions, administrator role", [service("bedrock-agentcore.amazonaws.com")], [("AGT016", "high")]),
     ("bedrock, account and agent ARN",
      [service("bedrock.amazonaws.com", {"StringEquals": {"aws:SourceAccount": ACCT},
                                         "ArnLike": {"aws:SourceArn": f"arn:aws:bedrock:us-east-1:{ACCT}:agent/*"}})], []),
@@ -238,7 +245,8 @@ SERVICE_CASES = [
 
 @pytest.mark.parametrize("name,statements,expected", SERVICE_CASES, ids=[c[0] for c in SERVICE_CASES])
 def test_agent_service_trusts(tmp_path, name, statements, expected):
-    findings = run(tmp_path, [role("svc", statements)], ["AGT016", "AGT017", "IAM204"])
+    policies = ADMIN if "administrator" in name else READ
+    findings = run(tmp_path, [role("svc", statements, policies)], ["AGT016", "AGT017", "IAM204"])
     assert got(findings) == sorted(expected), [f.message for f in findings]
 
 

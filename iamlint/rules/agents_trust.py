@@ -570,6 +570,11 @@ def oidc_missing_sub(rule, ctx) -> Iterable[Finding]:
 
 # ---------------------------------------------------------------- AGT012
 
+def _admin_equivalent(ctx, role: Principal) -> bool:
+    """Full admin or full IAM write after boundaries, denies and SCPs (the graph's admin level)."""
+    return ctx.graph.admin.get(role.arn) in ("admin", "iam-write")
+
+
 def _write_rights(ctx, role: Principal) -> tuple[str, ...]:
     """Write or permissions-management actions the evaluator allows the role on some resource."""
     ckey = ("agt:writes", role.arn)
@@ -623,6 +628,8 @@ def oidc_wildcard_sub(rule, ctx) -> Iterable[Finding]:
             sev = lower(rule.severity)
         else:
             continue
+        if _admin_equivalent(ctx, ct.role):
+            sev = lower(sev, -1)      # severity follows reach: the role is an administrator
         by_ptr: dict[str, list[Admission]] = {}
         for a in groups:
             for p in a.statements:
@@ -840,8 +847,10 @@ def service_trust_no_source(rule, ctx) -> Iterable[Finding]:
                 continue
             want = "aws:SourceAccount / aws:SourceArn" + (" or sts:ExternalId" if t.service.external_id else "")
             sev, note = rule.severity, ""
+            if _admin_equivalent(ctx, t.role):
+                sev, note = lower(sev, -1), "; the role is an administrator"
             if t.conditions:
-                sev, note = lower(rule.severity), f" (unless {_short(t.conditions, 2)} keep it out)"
+                sev, note = lower(sev), note + f" (unless {_short(t.conditions, 2)} keep it out)"
             yield _service_finding(rule, t.role, st,
                                    f"trusts {t.service.principal} ({t.service.name}) without {want}: the service, "
                                    f"acting for an agent or resource in any other account, can be made to use "
