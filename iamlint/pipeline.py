@@ -51,6 +51,20 @@ def select_rules(rules: list[Rule], only: Iterable[str] | None, skip: Iterable[s
     return [r for r in out if not any(r.id.startswith(s) for s in skip)]
 
 
+def drop_superseded(findings: list[Finding], rules: list[Rule], covered: dict | None = None) -> list[Finding]:
+    """A rule may declare that it refines others (`supersedes` in its data). A finding of a superseded
+    rule is dropped when the refining rule reported the same principal and key, or examined that
+    principal and key and found it fine (matchers record what they examined in `covered`)."""
+    by_rule = {r.id: r.supersedes for r in rules if r.supersedes}
+    if not by_rule:
+        return findings
+    gone = {(old, f.principal, tuple(map(str, f.key))) for f in findings for old in by_rule.get(f.rule_id, ())}
+    for rid, seen in (covered or {}).items():
+        for old in by_rule.get(rid, ()):
+            gone.update((old, principal, tuple(map(str, key))) for principal, key in seen)
+    return [f for f in findings if (f.rule_id, f.principal, tuple(map(str, f.key))) not in gone]
+
+
 def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str] | None = None,
          rule_dirs: tuple[str, ...] = (), progress: Callable[[str], None] | None = None,
          config: dict | None = None, exclusions: list | None = None) -> Report:
@@ -67,6 +81,7 @@ def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str]
             progress(f"rules: {rule.id}")
         findings.extend(MATCHERS[rule.match["matcher"]](rule, ctx))
     timings["rules"] = time.perf_counter() - t
+    findings = drop_superseded(findings, rules, ctx._cache.get("covered"))
     findings.sort(key=Finding.sort_key)
     from .suppress import apply
     findings, suppressed, expired = apply(findings, exclusions or [])

@@ -150,7 +150,7 @@ def test_agent_plan_findings(agent):
     model, _, report, _, _ = agent
     rt = runtime_arn(model)
     got = {(f.rule_id, f.principal) for f in report.findings}
-    assert {("IAM207", DEPLOY), ("IAM104", DEPLOY), ("ESC001", DEPLOY), ("IAM101", rt), ("IAM111", rt)} <= got
+    assert {("AGT011", DEPLOY), ("IAM104", DEPLOY), ("ESC001", DEPLOY), ("IAM101", rt), ("IAM111", rt)} <= got
     fm = finding_map(report)
     assert fm[("IAM101", rt)].conditions == ()          # AdministratorAccess is certain, not conditional
     assert fm[("IAM104", DEPLOY)].conditions == ()

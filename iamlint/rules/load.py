@@ -26,6 +26,7 @@ class Rule:
     peers: dict = field(default_factory=dict, hash=False, compare=False)
     tags: tuple[str, ...] = ()
     source: str = ""
+    supersedes: tuple[str, ...] = ()   # rule ids whose finding on the same principal and key this one replaces
 
 
 @lru_cache(maxsize=1)
@@ -47,7 +48,8 @@ def parse_rule(data, source: str) -> Rule:
     return Rule(id=data["id"], title=data["title"], severity=data["severity"], family=data["family"],
                 rationale=" ".join(data["rationale"].split()), remediation=" ".join(data["remediation"].split()),
                 references=tuple(data["references"]), match=data["match"], peers=data.get("peers") or {},
-                tags=tuple(data.get("tags") or ()), source=source)
+                tags=tuple(data.get("tags") or ()), source=source,
+                supersedes=tuple(data.get("supersedes") or ()))
 
 
 def load_rule_dir(folder: Path) -> list[Rule]:

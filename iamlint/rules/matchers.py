@@ -110,8 +110,8 @@ MATCHERS: dict[str, Callable] = {
 
 def _register_families() -> None:
     """Matcher families live in their own modules, each exposing a MATCHERS dict."""
-    from . import agents, hygiene
-    for mod in (hygiene, agents):
+    from . import agents, agents_trust, hygiene
+    for mod in (hygiene, agents, agents_trust):
         for name, fn in mod.MATCHERS.items():
             if name in MATCHERS:
                 raise RuntimeError(f"matcher {name} is defined twice")
