@@ -218,7 +218,8 @@ def audit(ctx: typer.Context,
         late += [e] if e else []
         log.info("notified", extra={"event": "notified", "to": "webhook", "findings": len(picked), "ok": e is None})
     for e in late:
-        log.warning("delivery failed", extra={"event": "delivery_failed", **e})
+        log.warning("delivery failed", extra={"event": "delivery_failed", "stage": e["stage"], "target": e["target"],
+                                              "error_code": e["error_code"], "error": e["message"]})
     if late:
         add_errors(store, out.run_id, late)
         doc = store.document(out.run_id)

@@ -86,18 +86,46 @@ def _error(target: Target, code: str, message: str, operation: str | None = None
             "operation": operation, "error_code": code, "message": _scrub(message)}
 
 
+_LOADER = None
+
+
+def new_session(**kwargs):
+    """A boto3 session sharing one botocore data loader with every other session of the audit: each
+    service model is parsed once per process, not once per account (most of an account's CPU time)."""
+    global _LOADER
+    import boto3
+    import botocore.loaders
+    import botocore.session
+
+    if _LOADER is None:
+        _LOADER = botocore.loaders.create_loader()
+    bs = botocore.session.Session()
+    bs.register_component("data_loader", _LOADER)
+    return boto3.session.Session(botocore_session=bs, **kwargs)
+
+
+SERVICES = ("sts", "iam", "organizations", "lambda", "ec2", "cloudformation", "sagemaker", "glue", "ecs")
+
+
+def warm() -> None:
+    """Parse the service models once, before the workers start (they would otherwise race to do it)."""
+    s = new_session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    for svc in SERVICES:
+        try:
+            s.client(svc)
+        except Exception:  # noqa: BLE001 - a service missing from this botocore: the collector records it
+            pass
+
+
 def assume(base, role_arn: str, external_id: str | None, region: str | None):
     """A session holding the audit role's temporary credentials (sts:AssumeRole)."""
-    import boto3
-
     sts = base.client("sts", region_name=region or base.region_name or "us-east-1", config=CLIENT_CONFIG)
     params = {"RoleArn": role_arn, "RoleSessionName": SESSION_NAME}
     if external_id:
         params["ExternalId"] = external_id
     creds = sts.assume_role(**params)["Credentials"]
-    return boto3.session.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                                 aws_session_token=creds["SessionToken"],
-                                 region_name=region or base.region_name)
+    return new_session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                       aws_session_token=creds["SessionToken"], region_name=region or base.region_name)
 
 
 def collect_one(target: Target, *, regions: list[str] | None = None, source_profile: str | None = None,
@@ -123,11 +151,10 @@ def collect_one(target: Target, *, regions: list[str] | None = None, source_prof
                 return res
             res.model = load_data(data, target.ref)
         else:
-            from ..session import make_session
             if target.kind == "profile":
-                session = make_session(target.ref, region)
+                session = _profile_session(target.ref, region)
             else:
-                base = base_session if base_session is not None else make_session(source_profile, region)
+                base = base_session if base_session is not None else _profile_session(source_profile, region)
                 session = assume(base, target.ref, target.external_id, region)
             data = collect(session, regions=regions)
             res.digest = digest_of(data)
@@ -161,6 +188,16 @@ def collect_one(target: Target, *, regions: list[str] | None = None, source_prof
                                f"{', '.join(res.accounts) or 'nothing'}")
             res.model = None
     return res
+
+
+def _profile_session(profile: str | None, region: str | None):
+    import botocore.exceptions
+
+    from ..errors import UsageError
+    try:
+        return new_session(profile_name=profile, region_name=region)
+    except botocore.exceptions.ProfileNotFound:
+        raise UsageError(f"AWS profile {profile!r} not found") from None
 
 
 # ----------------------------------------------------------------------------------- targets

@@ -70,6 +70,10 @@ def collect_all(targets: list[Target], *, workers: int = 8, executor: str = "loc
         _collect_dask(targets, scheduler, kwargs, done)
     elif executor == "local":
         from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        from .collect import warm
+        if any(t.kind != "file" for t in targets):
+            warm()
         with ThreadPoolExecutor(max_workers=min(workers, max(1, len(targets)))) as pool:
             futs = {pool.submit(collect_one, t, base_session=base_session, **kwargs): i for i, t in enumerate(targets)}
             for fut in as_completed(futs):
@@ -117,7 +121,7 @@ def _log_account(res: AccountResult) -> None:
     else:
         log.warning("account not read", extra={"event": "account_failed", "target": res.target.label,
                                                "error_code": res.error.get("error_code"),
-                                               "message": res.error.get("message")})
+                                               "error": res.error.get("message")})
 
 
 # ----------------------------------------------------------------------------------- stitching
