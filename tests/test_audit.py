@@ -505,3 +505,68 @@ def test_dask_executor_on_a_local_cluster(org, aws, tmp_path):
 def test_dask_without_scheduler_is_a_usage_error(tmp_path):
     res = CliRunner().invoke(app, ["audit", "--input", str(tmp_path), "--executor", "dask"])
     assert res.exit_code == 2 and "--scheduler" in res.output
+
+
+# ----------------------------------------------------------------------------------- the audit role policy
+
+DOCS = ROOT / "docs"
+CALLS = __import__("re").compile(r'\.(?:call|paginate)\(\s*"([a-z0-9-]+)",\s*[^,]+,\s*"([A-Za-z]+)"')
+
+
+def _static_calls():
+    """Every (service, operation) the collectors can call: each goes through call()/paginate()."""
+    out = set()
+    for f in ("iamlint/loaders/live.py", "iamlint/audit/collect.py"):
+        out |= set(CALLS.findall((ROOT / f).read_text()))
+    return out
+
+
+def _allowed(policy: dict, action: str, resource: str = "*") -> str:
+    from iamlint.simulate import run_case
+    return run_case({"id": action, "identity_policies": [{"name": "p", "policy": policy}],
+                     "request": {"action": action, "resource": resource,
+                                 "principal": "arn:aws:iam::111111111111:role/iamlint-audit",
+                                 "resource_account": "111111111111"}})["decision"]
+
+
+def test_audit_role_policy_covers_every_call_and_is_read_only():
+    from iamlint.engine import actions
+    role = json.loads((DOCS / "audit-role-policy.json").read_text())
+    runner = json.loads((DOCS / "audit-runner-policy.json").read_text())
+    calls = _static_calls()
+    assert len(calls) > 20 and ("organizations", "ListPoliciesForTarget") in calls
+    org_only = {op for svc, op in calls if svc == "organizations"} - {"DescribeOrganization"}
+    for svc, op in sorted(calls):
+        action = f"{svc}:{op}"
+        d = actions.detail(action)
+        assert d is not None, f"{action} is not an IAM action"
+        assert d["accessLevel"] in ("Read", "List"), action
+        holder = runner if (svc == "organizations" and op in org_only) else role
+        assert _allowed(holder, action) == "Allowed", action
+    # minimal: the role policy grants nothing the collector does not call, and nothing that writes
+    granted = {a for st in role["Statement"] for a in st["Action"]}
+    assert granted == {f"{s}:{o}" for s, o in calls if not (s == "organizations" and o in org_only)}
+    assert all(actions.detail(a)["accessLevel"] in ("Read", "List") for a in granted)
+    # the runner's writes: assuming the audit role, and the two optional deliveries, nothing else
+    writes = {a for st in runner["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+              if actions.detail(a)["accessLevel"] not in ("Read", "List")}
+    assert writes == {"sts:AssumeRole", "s3:PutObject", "sns:Publish"}
+    assert _allowed(runner, "sts:AssumeRole", "arn:aws:iam::222222222222:role/iamlint-audit") == "Allowed"
+    assert _allowed(runner, "sts:AssumeRole", "arn:aws:iam::222222222222:role/admin") == "ImplicitlyDenied"
+    trust = json.loads((DOCS / "audit-role-trust.json").read_text())
+    assert trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"]
+
+
+def test_runtime_calls_are_the_ones_the_policy_test_knows(org, aws, tmp_path, monkeypatch):
+    """The static list above is complete: every call a real audit makes is in it."""
+    from iamlint.loaders import live
+    seen = set()
+    for name in ("call", "paginate"):
+        orig = getattr(live._Collector, name)
+
+        def rec(self, service, region, operation, *a, _orig=orig, **k):
+            seen.add((service, operation))
+            return _orig(self, service, region, operation, *a, **k)
+        monkeypatch.setattr(live._Collector, name, rec)
+    audit(_plan(aws), Store(str(tmp_path / "a.db")), base_session=aws, workers=2)
+    assert len(seen) > 15 and seen <= _static_calls()
