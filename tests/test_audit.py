@@ -570,3 +570,12 @@ def test_runtime_calls_are_the_ones_the_policy_test_knows(org, aws, tmp_path, mo
         monkeypatch.setattr(live._Collector, name, rec)
     audit(_plan(aws), Store(str(tmp_path / "a.db")), base_session=aws, workers=2)
     assert len(seen) > 15 and seen <= _static_calls()
+
+
+def test_account_results_cross_process_boundaries():
+    """What a Dask worker sends back (the account's own model) survives pickling."""
+    import pickle
+    res = C.collect_one(C.Target("file", str(EXAMPLE)))
+    back = pickle.loads(pickle.dumps(res))
+    assert back.ok and back.accounts == ["123456789012"] and back.digest == res.digest
+    assert sorted(back.model.accounts["123456789012"].principals) == sorted(res.model.accounts["123456789012"].principals)
