@@ -143,6 +143,23 @@ def test_organization_document_levels_and_targets(org, aws):
     assert o.management_account == MGMT
 
 
+def test_unreadable_guardrails_are_reported_and_not_applied(org, aws):
+    """An OU whose policies cannot be read: its accounts get no SCP table (never a guessed deny), and it is said."""
+    prod_ou = org["ous"]["prod"]
+
+    def hook(params, **_):
+        if params.get("TargetId") == prod_ou and params.get("Filter") == "SERVICE_CONTROL_POLICY":
+            raise botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}},
+                                                  "ListPoliciesForTarget")
+    aws.events.register("before-parameter-build.organizations.ListPoliciesForTarget", hook)
+    _t, doc, _s, errors = C.organization_targets(aws, "audit")
+    assert [(e["operation"], e["error_code"], e["stage"]) for e in errors] == [
+        ("ListPoliciesForTarget", "AccessDenied", "organization")]
+    from iamlint.audit.org import organization
+    o = organization(doc)
+    assert org["ids"]["prod"] not in o.scps and org["ids"]["prod"] in o.rcps and org["ids"]["dev"] in o.scps
+
+
 def test_policy_type_not_enabled_means_no_guardrails(aws):
     o = aws.client("organizations")
     o.create_organization(FeatureSet="ALL")

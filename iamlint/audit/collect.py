@@ -28,7 +28,7 @@ from ..model.account import Model
 from . import org as orgfile
 
 SESSION_NAME = "iamlint-audit"
-ROLE_FAILURE_CODES = ("GetAccountAuthorizationDetails",)
+GAAD_OPERATIONS = ("GetAccountAuthorizationDetails",)
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def collect_one(target: Target, *, regions: list[str] | None = None, source_prof
         for a in res.model.accounts.values():
             res.errors.extend(dict(e, account=a.id) for e in a.collection_errors)
         if target.kind != "file":
-            gaad = [e for e in res.errors if e.get("operation") in ROLE_FAILURE_CODES
+            gaad = [e for e in res.errors if e.get("operation") in GAAD_OPERATIONS
                     and e.get("error_code") not in ("MissingPolicy", "MissingGroup")]
             if gaad:
                 e = gaad[0]
@@ -263,8 +263,9 @@ def organization_targets(session, role_name: str, *, external_id: str | None = N
         frontier.append(r["Id"])
     while frontier:                                        # the OU tree, breadth first
         def children(parent: str):
-            ous, ok1 = c.paginate("organizations", None, "ListOrganizationalUnitsForParent", ParentId=parent)
-            accts, ok2 = c.paginate("organizations", None, "ListAccountsForParent", ParentId=parent)
+            # a failed listing is recorded; the accounts it would have placed get no guardrail table
+            ous, _ = c.paginate("organizations", None, "ListOrganizationalUnitsForParent", ParentId=parent)
+            accts, _ = c.paginate("organizations", None, "ListAccountsForParent", ParentId=parent)
             return parent, ous.get("OrganizationalUnits", []), accts.get("Accounts", [])
         nxt = []
         for parent, ous, accts in c.fan_out(children, frontier):

@@ -22,7 +22,6 @@ import urllib.request
 from .. import __version__
 from ..errors import UsageError
 from ..findings import SEVERITIES, SEVERITY_RANK
-from .report import short
 
 MAX_FINDINGS = 100            # per message; the rest is counted in `truncated`
 SNS_MAX_BYTES = 250_000       # SNS accepts 256 KiB
