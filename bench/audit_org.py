@@ -114,7 +114,8 @@ def timed(cmd: list[str], env: dict) -> tuple[float, float, int, str]:
                "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE); "
                "w = time.perf_counter() - t; "
                "m = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024; "
-               "print(w, m, p.returncode); sys.stderr.write(p.stdout.decode()[-400:])")
+               "print(w, m, p.returncode); "
+               "sys.stderr.write([x for x in p.stderr.decode().splitlines() if 'run_recorded' in x][-1])")
     p = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, env=env)
     w, m, rc = p.stdout.split()
     return float(w), float(m), int(rc), p.stderr
@@ -145,10 +146,11 @@ def main() -> None:
             wall, peak, rc, tail = timed(cmd, env)
             doc = json.load(open(os.path.join(tmp, "run.json")))
             s = doc["summary"]
+            stages = json.loads(tail)["seconds"]
             print(f"{label:<28} wall {wall:6.1f}s  peak {peak:7.0f} MiB  exit {rc}  accounts {s['accounts_read']}  "
                   f"new {s['new']}  open {s['open']}  resolved {s['resolved']}")
-        print(f"store: {os.path.getsize(db) / 2**20:.1f} MiB (+ WAL {os.path.getsize(db + '-wal') / 2**20:.1f} MiB)"
-              if os.path.exists(db + "-wal") else f"store: {os.path.getsize(db) / 2**20:.1f} MiB")
+            print(" " * 30 + "  ".join(f"{k} {v:.1f}s" for k, v in stages.items()))
+        print(f"store: {os.path.getsize(db) / 2**20:.1f} MiB")
 
 
 if __name__ == "__main__":

@@ -138,7 +138,10 @@ class Store:
             if not os.path.exists(self.path):
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))   # findings are sensitive
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            # a rollback journal, not WAL: the store may live on a network file system (EFS, a
+            # Kubernetes volume), where WAL's shared memory is not safe
+            self.db.execute("PRAGMA journal_mode=DELETE")
+            self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA foreign_keys=ON")
             if migrate:
                 self.migrate()
