@@ -182,7 +182,7 @@ def audit(ctx: typer.Context,
     elif role_arn:
         plan = Plan("roles", C.role_targets(_split(role_arn), external_id))
     elif profile:
-        plan = Plan("profiles", C.profile_targets(_split(profile)))
+        plan = Plan("profiles", C.profile_targets(_split(profile), check=executor == "local"))
     else:
         plan = Plan("input", C.input_targets(input))
 

@@ -295,11 +295,39 @@ def test_cli_org_run_delivers_and_notifies(org, aws, tmp_path, hook_server, monk
     logs = [json.loads(line) for line in res.stderr.splitlines()]
     assert {"run_started", "account_read", "run_recorded", "delivered", "notified"} <= {x.get("event") for x in logs}
 
-    # the second run: nothing new, so nothing is sent
+    # the second run, without prod: nothing new, so nothing is sent; prod's findings are not looked at
+    prod = org["ids"]["prod"]
     res = CliRunner().invoke(app, ["audit", "--org", "--db", db, "--format", "json", "--webhook",
-                                   f"http://127.0.0.1:{srv.server_port}/hook", "--fail-on", "critical"])
+                                   f"http://127.0.0.1:{srv.server_port}/hook", "--fail-on", "critical",
+                                   "--exclude-accounts", prod])
     assert res.exit_code == 0 and len(handler.received) == 1
-    assert json.loads(res.stdout)["summary"]["new"] == 0
+    doc2 = json.loads(res.stdout)
+    assert doc2["summary"]["new"] == 0 and doc2["resolved"] == [] and prod not in [a["account"] for a in doc2["accounts"]]
+    assert {f["audit"]["account"] for f in doc2["unverified"]} == {prod}
+
+
+def test_profiles_and_role_arns(aws, tmp_path, monkeypatch):
+    cfg = tmp_path / "config"
+    cfg.write_text("[profile audit-a]\nregion = us-east-1\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(cfg))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    aws.client("iam").create_user(UserName="someone")
+    r = CliRunner()
+    res = r.invoke(app, ["audit", "--profile", "audit-a", "--db", str(tmp_path / "p.db"), "-f", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["source"] == "profiles" and [a["account"] for a in doc["accounts"]] == [MGMT]
+    res = r.invoke(app, ["audit", "--profile", "audit-a,nope", "--db", str(tmp_path / "p.db")])
+    assert res.exit_code == 2 and "not found: nope" in res.output
+    other = "210987654321"
+    _in(other).client("iam").create_role(RoleName="app", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}))
+    res = r.invoke(app, ["audit", "--role-arn", f"arn:aws:iam::{other}:role/iamlint-audit", "--db",
+                         str(tmp_path / "r.db"), "-f", "json", "--fail-on", "critical"])
+    assert res.exit_code == 1, res.output                       # IAM201: a role anyone may assume
+    doc = json.loads(res.stdout)
+    assert [a["account"] for a in doc["accounts"]] == [other]
+    assert [f["rule_id"] for f in doc["new"] if f["principal"] == f"arn:aws:iam::{other}:role/app"][0] == "IAM201"
 
 
 def test_notification_failures_are_reported_not_fatal(aws, tmp_path, hook_server):

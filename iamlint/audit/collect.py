@@ -214,7 +214,14 @@ def role_targets(role_arns: list[str], external_id: str | None = None) -> list[T
     return out
 
 
-def profile_targets(profiles: list[str]) -> list[Target]:
+def profile_targets(profiles: list[str], check: bool = True) -> list[Target]:
+    """One target per profile; with `check`, a profile missing from the local AWS config is a usage error."""
+    if check:
+        from ..errors import UsageError
+        known = set(new_session().available_profiles)
+        missing = [p for p in profiles if p not in known]
+        if missing:
+            raise UsageError(f"AWS profile(s) not found: {', '.join(missing)}")
     return [Target("profile", p) for p in profiles]
 
 
