@@ -294,6 +294,18 @@ def show(run: str = typer.Argument(..., help="a run number, or 'latest'"),
     emit(render(doc, format, Style(False if (no_color or output) else None)), output)
 
 
+@audit_app.command("prune")
+@handled
+def prune(keep: int = typer.Option(..., "--keep", help="how many of the most recent runs to keep"),
+          db: Optional[str] = typer.Option(None, "--db")):
+    """Forget old runs (each finding's first seen / last seen / resolved history stays)."""
+    from .audit.store import Store
+    store = Store(db)
+    n = store.prune(keep)
+    store.close()
+    typer.echo(f"{store.path}: removed {n} run(s), kept the {keep} most recent")
+
+
 @audit_app.command("migrate")
 @handled
 def migrate(db: Optional[str] = typer.Option(None, "--db")):

@@ -457,6 +457,14 @@ def test_audit_json_matches_its_schema(tmp_path):
         assert out.exit_code == 0 and "resolved" in out.stdout.lower()
     hist = json.loads(r.invoke(app, ["audit", "history", "--db", str(tmp_path / "a.db"), "-f", "json"]).stdout)
     assert [x["run"] for x in hist["runs"]] == [2, 1]
+    # retention: old runs go, the lifecycle of each finding stays, the next run compares with the last
+    res = r.invoke(app, ["audit", "prune", "--keep", "1", "--db", str(tmp_path / "a.db")])
+    assert res.exit_code == 0 and "removed 1 run(s)" in res.stdout
+    s = Store(str(tmp_path / "a.db"))
+    assert [x["run"] for x in s.runs()] == [2] and s.db.execute("SELECT count(*) FROM findings").fetchone()[0]
+    assert s.document(2) == doc
+    res = r.invoke(app, ["audit", "show", "1", "--db", str(tmp_path / "a.db")])
+    assert res.exit_code == 2 and "no run 1" in res.output
 
 
 # ----------------------------------------------------------------------------------- the store

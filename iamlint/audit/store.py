@@ -307,6 +307,26 @@ class Store:
                    (json.dumps(counts), json.dumps(rec.errors, default=str), run_id))
         return run_id
 
+    def prune(self, keep: int) -> int:
+        """Forget all but the `keep` most recent runs (the finding lifecycle stays). Returns runs removed."""
+        if keep < 1:
+            raise UsageError("--keep must be at least 1 (the last run is the next run's baseline)")
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            old = [r for (r,) in self.db.execute("SELECT id FROM runs ORDER BY id DESC LIMIT -1 OFFSET ?", (keep,))]
+            for table in ("run_findings", "account_snapshots"):
+                self.db.executemany(f"DELETE FROM {table} WHERE run_id = ?", [(r,) for r in old])
+            self.db.executemany("DELETE FROM runs WHERE id = ?", [(r,) for r in old])
+            self.db.execute("DELETE FROM bodies WHERE hash NOT IN (SELECT body FROM run_findings) "
+                            "AND hash NOT IN (SELECT body FROM findings)")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        if old:
+            self.db.execute("VACUUM")
+        return len(old)
+
     def _maybe_pause(self) -> bool:
         marker = os.environ.get(PAUSE_ENV)
         if not marker:
