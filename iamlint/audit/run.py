@@ -201,16 +201,20 @@ def audit(plan: Plan, store: Store, *, workers: int = 8, executor: str = "local"
         t = time.perf_counter()
         report = scan(model, only=only, skip=skip, rule_dirs=rule_dirs, config=config, exclusions=exclusions)
         seconds["scan"] = time.perf_counter() - t
+        t = time.perf_counter()
         findings = [f.to_json() for f in report.findings]
         rules = [r.id for r in report.rules]
         suppressed = [f.fingerprint for f, _ in report.suppressed]
         errors.extend(dict(e, stage="collect") for e in report.errors)
+        seconds["serialize"] = time.perf_counter() - t
     t = time.perf_counter()
     run_id = store.record(RunRecord(started_at=started, source=plan.source, findings=findings, accounts=accounts,
                                     rules=rules, errors=errors, suppressed=suppressed, since=since,
                                     version=__version__))
     seconds["store"] = time.perf_counter() - t
+    t = time.perf_counter()
     doc = store.document(run_id)
+    seconds["document"] = time.perf_counter() - t
     s = doc["summary"]
     log.info("audit recorded", extra={"event": "run_recorded", "run": run_id, "accounts": s["accounts"],
                                       "accounts_read": s["accounts_read"], "new": s["new"], "open": s["open"],
