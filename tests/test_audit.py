@@ -168,10 +168,26 @@ def test_policy_type_not_enabled_means_no_guardrails(aws):
     assert doc["policy_types"] == [] and organization(doc).scps == {}
 
 
-def test_full_audit_two_runs_new_resolved_open_unverified(org, aws, tmp_path):
+def _record_calls(monkeypatch) -> set:
+    from iamlint.loaders import live
+    seen = set()
+    for name in ("call", "paginate"):
+        orig = getattr(live._Collector, name)
+
+        def rec(self, service, region, operation, *a, _orig=orig, **k):
+            seen.add((service, operation))
+            return _orig(self, service, region, operation, *a, **k)
+        monkeypatch.setattr(live._Collector, name, rec)
+    return seen
+
+
+def test_full_audit_two_runs_new_resolved_open_unverified(org, aws, tmp_path, monkeypatch):
     ids, iam = org["ids"], org["iam"]
     store = Store(str(tmp_path / "a.db"))
+    calls = _record_calls(monkeypatch)
     out1 = audit(_plan(aws), store, base_session=aws, workers=3)
+    # every call a real audit makes is one the policy test knows (the static list is complete)
+    assert len(calls) > 15 and calls <= _static_calls()
     d1 = out1.document
     model = out1.report.model                           # one model, one scan, the organization's guardrails
     assert sorted(model.accounts) == sorted([MGMT, *ids.values()])
@@ -608,21 +624,6 @@ def test_audit_role_policy_covers_every_call_and_is_read_only():
     assert _allowed(runner, "sts:AssumeRole", "arn:aws:iam::222222222222:role/admin") == "ImplicitlyDenied"
     trust = json.loads((DOCS / "audit-role-trust.json").read_text())
     assert trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"]
-
-
-def test_runtime_calls_are_the_ones_the_policy_test_knows(org, aws, tmp_path, monkeypatch):
-    """The static list above is complete: every call a real audit makes is in it."""
-    from iamlint.loaders import live
-    seen = set()
-    for name in ("call", "paginate"):
-        orig = getattr(live._Collector, name)
-
-        def rec(self, service, region, operation, *a, _orig=orig, **k):
-            seen.add((service, operation))
-            return _orig(self, service, region, operation, *a, **k)
-        monkeypatch.setattr(live._Collector, name, rec)
-    audit(_plan(aws), Store(str(tmp_path / "a.db")), base_session=aws, workers=2)
-    assert len(seen) > 15 and seen <= _static_calls()
 
 
 def test_account_results_cross_process_boundaries():
