@@ -58,8 +58,9 @@ def setup_logging(fmt: str, quiet: bool) -> None:
 class Bar:
     """A progress bar on stderr, only on a terminal."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, noun: str = "accounts"):
         self.enabled = enabled
+        self.noun = noun
         self.failed = 0
 
     def __call__(self, res, done: int, total: int) -> None:
@@ -70,7 +71,7 @@ class Bar:
         width = 30
         fill = int(width * done / max(total, 1))
         tail = f", {self.failed} failed" if self.failed else ""
-        sys.stderr.write(f"\r\033[K  [{'#' * fill}{'.' * (width - fill)}] {done}/{total} accounts{tail}")
+        sys.stderr.write(f"\r\033[K  [{'#' * fill}{'.' * (width - fill)}] {done}/{total} {self.noun}{tail}")
         sys.stderr.flush()
 
     def end(self) -> None:
@@ -187,7 +188,7 @@ def audit(ctx: typer.Context,
         plan = Plan("input", C.input_targets(input))
 
     store = Store(db)
-    bar = Bar(not quiet and log_format == "text" and sys.stderr.isatty())
+    bar = Bar(not quiet and log_format == "text" and sys.stderr.isatty(), "files" if input else "accounts")
     try:
         out = run_audit(plan, store, workers=workers, executor=executor, scheduler=scheduler, regions=regions,
                         source_profile=source_profile, base_session=session if (org or role_arn) else None,
