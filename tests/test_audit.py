@@ -471,6 +471,8 @@ def test_audit_json_matches_its_schema(tmp_path):
     for fmt in ("text", "markdown", "html"):
         out = r.invoke(app, ["audit", "show", "latest", "--db", str(tmp_path / "a.db"), "-f", fmt])
         assert out.exit_code == 0 and "resolved" in out.stdout.lower()
+        if fmt == "html":                                     # self-contained: no script, nothing loaded
+            assert "Content-Security-Policy" in out.stdout and "<script" not in out.stdout.lower()
     hist = json.loads(r.invoke(app, ["audit", "history", "--db", str(tmp_path / "a.db"), "-f", "json"]).stdout)
     assert [x["run"] for x in hist["runs"]] == [2, 1]
     # retention: old runs go, the lifecycle of each finding stays, the next run compares with the last
