@@ -141,6 +141,7 @@ def test_organization_document_levels_and_targets(org, aws):
     assert [p.name for p in o.scps[ids["dev"]][1][1]] == ["FullAWSAccess"]          # dev sits under the root
     assert [p.name for p in o.rcps[ids["prod"]][1][1]] == ["RCPFullAWSAccess", "org-only"]
     assert o.management_account == MGMT
+    assert MGMT not in o.scps and MGMT not in o.rcps        # guardrails never apply to the management account
 
 
 def test_unreadable_guardrails_are_reported_and_not_applied(org, aws):

@@ -6,7 +6,8 @@ parser serves both. The file holds the tree as AWS reports it (root, OUs, accoun
 of the policies attached to it) and every policy once; `organization(doc)` turns it into the model's
 `Organization`, where each account gets its guardrail levels, root first, account last.
 
-A policy type that is not enabled on the root (`policy_types`) does not apply at all: no table is
+Neither SCPs nor RCPs apply to the management account (its principals and its resources): it gets no
+table. A policy type that is not enabled on the root (`policy_types`) does not apply at all: no table is
 built for it, so the evaluator applies no SCPs (or RCPs). Where the policies attached to a node could
 not be read (`"policies": null`), the accounts below it get no table for that type either, and the gap
 is in the collection errors: leaving a guardrail out can only add reach, never hide it.
@@ -91,8 +92,8 @@ def organization(data: dict, source: str = "<organization>") -> Organization:
     org = Organization(id=data.get("id"), management_account=data.get("management_account"))
     enabled = set(data.get("policy_types") or ())
     for node in data["nodes"]:
-        if node["kind"] != "account":
-            continue
+        if node["kind"] != "account" or node["id"] == org.management_account:
+            continue       # SCPs and RCPs do not apply to the management account or to its resources
         chain, seen = [], set()
         cur = node
         while cur is not None:
