@@ -407,6 +407,11 @@ def rules_show(rule_id: str):
         typer.echo("Peer tools: " + ", ".join(f"{k} {v}" for k, v in r.peers.items()))
 
 
+from .cli_audit import audit_app  # noqa: E402 - the audit sub-app lives in its own module
+
+app.add_typer(audit_app, name="audit")
+
+
 @app.command()
 def version():
     """Print iamlint's version and the action catalog's data version."""

@@ -1,0 +1,7 @@
+"""`iamlint audit`: the scheduled, organization-wide audit with history.
+
+collect.py (which accounts; one account read and loaded) · org.py (the organization file, SCP/RCP
+levels) · run.py (concurrent collection, stitching, one scan, recording) · store.py (SQLite history) ·
+report.py (json/text/markdown/html of a run) · deliver.py (folder, S3) · notify.py (SNS, webhook).
+The command line is iamlint/cli_audit.py.
+"""
