@@ -25,10 +25,12 @@ def write_json(tmp_path, name, data):
 # ---------------------------------------------------------------- read-only guard (whole suite)
 # Every AWS API call that iamlint's own code makes, anywhere in the test suite, must be read-only.
 # Calls made by the tests themselves (moto setup: CreateRole, PutRolePolicy ...) are not iamlint's and
-# pass. The only writes iamlint may make are deliveries the user asks for, to the user's own resources
-# (an audit report to S3, a notification to SNS); they are allowed from those modules only.
+# pass. Besides reads, iamlint may only: assume the audit role in each account (sts:AssumeRole, which
+# changes nothing), and deliver what the user asks for to the user's own resources (an audit report to
+# S3, a notification to SNS); each is allowed from its one module only.
 READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Generate", "Simulate", "BatchGet", "Lookup", "Search")
-DELIVERY_WRITES = {("iamlint/audit/deliver.py", "PutObject"), ("iamlint/audit/notify.py", "Publish")}
+ALLOWED_NON_READ = {("iamlint/audit/collect.py", "AssumeRole"), ("iamlint/audit/deliver.py", "PutObject"),
+                    ("iamlint/audit/notify.py", "Publish")}
 _IAMLINT_DIR = str(ROOT / "iamlint") + os.sep
 AWS_CALLS_BY_IAMLINT: list[tuple[str, str]] = []
 
@@ -58,7 +60,7 @@ def _aws_read_only_guard():
         if caller is not None:
             service = self.meta.service_model.service_name
             AWS_CALLS_BY_IAMLINT.append((service, operation_name))
-            if not operation_name.startswith(READ_ONLY_PREFIXES) and (caller, operation_name) not in DELIVERY_WRITES:
+            if not operation_name.startswith(READ_ONLY_PREFIXES) and (caller, operation_name) not in ALLOWED_NON_READ:
                 pytest.fail(f"iamlint called a non-read-only AWS API: {service}:{operation_name} from {caller}")
         return original(self, operation_name, api_params)
 
