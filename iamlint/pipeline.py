@@ -54,6 +54,9 @@ def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str]
          rule_dirs: tuple[str, ...] = (), progress: Callable[[str], None] | None = None,
          config: dict | None = None, exclusions: list | None = None) -> Report:
     timings: dict[str, float] = {}
+    if config:
+        from .config import validate_config
+        validate_config(config)
     t = time.perf_counter()
     graph = build_graph(model, progress=progress)
     timings["graph"] = time.perf_counter() - t
