@@ -196,6 +196,8 @@ class Builder:
             self.pass_role(m)
         for m in by_matcher.get("existing_resource", []):
             self.existing_resource(m)
+        for m in by_matcher.get("tool_invoke", []):     # agent tools: marked `tool`, not act-as
+            self.existing_resource(m, tool=True)
         return Graph(self.model, self.auth, self.g, dict(self.admin))
 
     def _say(self, msg: str) -> None:
@@ -452,7 +454,7 @@ class Builder:
             return True, f"an instance profile for {role.name} (none in the input)"
         return False, None
 
-    def existing_resource(self, m: Method) -> None:
+    def existing_resource(self, m: Method, tool: bool = False) -> None:
         spec = m.actions[0]
         for actor in self.actors:
             if not any(self.pre.may(actor, a) for a in spec.actions):
@@ -466,7 +468,7 @@ class Builder:
                         continue
                     eb = EdgeBuilder()
                     if self.check_spec(actor, spec, {"existing": item["arn"]}, eb):
-                        self.add(eb.edge(actor.arn, role_arn, m.id))
+                        self.add(eb.edge(actor.arn, role_arn, m.id, tool=tool))
             else:
                 # no inventory of this resource type: every role the service can run is a potential target
                 eb0 = EdgeBuilder()
@@ -477,7 +479,7 @@ class Builder:
                         continue
                     if m.requires == "instance_profile" and not role.instance_profiles:
                         continue
-                    self.add(eb0.edge(actor.arn, role.arn, m.id, potential=True,
+                    self.add(eb0.edge(actor.arn, role.arn, m.id, potential=True, tool=tool,
                                       assumes=f"{m.assumes} (the input has no {m.inventory} inventory)"))
 
 
