@@ -18,7 +18,7 @@ class Location:
     pointer: str | None = None
 
     def to_json(self) -> dict:
-        return {"file": self.file, "line": self.line, "column": self.column, "pointer": self.pointer}
+        out = {"file": self.file, "line": self.line, "column": self.column, "pointer": self.pointer}
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Finding:
     potential: bool = False                # relies on resources the input does not show
     conditions: tuple[str, ...] = ()
     key: tuple = field(default=(), compare=False)   # what identifies it beyond rule+principal
+    agent: object = field(default=None, compare=False)   # the AgentSource (kind, reasons) behind `source`
 
     @property
     def fingerprint(self) -> str:
@@ -49,7 +50,7 @@ class Finding:
                 self.location.file if self.location else "", self.fingerprint)
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "rule_id": self.rule_id, "severity": self.severity, "title": self.title,
             "principal": self.principal, "message": self.message,
             "path": [e.to_json() for e in self.path], "evidence": list(self.evidence),
@@ -57,3 +58,6 @@ class Finding:
             "source": self.source, "potential": self.potential, "conditions": list(self.conditions),
             "location": self.location.to_json() if self.location else None,
         }
+        if self.agent is not None:
+            out["agent_source"] = self.agent.to_json()
+        return out

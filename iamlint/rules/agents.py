@@ -1,5 +1,474 @@
-"""Agent blast-radius matchers (the AGT rule family)."""
+"""Agent blast-radius matchers (the AGT rule family).
+
+Every matcher works on the agent-reachable set (iamlint/agents/reach.py): the agent sources and what
+they can become through the permission graph. Every finding names its agent source (`source`, and
+`agent` with the kind and reasons) and carries the path from it (empty for a source itself).
+Every permission question is asked of the one evaluator (`ctx.graph.auth.check`), which applies
+explicit denies, boundaries and SCPs. A Conditional answer, or a path through conditional or potential
+steps, gives a finding one severity lower that names the conditions: never dropped, never certain.
+"""
 
 from __future__ import annotations
 
-MATCHERS: dict = {}
+from datetime import datetime, timezone
+from typing import Iterable
+
+from ..agents.actionsets import action_set, every_resource, matches_any, needs, self_resources
+from ..agents.actionsets import data as action_data
+from ..agents.reach import Reach, agent_reach
+from ..agents.sources import KIND_LABEL, agent_settings, agent_sources, is_human_role
+from ..engine import actions as catalog
+from ..engine import wildcard
+from ..findings import Finding
+from ..graph.build import ADMIN_PROBES, IAM_WRITE_PROBES, is_hub
+from ..graph.edges import Edge, merge
+from ..graph.methods import method as method_of
+from ..graph.paths import collapse, render_chain
+from ..model.account import Kind, Principal
+from .hygiene import _parse_time, _probe_evidence, _short, lower, ref_label
+
+ADMIN = ("admin", "iam-write")
+
+
+# ---------------------------------------------------------------- shared
+
+def _reached(ctx) -> tuple[Reach, list[Principal]]:
+    r = agent_reach(ctx)
+    return r, [ctx.model.principal(a) for a in r.principals(ctx.model)]
+
+
+def _where(ctx, r: Reach, p: Principal) -> str:
+    src = r.source_of(p.arn)
+    if src is None:
+        return ""
+    if src.arn == p.arn:
+        return f"{p.kind.value} {p.name} is an agent source ({KIND_LABEL[src.kind]}: {src.reasons[0]})"
+    n = len(r.path(p.arn))
+    return f"{p.kind.value} {p.name} is reachable from agent source {src.name} ({KIND_LABEL[src.kind]}) in {n} step(s)"
+
+
+def _emit(rule, ctx, r: Reach, p: Principal, what: str, severity: str, *, evidence=(), conditions=(),
+          extra: Iterable[Edge] = (), key: tuple = (), potential: bool = False) -> Finding:
+    """One finding about reachable principal `p`: path from its source (+ `extra` steps), severity one
+    lower when anything it rests on is undecided or assumed."""
+    path = collapse(r.path(p.arn) + list(extra))
+    src = r.source_of(p.arn)
+    potential = potential or any(e.potential for e in path)
+    conds = tuple(dict.fromkeys(tuple(conditions) + tuple(c for e in path for c in e.conditions)))
+    if potential or conds:
+        severity = lower(severity)
+    chain = render_chain(path, ctx.name)
+    msg = f"{_where(ctx, r, p)}; it {what}" + (f": {chain}" if chain else "")
+    return Finding(rule.id, severity, rule.title, p.arn, msg, rule.remediation, tuple(path),
+                   tuple(dict.fromkeys(evidence)), source=src.arn if src else None, potential=potential,
+                   conditions=conds, key=key, agent=src)
+
+
+def _labels(p: Principal, d) -> list[str]:
+    return [ref_label(p, ref) for ref in d.allowed_by]
+
+
+def _pending(d) -> list[str]:
+    return [pc.describe() for pc in d.conditions]
+
+
+def _scoping_only(d, scoping: list[str]) -> bool:
+    keys = {pc.condition.key.lower() for pc in d.conditions}
+    return bool(keys) and all(any(wildcard.match(s, k, ignore_case=True) for s in scoping) for k in keys)
+
+
+def _level(ctx, arn: str) -> str | None:
+    return ctx.graph.admin.get(arn)
+
+
+def _out_edges(ctx, arn: str):
+    """Edges out of `arn`, steps through hub nodes merged into one (a --m--> hub --m--> role)."""
+    for _, _, data in ctx.graph.g.out_edges(arn, data=True):
+        e: Edge = data["edge"]
+        if is_hub(e.target):
+            for _, _, d2 in ctx.graph.g.out_edges(e.target, data=True):
+                yield merge(e, d2["edge"])
+        else:
+            yield e
+
+
+def _category(e: Edge) -> str | None:
+    m = method_of(e.method)
+    return m.category if m else None
+
+
+def _set_hits(ctx, p: Principal, actions: Iterable[str], scoping: list[str], mode: str = "all"):
+    """(certain hits, conditional hits, evidence, conditions) of `actions` on every resource of their type."""
+    auth = ctx.graph.auth
+    certain, maybe, ev, conds = [], [], [], []
+    for a in actions:
+        if a.lower() == "sts:getfederationtoken" and p.kind is not Kind.USER:
+            continue   # only users can call it
+        d = auth.check(p.arn, a, every_resource(a, p.account), resource_mode=mode)
+        if not d.possible:
+            continue
+        if d.allowed:
+            certain.append(a)
+        elif _scoping_only(d, scoping):
+            continue   # scoped by resource tags or the like: the fix the rule asks for
+        else:
+            maybe.append(a)
+            conds.extend(_pending(d))
+        ev.extend(_labels(p, d))
+    return certain, maybe, ev, conds
+
+
+SET_WHAT = {"destructive": "may destroy data or infrastructure",
+            "backup": "may delete backups or turn recovery protections off",
+            "defense_evasion": "may stop or tamper with logging and detection",
+            "credential_minting": "may mint new long-lived or foreign credentials",
+            "secret_read": "may read secrets"}
+
+
+# ---------------------------------------------------------------- AGT001 admin
+
+def agent_admin(rule, ctx) -> Iterable[Finding]:
+    r, reached = _reached(ctx)
+    for p in reached:
+        lvl = _level(ctx, p.arn)
+        if lvl not in ("admin", "iam-write", "conditional"):
+            continue
+        probes = ADMIN_PROBES if lvl != "iam-write" else IAM_WRITE_PROBES
+        ev, conds, possible = _probe_evidence(ctx, p.arn, probes)
+        if lvl == "conditional":
+            ev, conds, possible = _probe_evidence(ctx, p.arn, IAM_WRITE_PROBES)
+            if not possible:
+                continue
+        what = {"admin": "is an administrator (every action on every resource)",
+                "iam-write": "is admin-equivalent (full IAM write: it can grant itself anything)",
+                "conditional": "is admin-equivalent under conditions"}[lvl]
+        yield _emit(rule, ctx, r, p, what + f", granted by {_short(ev, 2) or 'its identity policies'}",
+                    rule.severity, evidence=ev, conditions=conds, key=("admin",))
+
+
+# ---------------------------------------------------------------- AGT002 IAM write / self-modification
+
+def agent_iam_write(rule, ctx) -> Iterable[Finding]:
+    r, reached = _reached(ctx)
+    auth = ctx.graph.auth
+    for p in reached:
+        if _level(ctx, p.arn) in ADMIN:
+            continue   # AGT001
+        scopes: dict[str, list[str]] = {"itself": [], "every": [], "some": []}
+        ev, conds, uncertain = [], [], False
+        for a in action_set("iam_write"):
+            tries = [("itself", res, "exact") for res in self_resources(ctx.model, p, a)]
+            tries += [("every", every_resource(a, p.account), "all"), ("some", every_resource(a, p.account), "some")]
+            for scope, res, mode in tries:
+                d = auth.check(p.arn, a, res, resource_mode=mode)
+                if d.possible:
+                    scopes[scope].append(a)
+                    ev.extend(_labels(p, d))
+                    if not d.allowed:
+                        conds.extend(_pending(d))
+                    break
+        if not any(scopes.values()):
+            continue
+        worst = "itself" if scopes["itself"] else "every" if scopes["every"] else "some"
+        sev = rule.severity if worst in ("itself", "every") else lower(rule.severity)
+        parts = []
+        if scopes["itself"]:
+            parts.append(f"its own permissions ({_short(scopes['itself'], 3)})")
+        if scopes["every"]:
+            parts.append(f"every {('role, user or policy')} of the account ({_short(scopes['every'], 3)})")
+        if scopes["some"]:
+            parts.append(f"some IAM resources ({_short(scopes['some'], 3)})")
+        yield _emit(rule, ctx, r, p, "may change IAM: " + "; ".join(parts), sev, evidence=ev,
+                    conditions=conds, key=("iam-write",))
+
+
+# ---------------------------------------------------------------- AGT003 / AGT004 / AGT005: graph steps
+
+def _stronger(ctx, p: Principal, target: str) -> list[str]:
+    """Probe actions `target` may do on every resource and `p` may not (what p gains by becoming it)."""
+    auth = ctx.graph.auth
+    t = ctx.model.principal(target)
+    if t is None or t.kind is Kind.GROUP:
+        return []
+    return [a for a in ADMIN_PROBES
+            if auth.check(target, a, "*", resource_mode="all").possible
+            and not auth.check(p.arn, a, "*", resource_mode="all").possible]
+
+
+def _step_rule(rule, ctx, categories: tuple[str, ...], tool: bool):
+    r, reached = _reached(ctx)
+    for p in reached:
+        steps = [e for e in _out_edges(ctx, p.arn) if e.tool == tool and _category(e) in categories
+                 and e.target != p.arn and ctx.model.principal(e.target) is not None]
+        if not steps:
+            continue
+        scored = []
+        for e in sorted(steps, key=lambda e: (e.target, e.method)):
+            lvl = _level(ctx, e.target)
+            gain = _stronger(ctx, p, e.target) if lvl not in ADMIN else ["*"]
+            if not gain:
+                continue
+            scored.append((lvl in ADMIN, e, gain))
+        if scored:
+            yield p, r, scored
+
+
+def agent_passrole(rule, ctx) -> Iterable[Finding]:
+    """AGT003: PassRole + a create action (the graph's new-passrole methods) into a stronger role."""
+    for p, r, scored in _step_rule(rule, ctx, ("new-passrole",), False):
+        admin = [e for a, e, _ in scored if a]
+        best = (admin or [e for _, e, _ in scored])[0]
+        targets = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method})" for _, e, _ in scored))
+        sev = rule.severity if admin else lower(rule.severity)
+        what = (f"may pass {'an administrator role' if admin else 'a stronger role'} to new compute it creates: "
+                f"{_short(targets, 4)}")
+        yield _emit(rule, ctx, r, p, what, sev, evidence=best.evidence, extra=[best], key=("passrole",),
+                    potential=best.potential)
+
+
+def agent_exec_into(rule, ctx) -> Iterable[Finding]:
+    """AGT004: run code or commands in existing compute that runs as a stronger role."""
+    for p, r, scored in _step_rule(rule, ctx, ("existing-passrole",), False):
+        admin = [e for a, e, _ in scored if a]
+        best = (admin or [e for _, e, _ in scored])[0]
+        targets = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method})" for _, e, _ in scored))
+        sev = rule.severity if admin else lower(rule.severity)
+        gains = "" if admin else f", gaining {_short(scored[0][2], 3)}"
+        yield _emit(rule, ctx, r, p, f"may run code as an existing stronger role: {_short(targets, 4)}{gains}",
+                    sev, evidence=best.evidence, extra=[best], key=("exec",), potential=best.potential)
+
+
+def agent_tool_privileged(rule, ctx) -> Iterable[Finding]:
+    """AGT005: invoke a tool (Lambda, state machine) whose role is admin, or may write IAM or destroy."""
+    auth = ctx.graph.auth
+    r, reached = _reached(ctx)
+    for p in reached:
+        hits = []
+        for e in sorted(_out_edges(ctx, p.arn), key=lambda e: (e.target, e.method)):
+            if not e.tool or e.target == p.arn:
+                continue
+            t = ctx.model.principal(e.target)
+            if t is None:
+                continue
+            if _level(ctx, t.arn) in ADMIN:
+                hits.append((0, e, "an administrator"))
+                continue
+            power = [a for a in action_set("iam_write") + action_set("destructive")
+                     if auth.check(t.arn, a, every_resource(a, t.account), resource_mode="some").possible]
+            if power:
+                hits.append((1, e, f"may {_short(power, 3)}"))
+        if not hits:
+            continue
+        hits.sort(key=lambda x: (x[0], x[1].target))
+        rank, best, what = hits[0]
+        sev = rule.severity if rank == 0 else lower(rule.severity)
+        tools = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method}: {w})" for _, e, w in hits))
+        yield _emit(rule, ctx, r, p, f"may invoke tools that run as privileged roles, with inputs it controls: "
+                    f"{_short(tools, 3)}", sev, evidence=best.evidence, extra=[best], key=("tool",),
+                    potential=best.potential)
+
+
+# ---------------------------------------------------------------- AGT006/7/8/22/25: action sets
+
+def agent_action_set(rule, ctx) -> Iterable[Finding]:
+    name = rule.match["set"]
+    scoping = rule.match.get("scoping_keys", [])
+    actions = action_set(name)
+    r, reached = _reached(ctx)
+    for p in reached:
+        if _level(ctx, p.arn) in ADMIN:
+            continue   # AGT001 says more
+        certain, maybe, ev, conds = _set_hits(ctx, p, actions, scoping)
+        scope = "on every resource of their type"
+        if not certain and not maybe and rule.match.get("any_resource"):
+            certain, maybe, ev, conds = _set_hits(ctx, p, actions, scoping, mode="some")
+            scope = "on some resources"
+        if not certain and not maybe:
+            continue
+        hits = certain + maybe
+        sev = rule.severity if certain else lower(rule.severity)
+        if scope == "on some resources":
+            sev = lower(sev)
+        what = f"{SET_WHAT.get(name, 'may ' + name)} {scope}: {_short(hits, 5)}"
+        if maybe and certain:
+            what += f" ({len(maybe)} under conditions)"
+        yield _emit(rule, ctx, r, p, what, sev, evidence=ev, conditions=conds if not certain else (),
+                    key=(name,))
+
+
+# ---------------------------------------------------------------- AGT009 no boundary
+
+def agent_no_boundary(rule, ctx) -> Iterable[Finding]:
+    auth = ctx.graph.auth
+    r, _ = _reached(ctx)
+    for arn in sorted(agent_sources(ctx)):
+        p = ctx.model.principal(arn)
+        if p is None or p.permissions_boundary or p.kind is Kind.GROUP:
+            continue
+        risky = [a for a in action_set("iam_write") + ("iam:PassRole",)
+                 if auth.check(p.arn, a, every_resource(a, p.account), resource_mode="some").possible]
+        sev = lower(rule.severity, -1) if risky else rule.severity
+        extra = f"; it may {_short(risky, 3)}, so it could grant itself more" if risky else ""
+        yield _emit(rule, ctx, r, p, f"has no permissions boundary{extra}", sev, key=("boundary",))
+
+
+# ---------------------------------------------------------------- AGT019 chain into a human role
+
+def agent_chain_to_human(rule, ctx) -> Iterable[Finding]:
+    cfg = agent_settings(ctx)
+    r, reached = _reached(ctx)
+    for p in reached:
+        if p.kind is not Kind.ROLE or r.origin.get(p.arn) == p.arn:
+            continue
+        why = is_human_role(p, cfg)
+        path = r.path(p.arn)
+        if not why or not path or path[-1].method != "sts-assume-role":
+            continue
+        lvl = _level(ctx, p.arn)
+        note = " and is an administrator" if lvl in ADMIN else ""
+        yield _emit(rule, ctx, r, p, f"is a human / break-glass role ({why}){note}, and the agent can chain "
+                    f"into it", rule.severity, key=("human",))
+
+
+# ---------------------------------------------------------------- AGT020 operator inheritance
+
+def operator_inheritance(rule, ctx) -> Iterable[Finding]:
+    r, reached = _reached(ctx)
+    ops = [s for s in agent_sources(ctx).values() if s.kind == "operator"]
+    for src in sorted(ops, key=lambda s: s.arn):
+        p = ctx.model.principal(src.arn)
+        mine = [q for q in reached if r.origin.get(q.arn) == src.arn]
+        admin = [q for q in mine if _level(ctx, q.arn) in ADMIN]
+        if admin:
+            q = sorted(admin, key=lambda q: (len(r.path(q.arn)), q.arn))[0]
+            what = ("is an administrator" if q is p else f"can become administrator {q.name}")
+            path = r.path(q.arn)
+        else:
+            found = None
+            for q in sorted(mine, key=lambda q: (len(r.path(q.arn)), q.arn)):
+                certain, maybe, _, _ = _set_hits(ctx, q, action_set("destructive"), ["aws:ResourceTag/*"])
+                if certain or maybe:
+                    found = (q, certain + maybe)
+                    break
+            if found is None:
+                continue
+            q, acts = found
+            what = (f"may destroy on every resource ({_short(acts, 3)})" if q is p
+                    else f"can become {q.name}, which may destroy on every resource ({_short(acts, 3)})")
+            path = r.path(q.arn)
+        yield _emit(rule, ctx, r, p, f"{what}; the local agent tools it runs inherit all of it (app-level "
+                    f"guardrails such as supervised modes or MCP deny lists are not enforced by IAM)",
+                    rule.severity, extra=path, key=("operator",))
+
+
+# ---------------------------------------------------------------- AGT021 long-lived keys
+
+def agent_user_keys(rule, ctx) -> Iterable[Finding]:
+    limit = int(((ctx.config.get("agent_rules") or {}).get("key_age_days")) or rule.match.get("key_age_days", 90))
+    r, _ = _reached(ctx)
+    for arn in sorted(agent_sources(ctx)):
+        p = ctx.model.principal(arn)
+        if p is None or p.kind is not Kind.USER:
+            continue
+        acct = ctx.model.accounts.get(p.account)
+        users = ((acct.inventory if acct else {}) or {}).get("users")
+        info = users.get(p.arn) if isinstance(users, dict) else None
+        if info is None:
+            yield _emit(rule, ctx, r, p, "is an IAM user, so it signs in with long-lived credentials if it "
+                        "has any; the input has no credential inventory, so whether it has active access "
+                        "keys is unknown", "low", potential=True, key=("keys",))
+            continue
+        active = [k for k in info.get("access_keys") or [] if str(k.get("status", "")).lower() == "active"]
+        if not active:
+            continue
+        now = datetime.now(timezone.utc)
+        if ctx.config.get("now"):
+            now = _parse_time(ctx.config["now"]) or now
+        ages = [(now - t).days for t in (_parse_time(k.get("create_date")) for k in active) if t is not None]
+        old = [a for a in ages if a > limit]
+        sev = lower(rule.severity, -1) if old else rule.severity
+        age = (f", the oldest {max(ages)} days old" if ages else ", of unknown age")
+        yield _emit(rule, ctx, r, p, f"has {len(active)} active access key(s){age}; an agent should use a role "
+                    f"(OIDC federation or a service role) with short sessions instead", sev,
+                    evidence=(f"user/{p.name} access keys",), key=("keys",))
+
+
+# ---------------------------------------------------------------- AGT024 over-broad execution role
+
+def agent_execution_role_overbroad(rule, ctx) -> Iterable[Finding]:
+    auth = ctx.graph.auth
+    cfg = agent_settings(ctx)
+    r, _ = _reached(ctx)
+    for arn, src in sorted(agent_sources(ctx).items()):
+        p = ctx.model.principal(arn)
+        if p is None or p.kind is not Kind.ROLE or p.arn not in ctx.graph.g:
+            continue
+        services = sorted({s for s, _, d in ctx.graph.g.in_edges(p.arn, data=True)
+                           if d["edge"].method == "service-trust" and matches_any(cfg["service_principals"], s)})
+        if not services:
+            continue
+        allowed_needs = [n for s in services for n in needs(s)]
+        if _level(ctx, p.arn) in ADMIN:
+            yield _emit(rule, ctx, r, p, f"is an administrator, far beyond what {', '.join(services)} needs",
+                        "critical", key=("overbroad",))
+            continue
+        broad, ev, conds = [], [], []
+        for a in action_data()["execution_role_probes"]:
+            d = auth.check(p.arn, a, every_resource(a, p.account), resource_mode="all")
+            if d.possible:
+                broad.append(a)
+                ev.extend(_labels(p, d))
+                conds.extend(_pending(d))
+        beyond = []
+        for pol in auth.policy_set(p).identity:
+            for st in pol.document.statements:
+                if not st.is_allow or st.actions is None:
+                    continue
+                for pat in st.actions:
+                    extra = [a for a in (catalog.expand(pat) if pat != "*" else ("iam:PassRole",))
+                             if not matches_any(allowed_needs, a)]
+                    if extra and auth.check(p.arn, extra[0], every_resource(extra[0], p.account),
+                                            resource_mode="some").possible:
+                        beyond.append(pat)
+        beyond = list(dict.fromkeys(beyond))
+        if not broad and not beyond:
+            continue
+        parts = []
+        if broad:
+            parts.append(f"may {_short(broad, 4)} on every resource of their type")
+        if beyond:
+            parts.append(f"grants {_short(beyond, 4)} beyond the documented needs of {', '.join(services)}")
+        sev = rule.severity if broad else lower(rule.severity)
+        yield _emit(rule, ctx, r, p, "; ".join(parts) + " (anything running in the agent can read the role's "
+                    "credentials)", sev, evidence=ev, conditions=conds, key=("overbroad",))
+
+
+# ---------------------------------------------------------------- AGT028 long sessions
+
+def agent_long_session(rule, ctx) -> Iterable[Finding]:
+    limit = int(((ctx.config.get("agent_rules") or {}).get("max_session_seconds"))
+                or rule.match.get("max_seconds", 3600))
+    r, _ = _reached(ctx)
+    for arn in sorted(agent_sources(ctx)):
+        p = ctx.model.principal(arn)
+        if p is None or p.kind is not Kind.ROLE or not p.max_session_duration or p.max_session_duration <= limit:
+            continue
+        yield _emit(rule, ctx, r, p, f"allows sessions of {p.max_session_duration} s (MaxSessionDuration), over "
+                    f"the {limit} s an agent session should need", rule.severity,
+                    evidence=(f"role/{p.name} MaxSessionDuration",), key=("session",))
+
+
+MATCHERS: dict = {
+    "agent_admin": agent_admin,
+    "agent_iam_write": agent_iam_write,
+    "agent_passrole": agent_passrole,
+    "agent_exec_into": agent_exec_into,
+    "agent_tool_privileged": agent_tool_privileged,
+    "agent_action_set": agent_action_set,
+    "agent_no_boundary": agent_no_boundary,
+    "agent_chain_to_human": agent_chain_to_human,
+    "operator_inheritance": operator_inheritance,
+    "agent_user_keys": agent_user_keys,
+    "agent_execution_role_overbroad": agent_execution_role_overbroad,
+    "agent_long_session": agent_long_session,
+}
