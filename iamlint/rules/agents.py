@@ -376,7 +376,7 @@ def agent_user_keys(rule, ctx) -> Iterable[Finding]:
         if info is None:
             yield _emit(rule, ctx, r, p, "is an IAM user, so it signs in with long-lived credentials if it "
                         "has any; the input has no credential inventory, so whether it has active access "
-                        "keys is unknown", "low", potential=True, key=("keys",))
+                        "keys is unknown", "low", key=("keys",))
             continue
         active = [k for k in info.get("access_keys") or [] if str(k.get("status", "")).lower() == "active"]
         if not active:
