@@ -31,7 +31,7 @@ KIND_LABEL = {"operator": "declared operator (local agent tools run with its cre
               "agent-service": "agent service role", "ci-agent": "AI agent in CI (OIDC)",
               "ci-oidc": "CI / automation (OIDC)", "compute": "compute hosting agent tools",
               "tag": "tagged as an agent", "name": "named like an agent"}
-MAP_KEYS = ("service_principal_narrowing", "tags", "human_tags")
+MAP_KEYS = ("service_principal_narrowing", "tags", "operator_tags", "human_tags")
 
 
 @dataclass(frozen=True)
@@ -178,6 +178,9 @@ def classify(model, graph, cfg: dict) -> dict[str, AgentSource]:
             found.append(("operator", f"declared an operator in the configuration ({pat})"))
         elif p.arn in operator_groups:
             found.append(("operator", f"member of operator group {operator_groups[p.arn]}"))
+        elif _tag_hit(p.tags, cfg.get("operator_tags") or {}):
+            k, v = _tag_hit(p.tags, cfg["operator_tags"])
+            found.append(("operator", f"tagged {k}={v} (declared operator)"))
         # (a), (b) trusts, as the graph decided them
         trusted_compute = []
         if p.kind is Kind.ROLE and p.arn in graph.g:
@@ -212,7 +215,8 @@ def classify(model, graph, cfg: dict) -> dict[str, AgentSource]:
             found.extend(heur)
         if not found:
             continue
-        kind = min((k for k, _ in found), key=KINDS.index)
+        found.sort(key=lambda kr: KINDS.index(kr[0]))
+        kind = found[0][0]
         out[p.arn] = AgentSource(p.arn, p.name, kind, tuple(dict.fromkeys(r for _, r in found)),
                                  tuple(dict.fromkeys(conds)))
     return out

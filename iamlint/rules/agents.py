@@ -16,14 +16,14 @@ from typing import Iterable
 from ..agents.actionsets import action_set, every_resource, matches_any, needs, self_resources
 from ..agents.actionsets import data as action_data
 from ..agents.reach import Reach, agent_reach
-from ..agents.sources import KIND_LABEL, agent_settings, agent_sources, is_human_role
+from ..agents.sources import agent_settings, agent_sources, is_human_role
 from ..engine import actions as catalog
 from ..engine import wildcard
 from ..findings import Finding
 from ..graph.build import ADMIN_PROBES, IAM_WRITE_PROBES, is_hub
 from ..graph.edges import Edge, merge
 from ..graph.methods import method as method_of
-from ..graph.paths import collapse, render_chain
+from ..graph.paths import collapse
 from ..model.account import Kind, Principal
 from .hygiene import _parse_time, _probe_evidence, _short, lower, ref_label
 
@@ -39,12 +39,9 @@ def _reached(ctx) -> tuple[Reach, list[Principal]]:
 
 def _where(ctx, r: Reach, p: Principal) -> str:
     src = r.source_of(p.arn)
-    if src is None:
-        return ""
-    if src.arn == p.arn:
-        return f"{p.kind.value} {p.name} is an agent source ({KIND_LABEL[src.kind]}: {src.reasons[0]})"
-    n = len(r.path(p.arn))
-    return f"{p.kind.value} {p.name} is reachable from agent source {src.name} ({KIND_LABEL[src.kind]}) in {n} step(s)"
+    if src is None or src.arn == p.arn:
+        return f"agent source {p.name}"
+    return f"{p.name} (reachable from agent source {src.name} in {len(r.path(p.arn))} step(s))"
 
 
 def _emit(rule, ctx, r: Reach, p: Principal, what: str, severity: str, *, evidence=(), conditions=(),
@@ -57,8 +54,7 @@ def _emit(rule, ctx, r: Reach, p: Principal, what: str, severity: str, *, eviden
     conds = tuple(dict.fromkeys(tuple(conditions) + tuple(c for e in path for c in e.conditions)))
     if potential or conds:
         severity = lower(severity)
-    chain = render_chain(path, ctx.name)
-    msg = f"{_where(ctx, r, p)}; it {what}" + (f": {chain}" if chain else "")
+    msg = f"{_where(ctx, r, p)} {what}"
     return Finding(rule.id, severity, rule.title, p.arn, msg, rule.remediation, tuple(path),
                    tuple(dict.fromkeys(evidence)), source=src.arn if src else None, potential=potential,
                    conditions=conds, key=key, agent=src)
@@ -75,6 +71,10 @@ def _pending(d) -> list[str]:
 def _scoping_only(d, scoping: list[str]) -> bool:
     keys = {pc.condition.key.lower() for pc in d.conditions}
     return bool(keys) and all(any(wildcard.match(s, k, ignore_case=True) for s in scoping) for k in keys)
+
+
+def _uncertain(path) -> int:
+    return sum(1 for e in path if e.potential or e.conditional)
 
 
 def _level(ctx, arn: str) -> str | None:
@@ -340,12 +340,12 @@ def operator_inheritance(rule, ctx) -> Iterable[Finding]:
         mine = [q for q in reached if r.origin.get(q.arn) == src.arn]
         admin = [q for q in mine if _level(ctx, q.arn) in ADMIN]
         if admin:
-            q = sorted(admin, key=lambda q: (len(r.path(q.arn)), q.arn))[0]
+            q = sorted(admin, key=lambda q: (_uncertain(r.path(q.arn)), len(r.path(q.arn)), q.arn))[0]
             what = ("is an administrator" if q is p else f"can become administrator {q.name}")
             path = r.path(q.arn)
         else:
             found = None
-            for q in sorted(mine, key=lambda q: (len(r.path(q.arn)), q.arn)):
+            for q in sorted(mine, key=lambda q: (_uncertain(r.path(q.arn)), len(r.path(q.arn)), q.arn)):
                 certain, maybe, _, _ = _set_hits(ctx, q, action_set("destructive"), ["aws:ResourceTag/*"])
                 if certain or maybe:
                     found = (q, certain + maybe)
