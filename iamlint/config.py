@@ -59,8 +59,8 @@ def validate_config(data, source: str = "<config>", prefix: str = "") -> None:
                     key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if errors:
         e = errors[0]
-        place = prefix + "/" + "/".join(str(p) for p in e.absolute_path)
+        place = prefix + "".join(f"/{p}" for p in e.absolute_path)
         msg = e.message
         if e.validator == "additionalProperties":
             msg = f"{msg} (see iamlint/schemas/config.schema.json)"
-        raise InputError(msg, source=source, place=place if place != "/" else (prefix or "/"))
+        raise InputError(msg, source=source, place=place or "/")
