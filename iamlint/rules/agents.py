@@ -73,6 +73,16 @@ def _scoping_only(d, scoping: list[str]) -> bool:
     return bool(keys) and all(any(wildcard.match(s, k, ignore_case=True) for s in scoping) for k in keys)
 
 
+def _check(ctx, arn: str, action: str, resource: str, mode: str = "exact"):
+    """The evaluator's decision, memoized per scan: several AGT rules ask the same questions."""
+    memo = ctx._cache.setdefault("agents:checks", {})
+    key = (arn, action, resource, mode)
+    d = memo.get(key)
+    if d is None:
+        d = memo[key] = ctx.graph.auth.check(arn, action, resource, resource_mode=mode)
+    return d
+
+
 def _uncertain(path) -> int:
     return sum(1 for e in path if e.potential or e.conditional)
 
@@ -99,12 +109,11 @@ def _category(e: Edge) -> str | None:
 
 def _set_hits(ctx, p: Principal, actions: Iterable[str], scoping: list[str], mode: str = "all"):
     """(certain hits, conditional hits, evidence, conditions) of `actions` on every resource of their type."""
-    auth = ctx.graph.auth
     certain, maybe, ev, conds = [], [], [], []
     for a in actions:
         if a.lower() == "sts:getfederationtoken" and p.kind is not Kind.USER:
             continue   # only users can call it
-        d = auth.check(p.arn, a, every_resource(a, p.account), resource_mode=mode)
+        d = _check(ctx, p.arn, a, every_resource(a, p.account), mode)
         if not d.possible:
             continue
         if d.allowed:
@@ -150,21 +159,22 @@ def agent_admin(rule, ctx) -> Iterable[Finding]:
 
 def agent_iam_write(rule, ctx) -> Iterable[Finding]:
     r, reached = _reached(ctx)
-    auth = ctx.graph.auth
     for p in reached:
         if _level(ctx, p.arn) in ADMIN:
             continue   # AGT001
         scopes: dict[str, list[str]] = {"itself": [], "every": [], "some": []}
-        ev, conds, uncertain = [], [], False
+        ev, conds, certain = [], [], set()
         for a in action_set("iam_write"):
             tries = [("itself", res, "exact") for res in self_resources(ctx.model, p, a)]
             tries += [("every", every_resource(a, p.account), "all"), ("some", every_resource(a, p.account), "some")]
             for scope, res, mode in tries:
-                d = auth.check(p.arn, a, res, resource_mode=mode)
+                d = _check(ctx, p.arn, a, res, mode)
                 if d.possible:
                     scopes[scope].append(a)
                     ev.extend(_labels(p, d))
-                    if not d.allowed:
+                    if d.allowed:
+                        certain.add(scope)
+                    else:
                         conds.extend(_pending(d))
                     break
         if not any(scopes.values()):
@@ -179,20 +189,18 @@ def agent_iam_write(rule, ctx) -> Iterable[Finding]:
         if scopes["some"]:
             parts.append(f"some IAM resources ({_short(scopes['some'], 3)})")
         yield _emit(rule, ctx, r, p, "may change IAM: " + "; ".join(parts), sev, evidence=ev,
-                    conditions=conds, key=("iam-write",))
+                    conditions=() if worst in certain else conds, key=("iam-write",))
 
 
 # ---------------------------------------------------------------- AGT003 / AGT004 / AGT005: graph steps
 
 def _stronger(ctx, p: Principal, target: str) -> list[str]:
     """Probe actions `target` may do on every resource and `p` may not (what p gains by becoming it)."""
-    auth = ctx.graph.auth
     t = ctx.model.principal(target)
     if t is None or t.kind is Kind.GROUP:
         return []
     return [a for a in ADMIN_PROBES
-            if auth.check(target, a, "*", resource_mode="all").possible
-            and not auth.check(p.arn, a, "*", resource_mode="all").possible]
+            if _check(ctx, target, a, "*", "all").possible and not _check(ctx, p.arn, a, "*", "all").possible]
 
 
 def _step_rule(rule, ctx, categories: tuple[str, ...], tool: bool):
@@ -238,9 +246,17 @@ def agent_exec_into(rule, ctx) -> Iterable[Finding]:
                     sev, evidence=best.evidence, extra=[best], key=("exec",), potential=best.potential)
 
 
+def _tool_power(ctx, t: Principal) -> list[str]:
+    """IAM-write and destructive actions a tool's role may do on some resource (memoized per role)."""
+    memo = ctx._cache.setdefault("agents:tool-power", {})
+    if t.arn not in memo:
+        memo[t.arn] = [a for a in action_set("iam_write") + action_set("destructive")
+                       if _check(ctx, t.arn, a, every_resource(a, t.account), "some").possible]
+    return memo[t.arn]
+
+
 def agent_tool_privileged(rule, ctx) -> Iterable[Finding]:
     """AGT005: invoke a tool (Lambda, state machine) whose role is admin, or may write IAM or destroy."""
-    auth = ctx.graph.auth
     r, reached = _reached(ctx)
     for p in reached:
         hits = []
@@ -253,8 +269,7 @@ def agent_tool_privileged(rule, ctx) -> Iterable[Finding]:
             if _level(ctx, t.arn) in ADMIN:
                 hits.append((0, e, "an administrator"))
                 continue
-            power = [a for a in action_set("iam_write") + action_set("destructive")
-                     if auth.check(t.arn, a, every_resource(a, t.account), resource_mode="some").possible]
+            power = _tool_power(ctx, t)
             if power:
                 hits.append((1, e, f"may {_short(power, 3)}"))
         if not hits:
@@ -299,14 +314,13 @@ def agent_action_set(rule, ctx) -> Iterable[Finding]:
 # ---------------------------------------------------------------- AGT009 no boundary
 
 def agent_no_boundary(rule, ctx) -> Iterable[Finding]:
-    auth = ctx.graph.auth
     r, _ = _reached(ctx)
     for arn in sorted(agent_sources(ctx)):
         p = ctx.model.principal(arn)
         if p is None or p.permissions_boundary or p.kind is Kind.GROUP:
             continue
         risky = [a for a in action_set("iam_write") + ("iam:PassRole",)
-                 if auth.check(p.arn, a, every_resource(a, p.account), resource_mode="some").possible]
+                 if _check(ctx, p.arn, a, every_resource(a, p.account), "some").possible]
         sev = lower(rule.severity, -1) if risky else rule.severity
         extra = f"; it may {_short(risky, 3)}, so it could grant itself more" if risky else ""
         yield _emit(rule, ctx, r, p, f"has no permissions boundary{extra}", sev, key=("boundary",))
@@ -396,7 +410,6 @@ def agent_user_keys(rule, ctx) -> Iterable[Finding]:
 # ---------------------------------------------------------------- AGT024 over-broad execution role
 
 def agent_execution_role_overbroad(rule, ctx) -> Iterable[Finding]:
-    auth = ctx.graph.auth
     cfg = agent_settings(ctx)
     r, _ = _reached(ctx)
     for arn, src in sorted(agent_sources(ctx).items()):
@@ -414,21 +427,21 @@ def agent_execution_role_overbroad(rule, ctx) -> Iterable[Finding]:
             continue
         broad, ev, conds = [], [], []
         for a in action_data()["execution_role_probes"]:
-            d = auth.check(p.arn, a, every_resource(a, p.account), resource_mode="all")
+            d = _check(ctx, p.arn, a, every_resource(a, p.account), "all")
             if d.possible:
                 broad.append(a)
                 ev.extend(_labels(p, d))
                 conds.extend(_pending(d))
         beyond = []
-        for pol in auth.policy_set(p).identity:
+        for pol in ctx.graph.auth.policy_set(p).identity:
             for st in pol.document.statements:
                 if not st.is_allow or st.actions is None:
                     continue
                 for pat in st.actions:
                     extra = [a for a in (catalog.expand(pat) if pat != "*" else ("iam:PassRole",))
                              if not matches_any(allowed_needs, a)]
-                    if extra and auth.check(p.arn, extra[0], every_resource(extra[0], p.account),
-                                            resource_mode="some").possible:
+                    if extra and _check(ctx, p.arn, extra[0], every_resource(extra[0], p.account),
+                                        "some").possible:
                         beyond.append(pat)
         beyond = list(dict.fromkeys(beyond))
         if not broad and not beyond:
