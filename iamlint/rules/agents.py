@@ -222,8 +222,11 @@ def _step_rule(rule, ctx, categories: tuple[str, ...], tool: bool):
 
 
 def agent_passrole(rule, ctx) -> Iterable[Finding]:
-    """AGT003: PassRole + a create action (the graph's new-passrole methods) into a stronger role."""
+    """AGT003: PassRole + a create action (the graph's new-passrole methods) into a stronger role; else
+    PassRole on every role with no iam:PassedToService condition (medium)."""
+    found = set()
     for p, r, scored in _step_rule(rule, ctx, ("new-passrole",), False):
+        found.add(p.arn)
         admin = [e for a, e, _ in scored if a]
         best = (admin or [e for _, e, _ in scored])[0]
         targets = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method})" for _, e, _ in scored))
@@ -232,6 +235,15 @@ def agent_passrole(rule, ctx) -> Iterable[Finding]:
                 f"{_short(targets, 4)}")
         yield _emit(rule, ctx, r, p, what, sev, evidence=best.evidence, extra=[best], key=("passrole",),
                     potential=best.potential)
+    r, reached = _reached(ctx)
+    for p in reached:
+        if p.arn in found or _level(ctx, p.arn) in ADMIN:
+            continue
+        d = _check(ctx, p.arn, "iam:PassRole", f"arn:aws:iam::{p.account}:role/*", "all")
+        if d.allowed:
+            yield _emit(rule, ctx, r, p, "may pass every role of its account to any service (no "
+                        "iam:PassedToService condition); no stronger role is passable to a create action it "
+                        "holds today", lower(rule.severity, 2), evidence=_labels(p, d), key=("passrole",))
 
 
 def agent_exec_into(rule, ctx) -> Iterable[Finding]:
