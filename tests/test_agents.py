@@ -299,3 +299,18 @@ def test_text_groups_by_agent_source_and_json_carries_it():
             assert f["path"][0]["source"] == f["source"]      # every path starts at its agent source
         else:
             assert f["principal"] == f["source"]              # a source itself has an empty path
+
+
+def test_broad_tool_grant_goes_through_one_hub():
+    m = model(roles=[
+        role("agent", AGENT, doc(allow("lambda:InvokeFunction", "*"))),
+        role("fn-a", doc(trust({"Service": "lambda.amazonaws.com"})), managed=[ADMIN]),
+        role("fn-b", doc(trust({"Service": "lambda.amazonaws.com"}))),
+    ])
+    ctx = ctx_of(m)
+    agent = f"arn:aws:iam::{A}:role/agent"
+    (e,) = [d["edge"] for _, _, d in ctx.graph.g.out_edges(agent, data=True)]
+    assert e.target.startswith("hub:") and e.tool and e.potential
+    r = agent_reach(ctx)
+    (step,) = r.path(f"arn:aws:iam::{A}:role/fn-a")          # hub steps are drawn as one
+    assert step.source == agent and step.target.endswith("role/fn-a") and step.tool

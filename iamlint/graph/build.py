@@ -474,6 +474,8 @@ class Builder:
                 eb0 = EdgeBuilder()
                 if not self.check_spec(actor, spec, {}, eb0):
                     continue
+                if tool and self._tool_hub(actor, m, spec, eb0):
+                    continue
                 for role, _ in self.service_roles.get((m.service or "").lower(), []):
                     if role.arn == actor.arn or role.account != actor.account:
                         continue
@@ -481,6 +483,21 @@ class Builder:
                         continue
                     self.add(eb0.edge(actor.arn, role.arn, m.id, potential=True, tool=tool,
                                       assumes=f"{m.assumes} (the input has no {m.inventory} inventory)"))
+
+    def _tool_hub(self, actor: Principal, m: Method, spec: ActionSpec, eb0: EdgeBuilder) -> bool:
+        """An actor that may invoke every such tool of its account gets one edge to the method's hub
+        (hub -> every role the service runs): linear in actors + roles, not their product."""
+        pattern = (spec.pattern or "*").replace("{account}", actor.account)
+        if not any(self.check(actor, a, pattern, "all").allowed for a in spec.actions):
+            return False
+        assumes = f"{m.assumes} (the input has no {m.inventory} inventory)"
+        hub = f"{HUB}{m.id}@{actor.account}"
+        if hub not in self.g:
+            for role, _ in self.service_roles.get((m.service or "").lower(), []):
+                if role.account == actor.account:
+                    self.add(Edge(hub, role.arn, m.id, potential=True, tool=True, assumes=assumes))
+        self.add(eb0.edge(actor.arn, hub, m.id, potential=True, tool=True, assumes=assumes))
+        return True
 
 
 def _simple_account_trust(role: Principal) -> bool:

@@ -20,7 +20,8 @@ from ..agents.sources import agent_settings, agent_sources, is_human_role
 from ..engine import actions as catalog
 from ..engine import wildcard
 from ..findings import Finding
-from ..graph.build import ADMIN_PROBES, IAM_WRITE_PROBES, is_hub
+from ..engine.evaluate import IMPLICIT, Decision
+from ..graph.build import ADMIN_PROBES, IAM_WRITE_PROBES, _Prefilter, is_hub
 from ..graph.edges import Edge, merge
 from ..graph.methods import method as method_of
 from ..graph.paths import collapse
@@ -28,6 +29,7 @@ from ..model.account import Kind, Principal
 from .hygiene import _parse_time, _probe_evidence, _short, lower, ref_label
 
 ADMIN = ("admin", "iam-write")
+_NO_GRANT = Decision(IMPLICIT, reason="no identity policy statement allows the action")
 
 
 # ---------------------------------------------------------------- shared
@@ -79,7 +81,15 @@ def _check(ctx, arn: str, action: str, resource: str, mode: str = "exact"):
     key = (arn, action, resource, mode)
     d = memo.get(key)
     if d is None:
-        d = memo[key] = ctx.graph.auth.check(arn, action, resource, resource_mode=mode)
+        pre = ctx._cache.get("agents:prefilter")
+        if pre is None:
+            pre = ctx._cache["agents:prefilter"] = _Prefilter(ctx.graph.auth)
+        p = ctx.model.principal(arn)
+        if p is not None and not pre.may(p, action):
+            d = _NO_GRANT     # no identity statement allows the action at all (the graph's prefilter)
+        else:
+            d = ctx.graph.auth.check(arn, action, resource, resource_mode=mode)
+        memo[key] = d
     return d
 
 
