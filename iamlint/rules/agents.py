@@ -351,19 +351,30 @@ def agent_no_boundary(rule, ctx) -> Iterable[Finding]:
 # ---------------------------------------------------------------- AGT019 chain into a human role
 
 def agent_chain_to_human(rule, ctx) -> Iterable[Finding]:
+    """AGT019: an agent-reachable role chains (sts:AssumeRole) into a human / break-glass role (high), or
+    into a role with strictly more permissions than the one it chains from (medium)."""
     cfg = agent_settings(ctx)
     r, reached = _reached(ctx)
     for p in reached:
         if p.kind is not Kind.ROLE or r.origin.get(p.arn) == p.arn:
             continue
-        why = is_human_role(p, cfg)
         path = r.path(p.arn)
-        if not why or not path or path[-1].method != "sts-assume-role":
+        if not path or path[-1].method != "sts-assume-role":
             continue
-        lvl = _level(ctx, p.arn)
-        note = " and is an administrator" if lvl in ADMIN else ""
-        yield _emit(rule, ctx, r, p, f"is a human / break-glass role ({why}){note}, and the agent can chain "
-                    f"into it", rule.severity, key=("human",))
+        why = is_human_role(p, cfg)
+        if why:
+            note = " and is an administrator" if _level(ctx, p.arn) in ADMIN else ""
+            yield _emit(rule, ctx, r, p, f"is a human / break-glass role ({why}){note}, and the agent can chain "
+                        f"into it", rule.severity, key=("human",))
+            continue
+        prev = ctx.model.principal(path[-1].source)
+        if prev is None or prev.kind is Kind.GROUP or _level(ctx, p.arn) in ADMIN:
+            continue   # an administrator reached: AGT001
+        gain = _stronger(ctx, prev, p.arn)
+        lose = _stronger(ctx, p, prev.arn)
+        if gain and not lose:
+            yield _emit(rule, ctx, r, p, f"holds strictly more than {prev.name}, which chains into it (it adds "
+                        f"{_short(gain, 3)})", lower(rule.severity), key=("stronger",))
 
 
 # ---------------------------------------------------------------- AGT020 operator inheritance
