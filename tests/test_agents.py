@@ -314,3 +314,16 @@ def test_broad_tool_grant_goes_through_one_hub():
     r = agent_reach(ctx)
     (step,) = r.path(f"arn:aws:iam::{A}:role/fn-a")          # hub steps are drawn as one
     assert step.source == agent and step.target.endswith("role/fn-a") and step.tool
+
+
+def test_deny_on_part_of_the_resources_does_not_hide_an_unscoped_grant():
+    prod = f"arn:aws:dynamodb:*:{A}:table/prod-*"
+    m = model(roles=[role("agent", AGENT, doc(allow("dynamodb:DeleteTable"),
+                                              {"Effect": "Deny", "Action": "dynamodb:DeleteTable", "Resource": prod}))])
+    (f,) = scan(m, only=["AGT006"]).findings
+    assert f.severity == "medium" and "except those an explicit Deny protects" in f.message
+    assert any("Deny" in e or "/Statement/1" in e for e in f.evidence)
+    # a scoped Allow with a Deny beside it is scoped, not carved out
+    m2 = model(roles=[role("agent", AGENT, doc(allow("dynamodb:DeleteTable", f"arn:aws:dynamodb:*:{A}:table/dev-*"),
+                                               {"Effect": "Deny", "Action": "dynamodb:DeleteTable", "Resource": prod}))])
+    assert not scan(m2, only=["AGT006"]).findings

@@ -20,7 +20,7 @@ from ..agents.sources import agent_settings, agent_sources, is_human_role
 from ..engine import actions as catalog
 from ..engine import wildcard
 from ..findings import Finding
-from ..engine.evaluate import IMPLICIT, Decision
+from ..engine.evaluate import EXPLICIT, IMPLICIT, Decision
 from ..graph.build import ADMIN_PROBES, IAM_WRITE_PROBES, _Prefilter, is_hub
 from ..graph.edges import Edge, merge
 from ..graph.methods import method as method_of
@@ -117,14 +117,38 @@ def _category(e: Edge) -> str | None:
     return m.category if m else None
 
 
+def _allow_covers(ctx, p: Principal, d, pattern: str) -> bool:
+    """Do the identity (and boundary) Allow statements behind decision `d` name every resource of `pattern`?"""
+    ps = ctx.graph.auth.policy_set(p)
+    pols = {(np.type, np.name): np for np in list(ps.identity) + list(ps.boundaries)}
+    seen: dict[str, bool] = {}
+    for ref in d.allowed_by:
+        np = pols.get((ref.policy_type, ref.policy))
+        if np is None:
+            continue
+        st = next((x for x in np.document.statements if x.pointer == ref.pointer), None)
+        ok = st is not None and st.resources is not None and any(wildcard.covers(r, pattern) for r in st.resources)
+        seen[ref.policy_type] = seen.get(ref.policy_type, False) or ok
+    return seen.get("identity", False) and seen.get("boundary", True)
+
+
 def _set_hits(ctx, p: Principal, actions: Iterable[str], scoping: list[str], mode: str = "all"):
-    """(certain hits, conditional hits, evidence, conditions) of `actions` on every resource of their type."""
-    certain, maybe, ev, conds = [], [], [], []
+    """(certain hits, conditional hits, hits except what a Deny protects, evidence, conditions) of
+    `actions` on every resource of their type."""
+    certain, maybe, carved, ev, conds = [], [], [], [], []
     for a in actions:
         if a.lower() == "sts:getfederationtoken" and p.kind is not Kind.USER:
             continue   # only users can call it
-        d = _check(ctx, p.arn, a, every_resource(a, p.account), mode)
+        pattern = every_resource(a, p.account)
+        d = _check(ctx, p.arn, a, pattern, mode)
         if not d.possible:
+            if mode == "all" and d.decision == EXPLICIT:
+                # an explicit Deny protects part of the resources: the Allow may still name all of them
+                d2 = _check(ctx, p.arn, a, pattern, "some")
+                if d2.allowed and _allow_covers(ctx, p, d2, pattern):
+                    carved.append(a)
+                    ev.extend(_labels(p, d2))
+                    ev.extend(ref.label() for ref in d.denied_by)
             continue
         if d.allowed:
             certain.append(a)
@@ -134,7 +158,7 @@ def _set_hits(ctx, p: Principal, actions: Iterable[str], scoping: list[str], mod
             maybe.append(a)
             conds.extend(_pending(d))
         ev.extend(_labels(p, d))
-    return certain, maybe, ev, conds
+    return certain, maybe, carved, ev, conds
 
 
 SET_WHAT = {"destructive": "may destroy data or infrastructure",
@@ -315,20 +339,25 @@ def agent_action_set(rule, ctx) -> Iterable[Finding]:
     for p in reached:
         if _level(ctx, p.arn) in ADMIN:
             continue   # AGT001 says more
-        certain, maybe, ev, conds = _set_hits(ctx, p, actions, scoping)
+        certain, maybe, carved, ev, conds = _set_hits(ctx, p, actions, scoping)
         scope = "on every resource of their type"
-        if not certain and not maybe and rule.match.get("any_resource"):
-            certain, maybe, ev, conds = _set_hits(ctx, p, actions, scoping, mode="some")
+        if not (certain or maybe or carved) and rule.match.get("any_resource"):
+            certain, maybe, carved, ev, conds = _set_hits(ctx, p, actions, scoping, mode="some")
             scope = "on some resources"
-        if not certain and not maybe:
+        if not (certain or maybe or carved):
             continue
-        hits = certain + maybe
+        hits = certain + maybe + carved
         sev = rule.severity if certain else lower(rule.severity)
         if scope == "on some resources":
             sev = lower(sev)
         what = f"{SET_WHAT.get(name, 'may ' + name)} {scope}: {_short(hits, 5)}"
+        notes = []
         if maybe and certain:
-            what += f" ({len(maybe)} under conditions)"
+            notes.append(f"{len(maybe)} under conditions")
+        if carved:
+            notes.append(f"{_short(carved, 2)} on every resource except those an explicit Deny protects")
+        if notes:
+            what += f" ({'; '.join(notes)})"
         yield _emit(rule, ctx, r, p, what, sev, evidence=ev, conditions=conds if not certain else (),
                     key=(name,))
 
@@ -393,9 +422,9 @@ def operator_inheritance(rule, ctx) -> Iterable[Finding]:
         else:
             found = None
             for q in sorted(mine, key=lambda q: (_uncertain(r.path(q.arn)), len(r.path(q.arn)), q.arn)):
-                certain, maybe, _, _ = _set_hits(ctx, q, action_set("destructive"), ["aws:ResourceTag/*"])
-                if certain or maybe:
-                    found = (q, certain + maybe)
+                certain, maybe, carved, _, _ = _set_hits(ctx, q, action_set("destructive"), ["aws:ResourceTag/*"])
+                if certain or maybe or carved:
+                    found = (q, certain + maybe + carved)
                     break
             if found is None:
                 continue
