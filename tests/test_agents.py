@@ -327,3 +327,15 @@ def test_deny_on_part_of_the_resources_does_not_hide_an_unscoped_grant():
     m2 = model(roles=[role("agent", AGENT, doc(allow("dynamodb:DeleteTable", f"arn:aws:dynamodb:*:{A}:table/dev-*"),
                                                {"Effect": "Deny", "Action": "dynamodb:DeleteTable", "Resource": prod}))])
     assert not scan(m2, only=["AGT006"]).findings
+
+
+def test_agent_user_key_age_from_inventory():
+    u = user("ci-deployer")
+    keys = [{"id_suffix": "ABCD", "status": "Active", "create_date": "2025-01-01T00:00:00Z"}]
+    m = model(users=[u], inventory={"users": {u["Arn"]: {"access_keys": keys, "login_profile": False}}})
+    (f,) = scan(m, only=["AGT021"], config={"now": "2026-01-01T00:00:00Z"}).findings
+    assert f.severity == "high" and "365 days old" in f.message
+    (f,) = scan(m, only=["AGT021"], config={"now": "2025-02-01T00:00:00Z"}).findings
+    assert f.severity == "medium"
+    (f,) = scan(model(users=[u]), only=["AGT021"]).findings          # no credential inventory
+    assert f.severity == "low" and "unknown" in f.message
