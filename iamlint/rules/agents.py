@@ -10,7 +10,6 @@ steps, gives a finding one severity lower that names the conditions: never dropp
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Iterable
 
 from ..agents.actionsets import action_set, every_resource, matches_any, needs, self_resources
@@ -26,7 +25,7 @@ from ..graph.edges import Edge, merge
 from ..graph.methods import method as method_of
 from ..graph.paths import collapse
 from ..model.account import Kind, Principal
-from .hygiene import _parse_time, _probe_evidence, _short, lower, ref_label
+from .hygiene import _now, _parse_time, _probe_evidence, _short, lower, ref_label
 
 ADMIN = ("admin", "iam-write")
 _NO_GRANT = Decision(IMPLICIT, reason="no identity policy statement allows the action")
@@ -457,10 +456,9 @@ def agent_user_keys(rule, ctx) -> Iterable[Finding]:
         active = [k for k in info.get("access_keys") or [] if str(k.get("status", "")).lower() == "active"]
         if not active:
             continue
-        now = datetime.now(timezone.utc)
-        if ctx.config.get("now"):
-            now = _parse_time(ctx.config["now"]) or now
-        ages = [(now - t).days for t in (_parse_time(k.get("create_date")) for k in active) if t is not None]
+        now, _ = _now(ctx)      # `now` in the configuration, else the latest date in the input (deterministic)
+        ages = [(now - t).days for t in (_parse_time(k.get("create_date")) for k in active)
+                if t is not None and now is not None]
         old = [a for a in ages if a > limit]
         sev = lower(rule.severity, -1) if old else rule.severity
         age = (f", the oldest {max(ages)} days old" if ages else ", of unknown age")
