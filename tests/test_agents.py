@@ -339,3 +339,11 @@ def test_agent_user_key_age_from_inventory():
     assert f.severity == "medium"
     (f,) = scan(model(users=[u]), only=["AGT021"]).findings          # no credential inventory
     assert f.severity == "low" and "unknown" in f.message
+
+
+def test_production_accounts_raise_destructive_findings():
+    m = model(roles=[role("agent", AGENT, doc(allow("dynamodb:DeleteTable")))])
+    (f,) = scan(m, only=["AGT006"]).findings
+    assert f.severity == "high"
+    (f,) = scan(m, only=["AGT006"], config={"agent_rules": {"production_accounts": [A]}}).findings
+    assert f.severity == "critical" and "production account" in f.message

@@ -357,6 +357,10 @@ def agent_action_set(rule, ctx) -> Iterable[Finding]:
             notes.append(f"{_short(carved, 2)} on every resource except those an explicit Deny protects")
         if notes:
             what += f" ({'; '.join(notes)})"
+        prod = {str(a) for a in (ctx.config.get("agent_rules") or {}).get("production_accounts") or ()}
+        if rule.match.get("production_raises") and p.account in prod:
+            sev = lower(sev, -1)
+            what += f" in production account {p.account}"
         yield _emit(rule, ctx, r, p, what, sev, evidence=ev, conditions=conds if not certain else (),
                     key=(name,))
 
