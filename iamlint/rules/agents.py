@@ -239,6 +239,8 @@ def _stronger(ctx, p: Principal, target: str) -> list[str]:
 def _step_rule(rule, ctx, categories: tuple[str, ...], tool: bool):
     r, reached = _reached(ctx)
     for p in reached:
+        if _level(ctx, p.arn) in ADMIN:
+            continue   # already everything: AGT001
         steps = [e for e in _out_edges(ctx, p.arn) if e.tool == tool and _category(e) in categories
                  and e.target != p.arn and ctx.model.principal(e.target) is not None]
         if not steps:
@@ -261,7 +263,7 @@ def agent_passrole(rule, ctx) -> Iterable[Finding]:
     for p, r, scored in _step_rule(rule, ctx, ("new-passrole",), False):
         found.add(p.arn)
         admin = [e for a, e, _ in scored if a]
-        best = (admin or [e for _, e, _ in scored])[0]
+        best = min(admin or [e for _, e, _ in scored], key=lambda e: (e.potential, e.conditional))
         targets = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method})" for _, e, _ in scored))
         sev = rule.severity if admin else lower(rule.severity)
         what = (f"may pass {'an administrator role' if admin else 'a stronger role'} to new compute it creates: "
@@ -283,7 +285,7 @@ def agent_exec_into(rule, ctx) -> Iterable[Finding]:
     """AGT004: run code or commands in existing compute that runs as a stronger role."""
     for p, r, scored in _step_rule(rule, ctx, ("existing-passrole",), False):
         admin = [e for a, e, _ in scored if a]
-        best = (admin or [e for _, e, _ in scored])[0]
+        best = min(admin or [e for _, e, _ in scored], key=lambda e: (e.potential, e.conditional))
         targets = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method})" for _, e, _ in scored))
         sev = rule.severity if admin else lower(rule.severity)
         gains = "" if admin else f", gaining {_short(scored[0][2], 3)}"
