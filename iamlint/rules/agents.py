@@ -10,6 +10,7 @@ steps, gives a finding one severity lower that names the conditions: never dropp
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 from ..agents.actionsets import action_set, every_resource, matches_any, needs, self_resources
@@ -100,15 +101,41 @@ def _level(ctx, arn: str) -> str | None:
     return ctx.graph.admin.get(arn)
 
 
-def _out_edges(ctx, arn: str):
-    """Edges out of `arn`, steps through hub nodes merged into one (a --m--> hub --m--> role)."""
+@dataclass(frozen=True)
+class _Step:
+    """One step out of a principal; a way through a hub node stays two edges until it is drawn, so that
+    "may do X to every role" grants cost actors + roles, not actors x roles."""
+
+    first: Edge | None      # the step into a hub, when the way goes through one
+    last: Edge
+
+    @property
+    def target(self) -> str:
+        return self.last.target
+
+    @property
+    def method(self) -> str:
+        return (self.first or self.last).method
+
+    @property
+    def uncertain(self) -> tuple[bool, bool]:
+        f = self.first
+        return (self.last.potential or bool(f and f.potential), self.last.conditional or bool(f and f.conditional))
+
+    def edge(self) -> Edge:
+        return merge(self.first, self.last) if self.first else self.last
+
+
+def _out_steps(ctx, arn: str, keep):
     for _, _, data in ctx.graph.g.out_edges(arn, data=True):
         e: Edge = data["edge"]
+        if not keep(e):
+            continue
         if is_hub(e.target):
             for _, _, d2 in ctx.graph.g.out_edges(e.target, data=True):
-                yield merge(e, d2["edge"])
+                yield _Step(e, d2["edge"])
         else:
-            yield e
+            yield _Step(None, e)
 
 
 def _category(e: Edge) -> str | None:
@@ -227,13 +254,20 @@ def agent_iam_write(rule, ctx) -> Iterable[Finding]:
 
 # ---------------------------------------------------------------- AGT003 / AGT004 / AGT005: graph steps
 
+def _probes(ctx, arn: str) -> frozenset:
+    memo = ctx._cache.setdefault("agents:probes", {})
+    if arn not in memo:
+        memo[arn] = frozenset(a for a in ADMIN_PROBES if _check(ctx, arn, a, "*", "all").possible)
+    return memo[arn]
+
+
 def _stronger(ctx, p: Principal, target: str) -> list[str]:
     """Probe actions `target` may do on every resource and `p` may not (what p gains by becoming it)."""
     t = ctx.model.principal(target)
     if t is None or t.kind is Kind.GROUP:
         return []
-    return [a for a in ADMIN_PROBES
-            if _check(ctx, target, a, "*", "all").possible and not _check(ctx, p.arn, a, "*", "all").possible]
+    extra = _probes(ctx, target) - _probes(ctx, p.arn)
+    return [a for a in ADMIN_PROBES if a in extra]
 
 
 def _step_rule(rule, ctx, categories: tuple[str, ...], tool: bool):
@@ -241,17 +275,16 @@ def _step_rule(rule, ctx, categories: tuple[str, ...], tool: bool):
     for p in reached:
         if _level(ctx, p.arn) in ADMIN:
             continue   # already everything: AGT001
-        steps = [e for e in _out_edges(ctx, p.arn) if e.tool == tool and _category(e) in categories
-                 and e.target != p.arn and ctx.model.principal(e.target) is not None]
+        steps = [st for st in _out_steps(ctx, p.arn, lambda e: e.tool == tool and _category(e) in categories)
+                 if st.target != p.arn and ctx.model.principal(st.target) is not None]
         if not steps:
             continue
         scored = []
-        for e in sorted(steps, key=lambda e: (e.target, e.method)):
-            lvl = _level(ctx, e.target)
-            gain = _stronger(ctx, p, e.target) if lvl not in ADMIN else ["*"]
-            if not gain:
-                continue
-            scored.append((lvl in ADMIN, e, gain))
+        for st in sorted(steps, key=lambda st: (st.target, st.method)):
+            lvl = _level(ctx, st.target)
+            gain = _stronger(ctx, p, st.target) if lvl not in ADMIN else ["*"]
+            if gain:
+                scored.append((lvl in ADMIN, st, gain))
         if scored:
             yield p, r, scored
 
@@ -263,7 +296,7 @@ def agent_passrole(rule, ctx) -> Iterable[Finding]:
     for p, r, scored in _step_rule(rule, ctx, ("new-passrole",), False):
         found.add(p.arn)
         admin = [e for a, e, _ in scored if a]
-        best = min(admin or [e for _, e, _ in scored], key=lambda e: (e.potential, e.conditional))
+        best = min(admin or [e for _, e, _ in scored], key=lambda st: st.uncertain).edge()
         targets = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method})" for _, e, _ in scored))
         sev = rule.severity if admin else lower(rule.severity)
         what = (f"may pass {'an administrator role' if admin else 'a stronger role'} to new compute it creates: "
@@ -285,7 +318,7 @@ def agent_exec_into(rule, ctx) -> Iterable[Finding]:
     """AGT004: run code or commands in existing compute that runs as a stronger role."""
     for p, r, scored in _step_rule(rule, ctx, ("existing-passrole",), False):
         admin = [e for a, e, _ in scored if a]
-        best = min(admin or [e for _, e, _ in scored], key=lambda e: (e.potential, e.conditional))
+        best = min(admin or [e for _, e, _ in scored], key=lambda st: st.uncertain).edge()
         targets = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method})" for _, e, _ in scored))
         sev = rule.severity if admin else lower(rule.severity)
         gains = "" if admin else f", gaining {_short(scored[0][2], 3)}"
@@ -307,22 +340,21 @@ def agent_tool_privileged(rule, ctx) -> Iterable[Finding]:
     r, reached = _reached(ctx)
     for p in reached:
         hits = []
-        for e in sorted(_out_edges(ctx, p.arn), key=lambda e: (e.target, e.method)):
-            if not e.tool or e.target == p.arn:
-                continue
-            t = ctx.model.principal(e.target)
-            if t is None:
+        for st in sorted(_out_steps(ctx, p.arn, lambda e: e.tool), key=lambda st: (st.target, st.method)):
+            t = ctx.model.principal(st.target)
+            if t is None or t.arn == p.arn:
                 continue
             if _level(ctx, t.arn) in ADMIN:
-                hits.append((0, e, "an administrator"))
+                hits.append((0, st, "an administrator"))
                 continue
             power = _tool_power(ctx, t)
             if power:
-                hits.append((1, e, f"may {_short(power, 3)}"))
+                hits.append((1, st, f"may {_short(power, 3)}"))
         if not hits:
             continue
-        hits.sort(key=lambda x: (x[0], x[1].target))
+        hits.sort(key=lambda x: (x[0], x[1].uncertain, x[1].target))
         rank, best, what = hits[0]
+        best = best.edge()
         sev = rule.severity if rank == 0 else lower(rule.severity)
         tools = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method}: {w})" for _, e, w in hits))
         yield _emit(rule, ctx, r, p, f"may invoke tools that run as privileged roles, with inputs it controls: "
