@@ -24,7 +24,9 @@ def load_config(path: str | None = None) -> dict:
                     data = tomllib.load(fh)
                 except tomllib.TOMLDecodeError as exc:
                     raise InputError(f"invalid TOML: {exc}", source="pyproject.toml") from None
-            return dict(data.get("tool", {}).get("iamlint", {}) or {})
+            cfg = data.get("tool", {}).get("iamlint", {}) or {}
+            validate_config(cfg, "pyproject.toml", "/tool/iamlint")
+            return dict(cfg)
         else:
             return {}
     try:
@@ -40,4 +42,25 @@ def load_config(path: str | None = None) -> dict:
         return {}
     if not isinstance(data, dict):
         raise InputError("configuration must be a mapping", source=path, place="line 1")
+    validate_config(data, path)
     return data
+
+
+def validate_config(data, source: str = "<config>", prefix: str = "") -> None:
+    """Check a configuration against iamlint/schemas/config.schema.json: one error, with its JSON pointer."""
+    import json
+
+    import jsonschema
+
+    from .paths_data import schema_path
+
+    schema = json.loads(schema_path("config.schema.json").read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data),
+                    key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if errors:
+        e = errors[0]
+        place = prefix + "".join(f"/{p}" for p in e.absolute_path)
+        msg = e.message
+        if e.validator == "additionalProperties":
+            msg = f"{msg} (see iamlint/schemas/config.schema.json)"
+        raise InputError(msg, source=source, place=place or "/")

@@ -18,7 +18,7 @@ class Location:
     pointer: str | None = None
 
     def to_json(self) -> dict:
-        return {"file": self.file, "line": self.line, "column": self.column, "pointer": self.pointer}
+        out = {"file": self.file, "line": self.line, "column": self.column, "pointer": self.pointer}
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Finding:
     conditions: tuple[str, ...] = ()
     key: tuple = field(default=(), compare=False)   # what identifies it beyond rule+principal
     preexisting: bool = False              # `check --context`: the deployed account alone already has it
+    agent: object = field(default=None, compare=False)   # the AgentSource (kind, reasons) behind `source`
 
     @property
     def fingerprint(self) -> str:
@@ -50,11 +51,16 @@ class Finding:
                 self.location.file if self.location else "", self.fingerprint)
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "rule_id": self.rule_id, "severity": self.severity, "title": self.title,
             "principal": self.principal, "message": self.message,
             "path": [e.to_json() for e in self.path], "evidence": list(self.evidence),
             "remediation": self.remediation, "fingerprint": self.fingerprint,
             "source": self.source, "potential": self.potential, "conditions": list(self.conditions),
             "location": self.location.to_json() if self.location else None,
-        } | ({"preexisting": True} if self.preexisting else {})
+        }
+        if self.preexisting:
+            out["preexisting"] = True
+        if self.agent is not None:
+            out["agent_source"] = self.agent.to_json()
+        return out

@@ -51,6 +51,19 @@ def select_rules(rules: list[Rule], only: Iterable[str] | None, skip: Iterable[s
     return [r for r in out if not any(r.id.startswith(s) for s in skip)]
 
 
+def name_agent_sources(findings: list[Finding], ctx: RuleContext) -> list[Finding]:
+    """A finding about an agent source itself (e.g. its trust policy) names that source, as the reach
+    rules' findings do, so reports group and filter every agent finding alike."""
+    if not any(f.source is None and f.principal for f in findings):
+        return findings
+    from dataclasses import replace
+
+    from .agents.sources import agent_sources
+    srcs = agent_sources(ctx)
+    return [replace(f, source=f.principal, agent=srcs[f.principal])
+            if f.source is None and f.principal in srcs else f for f in findings]
+
+
 def drop_superseded(findings: list[Finding], rules: list[Rule], covered: dict | None = None) -> list[Finding]:
     """A rule may declare that it refines others (`supersedes` in its data). A finding of a superseded
     rule is dropped when the refining rule reported the same principal and key, or examined that
@@ -69,6 +82,9 @@ def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str]
          rule_dirs: tuple[str, ...] = (), progress: Callable[[str], None] | None = None,
          config: dict | None = None, exclusions: list | None = None) -> Report:
     timings: dict[str, float] = {}
+    if config:
+        from .config import validate_config
+        validate_config(config)
     t = time.perf_counter()
     graph = build_graph(model, progress=progress)
     timings["graph"] = time.perf_counter() - t
@@ -82,6 +98,7 @@ def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str]
         findings.extend(MATCHERS[rule.match["matcher"]](rule, ctx))
     timings["rules"] = time.perf_counter() - t
     findings = drop_superseded(findings, rules, ctx._cache.get("covered"))
+    findings = name_agent_sources(findings, ctx)
     findings.sort(key=Finding.sort_key)
     from .suppress import apply
     findings, suppressed, expired = apply(findings, exclusions or [])

@@ -209,6 +209,8 @@ class Builder:
             self.pass_role(m)
         for m in by_matcher.get("existing_resource", []):
             self.existing_resource(m)
+        for m in by_matcher.get("tool_invoke", []):     # agent tools: marked `tool`, not act-as
+            self.existing_resource(m, tool=True)
         return Graph(self.model, self.auth, self.g, dict(self.admin), dict(self.capped))
 
     def _capped(self) -> dict[str, str]:
@@ -678,7 +680,7 @@ class Builder:
             return True, m.assumes or "the existing resource it acts on"
         return False, None
 
-    def existing_resource(self, m: Method) -> None:
+    def existing_resource(self, m: Method, tool: bool = False) -> None:
         for actor in self.actors:
             if not all(any(self.pre.may(actor, a) for a in s.actions) for s in m.actions):
                 continue
@@ -695,23 +697,40 @@ class Builder:
                         state = item.get(rs.get("field") or "")
                         if rs and state is not None and state not in rs["values"]:
                             # e.g. a stopped instance: the step works once someone starts it
-                            self.add(eb.edge(actor.arn, role_arn, m.id, potential=True,
+                            self.add(eb.edge(actor.arn, role_arn, m.id, potential=True, tool=tool,
                                              assumes=f"{item.get('name') or item['arn']} is {state}; the step "
                                                      f"needs it {' or '.join(rs['values'])}"))
                         else:
-                            self.add(eb.edge(actor.arn, role_arn, m.id))
+                            self.add(eb.edge(actor.arn, role_arn, m.id, tool=tool))
             else:
                 # no inventory of this resource type: every role the service can run is a potential target
                 eb0 = EdgeBuilder()
                 if not all(self.check_spec(actor, s, {}, eb0) for s in m.actions):
+                    continue
+                if tool and self._tool_hub(actor, m, m.actions[0], eb0):
                     continue
                 for role, _ in self.service_roles.get((m.service or "").lower(), []):
                     if role.arn == actor.arn or role.account != actor.account:
                         continue
                     if m.requires == "instance_profile" and not self._profile(role):
                         continue
-                    self.add(eb0.edge(actor.arn, role.arn, m.id, potential=True,
+                    self.add(eb0.edge(actor.arn, role.arn, m.id, potential=True, tool=tool,
                                       assumes=f"{m.assumes} (the input has no {m.inventory} inventory)"))
+
+    def _tool_hub(self, actor: Principal, m: Method, spec: ActionSpec, eb0: EdgeBuilder) -> bool:
+        """An actor that may invoke every such tool of its account gets one edge to the method's hub
+        (hub -> every role the service runs): linear in actors + roles, not their product."""
+        pattern = (spec.pattern or "*").replace("{account}", actor.account)
+        if not any(self.check(actor, a, pattern, "all").allowed for a in spec.actions):
+            return False
+        assumes = f"{m.assumes} (the input has no {m.inventory} inventory)"
+        hub = f"{HUB}{m.id}@{actor.account}"
+        if hub not in self.g:
+            for role, _ in self.service_roles.get((m.service or "").lower(), []):
+                if role.account == actor.account:
+                    self.add(Edge(hub, role.arn, m.id, potential=True, tool=True, assumes=assumes))
+        self.add(eb0.edge(actor.arn, hub, m.id, potential=True, tool=True, assumes=assumes))
+        return True
 
 
 _ADMIN_DOC = None

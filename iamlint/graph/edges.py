@@ -20,6 +20,8 @@ class Edge:
     potential: bool = False                   # relies on a resource the input does not show
     assumes: str | None = None                # what a potential edge assumes exists
     rewrite: bool = False                     # the source can rewrite the target's permissions
+    tool: bool = False                        # the source can invoke a tool running as the target (uses
+                                              # it with inputs it controls; not act-as for escalation)
 
     @property
     def conditional(self) -> bool:
@@ -33,6 +35,8 @@ class Edge:
             out["assumes"] = self.assumes
         if self.rewrite:
             out["rewrite"] = True
+        if self.tool:
+            out["tool"] = True
         return out
 
 
@@ -70,4 +74,4 @@ def merge(a: Edge, b: Edge) -> Edge:
     pairs = u(list(zip(a.actions, a.resources)) + list(zip(b.actions, b.resources)))
     return Edge(a.source, b.target, a.method, tuple(x for x, _ in pairs), tuple(r for _, r in pairs),
                 u(a.evidence + b.evidence), u(a.conditions + b.conditions), u(a.condition_keys + b.condition_keys),
-                a.potential or b.potential, a.assumes or b.assumes, a.rewrite or b.rewrite)
+                a.potential or b.potential, a.assumes or b.assumes, a.rewrite or b.rewrite, a.tool or b.tool)

@@ -18,7 +18,7 @@ from .edges import Edge, merge
 def _act_edges(graph: Graph, node: str, certain_only: bool = False):
     for _, _, data in graph.g.out_edges(node, data=True):
         e: Edge = data["edge"]
-        if not e.rewrite and not (certain_only and (e.potential or e.conditional)):
+        if not e.rewrite and not e.tool and not (certain_only and (e.potential or e.conditional)):
             yield e
 
 
@@ -191,7 +191,7 @@ def toward(graph: Graph, sinks: dict[str, Edge | None], certain_only: bool = Fal
         preds = []
         for _, _, data in graph.g.in_edges(n, data=True):
             e: Edge = data["edge"]
-            if e.rewrite or (certain_only and (e.potential or e.conditional)):
+            if e.rewrite or e.tool or (certain_only and (e.potential or e.conditional)):
                 continue
             preds.append(e)
         for e in sorted(preds, key=lambda e: (e.potential, e.conditional, e.method, e.source)):
@@ -279,7 +279,7 @@ def paths_between(graph: Graph, start: str, target: str, limit: int = 3) -> list
         import networkx as nx
         sub = nx.DiGraph()
         for u, v, data in graph.g.edges(data=True):
-            if not data["edge"].rewrite and not sub.has_edge(u, v):
+            if not data["edge"].rewrite and not data["edge"].tool and not sub.has_edge(u, v):
                 sub.add_edge(u, v, edge=data["edge"])
         for i, nodes in enumerate(nx.shortest_simple_paths(sub, start, target)):
             if i >= limit:

@@ -98,6 +98,8 @@ def render(report, style=None) -> str:
         for f in report.findings:
             who = name(f.principal) if f.principal else (f.location.file if f.location else "")
             detail = f.title
+            if f.source:
+                detail += f"<br>agent source: {_cell(name(f.source))}"
             if f.path:
                 detail += "<br>`" + _cell(render_chain(list(f.path), name)) + "`"
             out.append(f"| {f.severity} | {f.rule_id} | {_cell(who)} | {_cell(detail)} |")

@@ -32,26 +32,66 @@ def render(report, style: Style | None = None) -> str:
         lines = [f"iamlint scan: {len(m.accounts)} account(s), {n_principals} principals, "
                  f"{report.graph.g.number_of_edges()} edges, {len(report.rules)} rules", ""]
     width = max([len(f.rule_id) for f in report.findings] + [6])
-    for f in report.findings:
-        sev = style(f"{f.severity.upper():<8}", *SEV_STYLE.get(f.severity, ()))
-        who = name(f.principal) if f.principal else (f.location.file if f.location else "")
-        pre = style(" [pre-existing]", "dim") if f.preexisting else ""
-        lines.append(f"{sev}  {f.rule_id:<{width}}  {who}: {f.title}{pre}")
-        pad = " " * (8 + 2 + width + 2)
-        if f.location is not None and f.location.file:
-            lines.append(pad + ":".join([f.location.file] + [str(x) for x in (f.location.line, f.location.column)
-                                                              if x]))
-        if f.path:
-            lines.append(pad + render_chain(list(f.path), name))
-            for e in f.path:
-                if e.potential and e.assumes:
-                    lines.append(pad + style(f"assumes: {e.assumes}", "dim"))
-        if f.conditions:
-            lines.append(pad + style("depends on: " + "; ".join(f.conditions[:3]), "yellow"))
-        if f.evidence:
-            lines.append(pad + style("evidence: " + "; ".join(f.evidence[:3]), "dim"))
-        lines.append(pad + "fix: " + f.remediation)
-        lines.append("")
+    pad = " " * (8 + 2 + width + 2)
+    groups = _by_source(report.findings)
+    for src, agent, findings in groups:
+        if src is not None:
+            lines.append(style(f"agent source: {name(src)}", "bold") + f"  ({_describe(agent)})")
+            lines.append("")
+        elif len(groups) > 1:
+            lines.append(style("not about agent reach", "bold"))
+            lines.append("")
+        for f in findings:
+            _finding(lines, f, name, style, width, pad)
+    _tail(lines, report, name, style)
+    return "\n".join(lines)
+
+
+def _by_source(findings):
+    """[(source ARN or None, AgentSource, findings)]: agent sources first, worst finding first."""
+    from ..findings import SEVERITY_RANK
+    groups: dict = {}
+    for f in findings:
+        groups.setdefault(f.source, (f.agent, []))[1].append(f)
+    order = sorted((k for k in groups if k is not None),
+                   key=lambda k: (min(SEVERITY_RANK[f.severity] for f in groups[k][1]), k))
+    out = [(k, groups[k][0], groups[k][1]) for k in order]
+    if None in groups:
+        out.append((None, None, groups[None][1]))
+    return out
+
+
+def _describe(agent) -> str:
+    if agent is None:
+        return "agent source"
+    from ..agents.sources import KIND_LABEL
+    return f"{KIND_LABEL.get(agent.kind, agent.kind)}: {'; '.join(agent.reasons)}"
+
+
+def _finding(lines, f, name, style, width, pad) -> None:
+    sev = style(f"{f.severity.upper():<8}", *SEV_STYLE.get(f.severity, ()))
+    who = name(f.principal) if f.principal else (f.location.file if f.location else "")
+    pre = style(" [pre-existing]", "dim") if f.preexisting else ""
+    lines.append(f"{sev}  {f.rule_id:<{width}}  {who}: {f.title}{pre}")
+    if f.location is not None and f.location.file:
+        lines.append(pad + ":".join([f.location.file] + [str(x) for x in (f.location.line, f.location.column) if x]))
+    if f.source is not None:
+        lines.append(pad + f.message)
+    if f.path:
+        lines.append(pad + render_chain(list(f.path), name))
+        for e in f.path:
+            if e.potential and e.assumes:
+                lines.append(pad + style(f"assumes: {e.assumes}", "dim"))
+    if f.conditions:
+        lines.append(pad + style("depends on: " + "; ".join(f.conditions[:3]), "yellow"))
+    if f.evidence:
+        lines.append(pad + style("evidence: " + "; ".join(f.evidence[:3]), "dim"))
+    lines.append(pad + "fix: " + f.remediation)
+    lines.append("")
+
+
+def _tail(lines, report, name, style) -> None:
+    chk = getattr(report, "check", None)
     for e in report.errors:
         lines.append(style("not read: ", "yellow") + f"{e.get('account', '')} {e.get('service', '')} "
                      f"{e.get('operation', '')}: {e.get('error_code', '')} {e.get('message', '')}".strip())
@@ -85,4 +125,3 @@ def render(report, style: Style | None = None) -> str:
                  + (f"; {pre_n} pre-existing" if pre_n else "")
                  + (f"; {len(report.suppressed)} suppressed" if report.suppressed else "")
                  + (f"; {len(report.errors)} input gap(s)" if report.errors else ""))
-    return "\n".join(lines)

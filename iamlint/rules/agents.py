@@ -1,5 +1,585 @@
-"""Agent blast-radius matchers (the AGT rule family)."""
+"""Agent blast-radius matchers (the AGT rule family).
+
+Every matcher works on the agent-reachable set (iamlint/agents/reach.py): the agent sources and what
+they can become through the permission graph. Every finding names its agent source (`source`, and
+`agent` with the kind and reasons) and carries the path from it (empty for a source itself).
+Every permission question is asked of the one evaluator (`ctx.graph.auth.check`), which applies
+explicit denies, boundaries and SCPs. A Conditional answer, or a path through conditional or potential
+steps, gives a finding one severity lower that names the conditions: never dropped, never certain.
+"""
 
 from __future__ import annotations
 
-MATCHERS: dict = {}
+from dataclasses import dataclass
+from typing import Iterable
+
+from ..agents.actionsets import action_set, every_resource, matches_any, needs, self_resources
+from ..agents.actionsets import data as action_data
+from ..agents.reach import Reach, agent_reach
+from ..agents.sources import agent_settings, agent_sources, is_human_role
+from ..engine import actions as catalog
+from ..engine import wildcard
+from ..findings import Finding
+from ..engine.evaluate import EXPLICIT, IMPLICIT, Decision
+from ..graph.build import ADMIN_PROBES, IAM_WRITE_PROBES, _Prefilter, is_hub
+from ..graph.edges import Edge, merge
+from ..graph.methods import method as method_of
+from ..graph.paths import collapse
+from ..model.account import Kind, Principal
+from .hygiene import _now, _parse_time, _probe_evidence, _short, lower, ref_label
+
+ADMIN = ("admin", "iam-write")
+_NO_GRANT = Decision(IMPLICIT, reason="no identity policy statement allows the action")
+
+
+# ---------------------------------------------------------------- shared
+
+def _reached(ctx) -> tuple[Reach, list[Principal]]:
+    r = agent_reach(ctx)
+    return r, [ctx.model.principal(a) for a in r.principals(ctx.model)]
+
+
+def _where(ctx, r: Reach, p: Principal) -> str:
+    src = r.source_of(p.arn)
+    if src is None or src.arn == p.arn:
+        return f"agent source {p.name}"
+    return f"{p.name} (reachable from agent source {src.name} in {len(r.path(p.arn))} step(s))"
+
+
+def _emit(rule, ctx, r: Reach, p: Principal, what: str, severity: str, *, evidence=(), conditions=(),
+          extra: Iterable[Edge] = (), key: tuple = (), potential: bool = False) -> Finding:
+    """One finding about reachable principal `p`: path from its source (+ `extra` steps), severity one
+    lower when anything it rests on is undecided or assumed."""
+    path = collapse(r.path(p.arn) + list(extra))
+    src = r.source_of(p.arn)
+    potential = potential or any(e.potential for e in path)
+    conds = tuple(dict.fromkeys(tuple(conditions) + tuple(c for e in path for c in e.conditions)))
+    if potential or conds:
+        severity = lower(severity)
+    msg = f"{_where(ctx, r, p)} {what}"
+    return Finding(rule.id, severity, rule.title, p.arn, msg, rule.remediation, tuple(path),
+                   tuple(dict.fromkeys(evidence)), source=src.arn if src else None, potential=potential,
+                   conditions=conds, key=key, agent=src)
+
+
+def _labels(p: Principal, d) -> list[str]:
+    return [ref_label(p, ref) for ref in d.allowed_by]
+
+
+def _pending(d) -> list[str]:
+    return [pc.describe() for pc in d.conditions]
+
+
+def _scoping_only(d, scoping: list[str]) -> bool:
+    keys = {pc.condition.key.lower() for pc in d.conditions}
+    return bool(keys) and all(any(wildcard.match(s, k, ignore_case=True) for s in scoping) for k in keys)
+
+
+def _check(ctx, arn: str, action: str, resource: str, mode: str = "exact"):
+    """The evaluator's decision, memoized per scan: several AGT rules ask the same questions."""
+    memo = ctx._cache.setdefault("agents:checks", {})
+    key = (arn, action, resource, mode)
+    d = memo.get(key)
+    if d is None:
+        pre = ctx._cache.get("agents:prefilter")
+        if pre is None:
+            pre = ctx._cache["agents:prefilter"] = _Prefilter(ctx.graph.auth)
+        p = ctx.model.principal(arn)
+        if p is not None and not pre.may(p, action):
+            d = _NO_GRANT     # no identity statement allows the action at all (the graph's prefilter)
+        else:
+            d = ctx.graph.auth.check(arn, action, resource, resource_mode=mode)
+        memo[key] = d
+    return d
+
+
+def _uncertain(path) -> int:
+    return sum(1 for e in path if e.potential or e.conditional)
+
+
+def _level(ctx, arn: str) -> str | None:
+    return ctx.graph.admin.get(arn)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One step out of a principal; a way through a hub node stays two edges until it is drawn, so that
+    "may do X to every role" grants cost actors + roles, not actors x roles."""
+
+    first: Edge | None      # the step into a hub, when the way goes through one
+    last: Edge
+
+    @property
+    def target(self) -> str:
+        return self.last.target
+
+    @property
+    def method(self) -> str:
+        return (self.first or self.last).method
+
+    @property
+    def uncertain(self) -> tuple[bool, bool]:
+        f = self.first
+        return (self.last.potential or bool(f and f.potential), self.last.conditional or bool(f and f.conditional))
+
+    def edge(self) -> Edge:
+        return merge(self.first, self.last) if self.first else self.last
+
+
+def _out_steps(ctx, arn: str, keep):
+    for _, _, data in ctx.graph.g.out_edges(arn, data=True):
+        e: Edge = data["edge"]
+        if not keep(e):
+            continue
+        if is_hub(e.target):
+            for _, _, d2 in ctx.graph.g.out_edges(e.target, data=True):
+                yield _Step(e, d2["edge"])
+        else:
+            yield _Step(None, e)
+
+
+def _category(e: Edge) -> str | None:
+    m = method_of(e.method)
+    return m.category if m else None
+
+
+def _allow_covers(ctx, p: Principal, d, pattern: str) -> bool:
+    """Do the identity (and boundary) Allow statements behind decision `d` name every resource of `pattern`?"""
+    ps = ctx.graph.auth.policy_set(p)
+    pols = {(np.type, np.name): np for np in list(ps.identity) + list(ps.boundaries)}
+    seen: dict[str, bool] = {}
+    for ref in d.allowed_by:
+        np = pols.get((ref.policy_type, ref.policy))
+        if np is None:
+            continue
+        st = next((x for x in np.document.statements if x.pointer == ref.pointer), None)
+        ok = st is not None and st.resources is not None and any(wildcard.covers(r, pattern) for r in st.resources)
+        seen[ref.policy_type] = seen.get(ref.policy_type, False) or ok
+    return seen.get("identity", False) and seen.get("boundary", True)
+
+
+def _set_hits(ctx, p: Principal, actions: Iterable[str], scoping: list[str], mode: str = "all"):
+    """(certain hits, conditional hits, hits except what a Deny protects, evidence, conditions) of
+    `actions` on every resource of their type."""
+    certain, maybe, carved, ev, conds = [], [], [], [], []
+    for a in actions:
+        if a.lower() == "sts:getfederationtoken" and p.kind is not Kind.USER:
+            continue   # only users can call it
+        pattern = every_resource(a, p.account)
+        d = _check(ctx, p.arn, a, pattern, mode)
+        if not d.possible:
+            if mode == "all" and d.decision == EXPLICIT:
+                # an explicit Deny protects part of the resources: the Allow may still name all of them
+                d2 = _check(ctx, p.arn, a, pattern, "some")
+                if d2.allowed and _allow_covers(ctx, p, d2, pattern):
+                    carved.append(a)
+                    ev.extend(_labels(p, d2))
+                    ev.extend(ref.label() for ref in d.denied_by)
+            continue
+        if d.allowed:
+            certain.append(a)
+        elif _scoping_only(d, scoping):
+            continue   # scoped by resource tags or the like: the fix the rule asks for
+        else:
+            maybe.append(a)
+            conds.extend(_pending(d))
+        ev.extend(_labels(p, d))
+    return certain, maybe, carved, ev, conds
+
+
+SET_WHAT = {"destructive": "may destroy data or infrastructure",
+            "backup": "may delete backups or turn recovery protections off",
+            "defense_evasion": "may stop or tamper with logging and detection",
+            "credential_minting": "may mint new long-lived or foreign credentials",
+            "secret_read": "may read secrets"}
+
+
+# ---------------------------------------------------------------- AGT001 admin
+
+def agent_admin(rule, ctx) -> Iterable[Finding]:
+    r, reached = _reached(ctx)
+    for p in reached:
+        lvl = _level(ctx, p.arn)
+        if lvl not in ("admin", "iam-write", "conditional"):
+            continue
+        probes = ADMIN_PROBES if lvl != "iam-write" else IAM_WRITE_PROBES
+        ev, conds, possible = _probe_evidence(ctx, p.arn, probes)
+        if lvl == "conditional":
+            ev, conds, possible = _probe_evidence(ctx, p.arn, IAM_WRITE_PROBES)
+            if not possible:
+                continue
+        what = {"admin": "is an administrator (every action on every resource)",
+                "iam-write": "is admin-equivalent (full IAM write: it can grant itself anything)",
+                "conditional": "is admin-equivalent under conditions"}[lvl]
+        yield _emit(rule, ctx, r, p, what + f", granted by {_short(ev, 2) or 'its identity policies'}",
+                    rule.severity, evidence=ev, conditions=conds, key=("admin",))
+
+
+# ---------------------------------------------------------------- AGT002 IAM write / self-modification
+
+def agent_iam_write(rule, ctx) -> Iterable[Finding]:
+    r, reached = _reached(ctx)
+    for p in reached:
+        if _level(ctx, p.arn) in ADMIN:
+            continue   # AGT001
+        scopes: dict[str, list[str]] = {"itself": [], "every": [], "some": []}
+        ev, conds, certain = [], [], set()
+        for a in action_set("iam_write"):
+            tries = [("itself", res, "exact") for res in self_resources(ctx.model, p, a)]
+            tries += [("every", every_resource(a, p.account), "all"), ("some", every_resource(a, p.account), "some")]
+            for scope, res, mode in tries:
+                d = _check(ctx, p.arn, a, res, mode)
+                if d.possible:
+                    scopes[scope].append(a)
+                    ev.extend(_labels(p, d))
+                    if d.allowed:
+                        certain.add(scope)
+                    else:
+                        conds.extend(_pending(d))
+                    break
+        if not any(scopes.values()):
+            continue
+        worst = "itself" if scopes["itself"] else "every" if scopes["every"] else "some"
+        sev = rule.severity if worst in ("itself", "every") else lower(rule.severity)
+        parts = []
+        if scopes["itself"]:
+            parts.append(f"its own permissions ({_short(scopes['itself'], 3)})")
+        if scopes["every"]:
+            parts.append(f"every {('role, user or policy')} of the account ({_short(scopes['every'], 3)})")
+        if scopes["some"]:
+            parts.append(f"some IAM resources ({_short(scopes['some'], 3)})")
+        yield _emit(rule, ctx, r, p, "may change IAM: " + "; ".join(parts), sev, evidence=ev,
+                    conditions=() if worst in certain else conds, key=("iam-write",))
+
+
+# ---------------------------------------------------------------- AGT003 / AGT004 / AGT005: graph steps
+
+def _probes(ctx, arn: str) -> frozenset:
+    memo = ctx._cache.setdefault("agents:probes", {})
+    if arn not in memo:
+        memo[arn] = frozenset(a for a in ADMIN_PROBES if _check(ctx, arn, a, "*", "all").possible)
+    return memo[arn]
+
+
+def _stronger(ctx, p: Principal, target: str) -> list[str]:
+    """Probe actions `target` may do on every resource and `p` may not (what p gains by becoming it)."""
+    t = ctx.model.principal(target)
+    if t is None or t.kind is Kind.GROUP:
+        return []
+    extra = _probes(ctx, target) - _probes(ctx, p.arn)
+    return [a for a in ADMIN_PROBES if a in extra]
+
+
+def _step_rule(rule, ctx, categories: tuple[str, ...], tool: bool):
+    r, reached = _reached(ctx)
+    for p in reached:
+        if _level(ctx, p.arn) in ADMIN:
+            continue   # already everything: AGT001
+        steps = [st for st in _out_steps(ctx, p.arn, lambda e: e.tool == tool and _category(e) in categories)
+                 if st.target != p.arn and ctx.model.principal(st.target) is not None]
+        if not steps:
+            continue
+        scored = []
+        for st in sorted(steps, key=lambda st: (st.target, st.method)):
+            lvl = _level(ctx, st.target)
+            gain = _stronger(ctx, p, st.target) if lvl not in ADMIN else ["*"]
+            if gain:
+                scored.append((lvl in ADMIN, st, gain))
+        if scored:
+            yield p, r, scored
+
+
+def agent_passrole(rule, ctx) -> Iterable[Finding]:
+    """AGT003: PassRole + a create action (the graph's new-passrole methods) into a stronger role; else
+    PassRole on every role with no iam:PassedToService condition (medium)."""
+    found = set()
+    for p, r, scored in _step_rule(rule, ctx, ("new-passrole",), False):
+        found.add(p.arn)
+        admin = [e for a, e, _ in scored if a]
+        best = min(admin or [e for _, e, _ in scored], key=lambda st: st.uncertain).edge()
+        targets = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method})" for _, e, _ in scored))
+        sev = rule.severity if admin else lower(rule.severity)
+        what = (f"may pass {'an administrator role' if admin else 'a stronger role'} to new compute it creates: "
+                f"{_short(targets, 4)}")
+        yield _emit(rule, ctx, r, p, what, sev, evidence=best.evidence, extra=[best], key=("passrole",),
+                    potential=best.potential)
+    r, reached = _reached(ctx)
+    for p in reached:
+        if p.arn in found or _level(ctx, p.arn) in ADMIN:
+            continue
+        d = _check(ctx, p.arn, "iam:PassRole", f"arn:aws:iam::{p.account}:role/*", "all")
+        if d.allowed:
+            yield _emit(rule, ctx, r, p, "may pass every role of its account to any service (no "
+                        "iam:PassedToService condition); no stronger role is passable to a create action it "
+                        "holds today", lower(rule.severity, 2), evidence=_labels(p, d), key=("passrole",))
+
+
+def agent_exec_into(rule, ctx) -> Iterable[Finding]:
+    """AGT004: run code or commands in existing compute that runs as a stronger role."""
+    for p, r, scored in _step_rule(rule, ctx, ("existing-passrole",), False):
+        admin = [e for a, e, _ in scored if a]
+        best = min(admin or [e for _, e, _ in scored], key=lambda st: st.uncertain).edge()
+        targets = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method})" for _, e, _ in scored))
+        sev = rule.severity if admin else lower(rule.severity)
+        gains = "" if admin else f", gaining {_short(scored[0][2], 3)}"
+        yield _emit(rule, ctx, r, p, f"may run code as an existing stronger role: {_short(targets, 4)}{gains}",
+                    sev, evidence=best.evidence, extra=[best], key=("exec",), potential=best.potential)
+
+
+def _tool_power(ctx, t: Principal) -> list[str]:
+    """IAM-write and destructive actions a tool's role may do on some resource (memoized per role)."""
+    memo = ctx._cache.setdefault("agents:tool-power", {})
+    if t.arn not in memo:
+        memo[t.arn] = [a for a in action_set("iam_write") + action_set("destructive")
+                       if _check(ctx, t.arn, a, every_resource(a, t.account), "some").possible]
+    return memo[t.arn]
+
+
+def agent_tool_privileged(rule, ctx) -> Iterable[Finding]:
+    """AGT005: invoke a tool (Lambda, state machine) whose role is admin, or may write IAM or destroy."""
+    r, reached = _reached(ctx)
+    for p in reached:
+        hits = []
+        for st in sorted(_out_steps(ctx, p.arn, lambda e: e.tool), key=lambda st: (st.target, st.method)):
+            t = ctx.model.principal(st.target)
+            if t is None or t.arn == p.arn:
+                continue
+            if _level(ctx, t.arn) in ADMIN:
+                hits.append((0, st, "an administrator"))
+                continue
+            power = _tool_power(ctx, t)
+            if power:
+                hits.append((1, st, f"may {_short(power, 3)}"))
+        if not hits:
+            continue
+        hits.sort(key=lambda x: (x[0], x[1].uncertain, x[1].target))
+        rank, best, what = hits[0]
+        best = best.edge()
+        sev = rule.severity if rank == 0 else lower(rule.severity)
+        tools = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method}: {w})" for _, e, w in hits))
+        yield _emit(rule, ctx, r, p, f"may invoke tools that run as privileged roles, with inputs it controls: "
+                    f"{_short(tools, 3)}", sev, evidence=best.evidence, extra=[best], key=("tool",),
+                    potential=best.potential)
+
+
+# ---------------------------------------------------------------- AGT006/7/8/22/25: action sets
+
+def agent_action_set(rule, ctx) -> Iterable[Finding]:
+    name = rule.match["set"]
+    scoping = rule.match.get("scoping_keys", [])
+    actions = action_set(name)
+    r, reached = _reached(ctx)
+    for p in reached:
+        if _level(ctx, p.arn) in ADMIN:
+            continue   # AGT001 says more
+        certain, maybe, carved, ev, conds = _set_hits(ctx, p, actions, scoping)
+        scope = "on every resource of their type"
+        if not (certain or maybe or carved) and rule.match.get("any_resource"):
+            certain, maybe, carved, ev, conds = _set_hits(ctx, p, actions, scoping, mode="some")
+            scope = "on some resources"
+        if not (certain or maybe or carved):
+            continue
+        hits = certain + maybe + carved
+        sev = rule.severity if certain else lower(rule.severity)
+        if scope == "on some resources":
+            sev = lower(sev)
+        what = f"{SET_WHAT.get(name, 'may ' + name)} {scope}: {_short(hits, 5)}"
+        notes = []
+        if maybe and certain:
+            notes.append(f"{len(maybe)} under conditions")
+        if carved:
+            notes.append(f"{_short(carved, 2)} on every resource except those an explicit Deny protects")
+        if notes:
+            what += f" ({'; '.join(notes)})"
+        prod = {str(a) for a in (ctx.config.get("agent_rules") or {}).get("production_accounts") or ()}
+        if rule.match.get("production_raises") and p.account in prod:
+            sev = lower(sev, -1)
+            what += f" in production account {p.account}"
+        yield _emit(rule, ctx, r, p, what, sev, evidence=ev, conditions=conds if not certain else (),
+                    key=(name,))
+
+
+# ---------------------------------------------------------------- AGT009 no boundary
+
+def agent_no_boundary(rule, ctx) -> Iterable[Finding]:
+    r, _ = _reached(ctx)
+    for arn in sorted(agent_sources(ctx)):
+        p = ctx.model.principal(arn)
+        if p is None or p.permissions_boundary or p.kind is Kind.GROUP:
+            continue
+        risky = [a for a in action_set("iam_write") + ("iam:PassRole",)
+                 if _check(ctx, p.arn, a, every_resource(a, p.account), "some").possible]
+        sev = lower(rule.severity, -1) if risky else rule.severity
+        extra = f"; it may {_short(risky, 3)}, so it could grant itself more" if risky else ""
+        yield _emit(rule, ctx, r, p, f"has no permissions boundary{extra}", sev, key=("boundary",))
+
+
+# ---------------------------------------------------------------- AGT019 chain into a human role
+
+def agent_chain_to_human(rule, ctx) -> Iterable[Finding]:
+    """AGT019: an agent-reachable role chains (sts:AssumeRole) into a human / break-glass role (high), or
+    into a role with strictly more permissions than the one it chains from (medium)."""
+    cfg = agent_settings(ctx)
+    r, reached = _reached(ctx)
+    for p in reached:
+        if p.kind is not Kind.ROLE or r.origin.get(p.arn) == p.arn:
+            continue
+        path = r.path(p.arn)
+        if not path or path[-1].method != "sts-assume-role":
+            continue
+        why = is_human_role(p, cfg)
+        if why:
+            note = " and is an administrator" if _level(ctx, p.arn) in ADMIN else ""
+            yield _emit(rule, ctx, r, p, f"is a human / break-glass role ({why}){note}, and the agent can chain "
+                        f"into it", rule.severity, key=("human",))
+            continue
+        prev = ctx.model.principal(path[-1].source)
+        if prev is None or prev.kind is Kind.GROUP or _level(ctx, p.arn) in ADMIN:
+            continue   # an administrator reached: AGT001
+        gain = _stronger(ctx, prev, p.arn)
+        lose = _stronger(ctx, p, prev.arn)
+        if gain and not lose:
+            yield _emit(rule, ctx, r, p, f"holds strictly more than {prev.name}, which chains into it (it adds "
+                        f"{_short(gain, 3)})", lower(rule.severity), key=("stronger",))
+
+
+# ---------------------------------------------------------------- AGT020 operator inheritance
+
+def operator_inheritance(rule, ctx) -> Iterable[Finding]:
+    r, reached = _reached(ctx)
+    ops = [s for s in agent_sources(ctx).values() if s.kind == "operator"]
+    for src in sorted(ops, key=lambda s: s.arn):
+        p = ctx.model.principal(src.arn)
+        mine = [q for q in reached if r.origin.get(q.arn) == src.arn]
+        admin = [q for q in mine if _level(ctx, q.arn) in ADMIN]
+        if admin:
+            q = sorted(admin, key=lambda q: (_uncertain(r.path(q.arn)), len(r.path(q.arn)), q.arn))[0]
+            what = ("is an administrator" if q is p else f"can become administrator {q.name}")
+            path = r.path(q.arn)
+        else:
+            found = None
+            for q in sorted(mine, key=lambda q: (_uncertain(r.path(q.arn)), len(r.path(q.arn)), q.arn)):
+                certain, maybe, carved, _, _ = _set_hits(ctx, q, action_set("destructive"), ["aws:ResourceTag/*"])
+                if certain or maybe or carved:
+                    found = (q, certain + maybe + carved)
+                    break
+            if found is None:
+                continue
+            q, acts = found
+            what = (f"may destroy on every resource ({_short(acts, 3)})" if q is p
+                    else f"can become {q.name}, which may destroy on every resource ({_short(acts, 3)})")
+            path = r.path(q.arn)
+        yield _emit(rule, ctx, r, p, f"{what}; the local agent tools it runs inherit all of it (app-level "
+                    f"guardrails such as supervised modes or MCP deny lists are not enforced by IAM)",
+                    rule.severity, extra=path, key=("operator",))
+
+
+# ---------------------------------------------------------------- AGT021 long-lived keys
+
+def agent_user_keys(rule, ctx) -> Iterable[Finding]:
+    limit = int(((ctx.config.get("agent_rules") or {}).get("key_age_days")) or rule.match.get("key_age_days", 90))
+    r, _ = _reached(ctx)
+    for arn in sorted(agent_sources(ctx)):
+        p = ctx.model.principal(arn)
+        if p is None or p.kind is not Kind.USER:
+            continue
+        acct = ctx.model.accounts.get(p.account)
+        users = ((acct.inventory if acct else {}) or {}).get("users")
+        info = users.get(p.arn) if isinstance(users, dict) else None
+        if info is None:
+            yield _emit(rule, ctx, r, p, "is an IAM user, so it signs in with long-lived credentials if it "
+                        "has any; the input has no credential inventory, so whether it has active access "
+                        "keys is unknown", "low", key=("keys",))
+            continue
+        active = [k for k in info.get("access_keys") or [] if str(k.get("status", "")).lower() == "active"]
+        if not active:
+            continue
+        now, _ = _now(ctx)      # `now` in the configuration, else the latest date in the input (deterministic)
+        ages = [(now - t).days for t in (_parse_time(k.get("create_date")) for k in active)
+                if t is not None and now is not None]
+        old = [a for a in ages if a > limit]
+        sev = lower(rule.severity, -1) if old else rule.severity
+        age = (f", the oldest {max(ages)} days old" if ages else ", of unknown age")
+        yield _emit(rule, ctx, r, p, f"has {len(active)} active access key(s){age}; an agent should use a role "
+                    f"(OIDC federation or a service role) with short sessions instead", sev,
+                    evidence=(f"user/{p.name} access keys",), key=("keys",))
+
+
+# ---------------------------------------------------------------- AGT024 over-broad execution role
+
+def agent_execution_role_overbroad(rule, ctx) -> Iterable[Finding]:
+    cfg = agent_settings(ctx)
+    r, _ = _reached(ctx)
+    for arn, src in sorted(agent_sources(ctx).items()):
+        p = ctx.model.principal(arn)
+        if p is None or p.kind is not Kind.ROLE or p.arn not in ctx.graph.g:
+            continue
+        services = sorted({s for s, _, d in ctx.graph.g.in_edges(p.arn, data=True)
+                           if d["edge"].method == "service-trust" and matches_any(cfg["service_principals"], s)})
+        if not services:
+            continue
+        allowed_needs = [n for s in services for n in needs(s)]
+        if _level(ctx, p.arn) in ADMIN:
+            yield _emit(rule, ctx, r, p, f"is an administrator, far beyond what {', '.join(services)} needs",
+                        "critical", key=("overbroad",))
+            continue
+        broad, ev, conds = [], [], []
+        for a in action_data()["execution_role_probes"]:
+            d = _check(ctx, p.arn, a, every_resource(a, p.account), "all")
+            if d.possible:
+                broad.append(a)
+                ev.extend(_labels(p, d))
+                conds.extend(_pending(d))
+        beyond = []
+        for pol in ctx.graph.auth.policy_set(p).identity:
+            for st in pol.document.statements:
+                if not st.is_allow or st.actions is None:
+                    continue
+                for pat in st.actions:
+                    extra = [a for a in (catalog.expand(pat) if pat != "*" else ("iam:PassRole",))
+                             if not matches_any(allowed_needs, a)]
+                    if extra and _check(ctx, p.arn, extra[0], every_resource(extra[0], p.account),
+                                        "some").possible:
+                        beyond.append(pat)
+        beyond = list(dict.fromkeys(beyond))
+        if not broad and not beyond:
+            continue
+        parts = []
+        if broad:
+            parts.append(f"may {_short(broad, 4)} on every resource of their type")
+        if beyond:
+            parts.append(f"grants {_short(beyond, 4)} beyond the documented needs of {', '.join(services)}")
+        sev = rule.severity if broad else lower(rule.severity)
+        yield _emit(rule, ctx, r, p, "; ".join(parts) + " (anything running in the agent can read the role's "
+                    "credentials)", sev, evidence=ev, conditions=conds, key=("overbroad",))
+
+
+# ---------------------------------------------------------------- AGT028 long sessions
+
+def agent_long_session(rule, ctx) -> Iterable[Finding]:
+    limit = int(((ctx.config.get("agent_rules") or {}).get("max_session_seconds"))
+                or rule.match.get("max_seconds", 3600))
+    r, _ = _reached(ctx)
+    for arn in sorted(agent_sources(ctx)):
+        p = ctx.model.principal(arn)
+        if p is None or p.kind is not Kind.ROLE or not p.max_session_duration or p.max_session_duration <= limit:
+            continue
+        yield _emit(rule, ctx, r, p, f"allows sessions of {p.max_session_duration} s (MaxSessionDuration), over "
+                    f"the {limit} s an agent session should need", rule.severity,
+                    evidence=(f"role/{p.name} MaxSessionDuration",), key=("session",))
+
+
+MATCHERS: dict = {
+    "agent_admin": agent_admin,
+    "agent_iam_write": agent_iam_write,
+    "agent_passrole": agent_passrole,
+    "agent_exec_into": agent_exec_into,
+    "agent_tool_privileged": agent_tool_privileged,
+    "agent_action_set": agent_action_set,
+    "agent_no_boundary": agent_no_boundary,
+    "agent_chain_to_human": agent_chain_to_human,
+    "operator_inheritance": operator_inheritance,
+    "agent_user_keys": agent_user_keys,
+    "agent_execution_role_overbroad": agent_execution_role_overbroad,
+    "agent_long_session": agent_long_session,
+}
