@@ -89,7 +89,8 @@ def build_case(case: Any) -> tuple[PolicySet, Request]:
     if case.get("session_policy") is not None:
         session = _named(case["session_policy"], "session", "/session_policy", "session-policy")
     policies = PolicySet(identity=identity, resource=resource, boundaries=boundaries,
-                         scps=_levels(case, "scps", "scp"), rcps=_levels(case, "rcps", "rcp"), session=session)
+                         scps=_levels(case, "scps", "scp"), rcps=_levels(case, "rcps", "rcp"), session=session,
+                         complete=True)
     request = Request(action=req["action"], resource=req["resource"], principal=req["principal"],
                       context=Context(ctx_raw, complete=True), resource_account=ra)
     return policies, request

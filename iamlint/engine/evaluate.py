@@ -53,6 +53,7 @@ class PolicySet:
     scps: list[list[NamedPolicy]] | None = None     # levels, root first; None = no organization
     rcps: list[list[NamedPolicy]] | None = None
     session: NamedPolicy | None = None
+    complete: bool = False   # every policy of the request is here: a missing resource policy is absent
 
 
 @dataclass(frozen=True)
@@ -305,10 +306,16 @@ STRICT_TRUST_ACTIONS = {"sts:assumerole", "sts:assumerolewithsaml", "sts:assumer
 
 
 def _needs_explicit_resource_allow(action_lower: str, resource: str, policies: PolicySet) -> bool:
-    """Role trust policies and KMS key policies must allow the caller explicitly (R2)."""
-    if policies.resource is None:
+    """Role trust policies and KMS key policies must allow the caller explicitly (R2).
+
+    When the policy set is complete (simulate: what is not given is absent), this holds whether or not
+    the request carries the policy: every role has a trust policy and every key a key policy, so with
+    none given nothing allows the caller. A partial set (the model, which lacks key policies) without
+    the policy asks about the identity side only.
+    """
+    if policies.resource is None and not policies.complete:
         return False
-    if policies.resource.type == "trust":
+    if policies.resource is not None and policies.resource.type == "trust":
         return True
     if action_lower in STRICT_TRUST_ACTIONS and ":role/" in resource:
         return True
