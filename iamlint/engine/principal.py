@@ -61,8 +61,11 @@ def parse_caller(principal: str, has_boundary: bool = False) -> Caller:
         if resource.startswith("assumed-role/"):
             bits = resource.split("/")
             name = bits[1] if len(bits) > 1 else ""
+            # a session of a service-linked role (their names all start AWSServiceRoleFor): the
+            # session ARN drops the aws-service-role/ path, so the name is what is left (R10)
             return Caller("session", p, account=account, role_name=name, session_arn=p,
-                          role_arn=None, has_boundary=has_boundary)
+                          role_arn=None, has_boundary=has_boundary,
+                          service_linked=name.startswith("AWSServiceRoleFor"))
         if resource.startswith("federated-user/"):
             return Caller("federated-user", p, account=account, session_arn=p, has_boundary=has_boundary)
     return Caller("anonymous", p, account=account or None)
