@@ -339,9 +339,12 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
     scps_apply = (policies.scps is not None and (caller.is_iam or caller.kind == "root")
                   and not (caller.service_linked or req.management_account))
     scp_levels = policies.scps if scps_apply else []
-    # RCPs govern resources of the services that support them, and not requests by AWS services (R11)
-    rcps_apply = (policies.rcps is not None and caller.kind != "service"
-                  and catalog.split(req.action)[0] in catalog.rcp_services())
+    # RCPs govern resources of the services that support them, whoever calls (service principals and
+    # root too), except calls by service-linked roles, the trust of a service-linked role and
+    # kms:RetireGrant (R11; AWS Organizations, "Resources and entities not restricted by RCPs")
+    rcps_apply = (policies.rcps is not None and not caller.service_linked
+                  and catalog.split(req.action)[0] in catalog.rcp_services()
+                  and ":role/aws-service-role/" not in req.resource and action_lower != "kms:retiregrant")
     rcp_levels = policies.rcps if rcps_apply else []
     resource_list = [policies.resource] if policies.resource else []
 
