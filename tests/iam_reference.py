@@ -391,7 +391,8 @@ def principal_grants(st: dict, caller: Caller) -> set:
                 elif kind == "Service" and caller.kind == "service" and v.lower() == caller.arn.lower():
                     listed.add("service")
         if st["Effect"] == "Deny":
-            return set() if caller.levels() and caller.levels() <= listed else {"alone"}
+            need = caller.levels() or {"principal"}
+            return set() if need <= listed else {"alone"}
         return set() if listed else {"alone"}
     return {"alone"}
 

@@ -108,7 +108,9 @@ def match_principal(caller: Caller, element: dict[str, tuple[str, ...]]) -> str 
     if "*" in element:
         return "star"
     best = None
-    order = {"session": 5, "user": 4, "role": 3, "star": 2, "account": 1}
+    # the strongest grant wins: "*" needs no other policy (R8), a role ARN still needs the boundary
+    # and session policy (R3), the account delegates to the identity side (R4)
+    order = {"session": 5, "user": 4, "star": 3.5, "role": 3, "account": 1}
     for kind, values in element.items():
         if kind == "AWS":
             for v in values:
