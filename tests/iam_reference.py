@@ -138,7 +138,7 @@ _DT = re.compile(r"^(\d{4})-(\d\d)-(\d\d)(?:T(\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9
 
 
 def date(s: str):
-    if re.fullmatch(r"\d+", s):
+    if re.fullmatch(r"\d+", s):         # epoch seconds
         return float(s)
     m = _DT.match(s)
     if not m:

@@ -24,12 +24,13 @@ YES, NO, MAYBE = 1, 0, 2
 
 # ---------------------------------------------------------------- value parsing
 
+_NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
 @lru_cache(maxsize=8192)
 def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
+    # a decimal number; not Python's wider float() syntax ("1_000", "inf", "nan", " 5")
+    return float(text) if _NUMBER_RE.match(text) else None
 
 
 _DATE_RE = re.compile(
@@ -38,8 +39,8 @@ _DATE_RE = re.compile(
 
 @lru_cache(maxsize=8192)
 def _date(text: str) -> float | None:
-    t = text.strip()
-    if re.fullmatch(r"-?\d+(\.\d+)?", t):
+    t = text
+    if re.fullmatch(r"\d+", t):   # epoch seconds (an integer)
         return float(t)
     m = _DATE_RE.match(t)
     if not m:
@@ -68,11 +69,11 @@ def _network(text: str):
 
 @lru_cache(maxsize=8192)
 def _address(text: str):
+    # a request's address is one address (aws:SourceIp); anything else equals nothing
     try:
-        return ipaddress.ip_address(text.strip())
+        return ipaddress.ip_address(text)
     except ValueError:
-        net = _network(text)
-        return net if net is not None else None
+        return None
 
 
 def _ip_in(ctx_value: str, policy_value: str) -> bool:
@@ -80,8 +81,6 @@ def _ip_in(ctx_value: str, policy_value: str) -> bool:
     addr = _address(ctx_value)
     if net is None or addr is None:
         return False
-    if isinstance(addr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
-        return addr.version == net.version and addr.subnet_of(net)
     return addr.version == net.version and addr in net
 
 
