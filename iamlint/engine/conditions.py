@@ -209,7 +209,9 @@ def substitute(text: str, ctx: Context, glob: bool) -> list[str] | None:
             vals = ctx.lookup(key)
             if vals is UNKNOWN:
                 raise Unresolved(key)
-            if not vals:
+            if not vals or len(vals) > 1:
+                # absent, or a multivalued key, which AWS never substitutes (UG, single-valued vs
+                # multivalued context keys): the default if there is one, else no value
                 if default is None:
                     return None
                 choices = [default]
