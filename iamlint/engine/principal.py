@@ -149,8 +149,8 @@ def listed_levels(caller: Caller, element: dict[str, tuple[str, ...]]) -> set[st
     for kind, values in element.items():
         for v in values:
             if kind == "AWS":
-                if v == "*":
-                    return {"account", "principal", "session"}
+                if v == "*":   # {"AWS": "*"} is the same as "*": everyone, service principals too
+                    return {"account", "principal", "session", "service"}
                 m = match_aws_value(caller, v)
                 if m == "account":
                     found.add("account")
