@@ -246,7 +246,9 @@ def _policy_values(cond: Condition, ctx: Context, variables: bool, family: str) 
     out: list[tuple[str, bool]] = []
     glob = cond.base in GLOB_OPERATORS
     for v in cond.values:
-        if variables and family in VARIABLE_FAMILIES and "${" in v:
+        if variables and family == "Arn" and "${" in v:
+            out.extend(_arn_values(v, ctx))
+        elif variables and family in VARIABLE_FAMILIES and "${" in v:
             subs = substitute(v, ctx, glob and cond.base.startswith("String"))
             if subs is None:
                 continue
@@ -256,7 +258,45 @@ def _policy_values(cond: Condition, ctx: Context, variables: bool, family: str) 
     return out
 
 
-def _pair(compare, c: str, p: str, is_regex: bool) -> bool:
+def _arn_segments(template: str) -> list[str]:
+    """A policy ARN split into its six colon-separated parts, never inside a `${...}` variable."""
+    parts, cur, i = [], "", 0
+    while i < len(template):
+        if template.startswith("${", i):
+            j = template.find("}", i)
+            j = len(template) - 1 if j < 0 else j
+            cur += template[i:j + 1]
+            i = j + 1
+            continue
+        if template[i] == ":" and len(parts) < 5:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += template[i]
+        i += 1
+    parts.append(cur)
+    return parts
+
+
+def _arn_values(template: str, ctx: Context) -> list:
+    """An Arn-operator value holding variables, as per-part regular expressions: the substituted
+    text and `${*}` stay literal, the policy's own `*` and `?` stay wildcards within their part."""
+    segs = _arn_segments(template)
+    if len(segs) != 6:
+        return []
+    alts: list[tuple[str, ...]] = [()]
+    for seg in segs:
+        subs = substitute(seg, ctx, glob=True) if "${" in seg else [_glob_source(seg)]
+        if subs is None:
+            return []
+        alts = [a + (x,) for a in alts for x in subs][:64]
+    return [(a, "arn") for a in alts]
+
+
+def _pair(compare, c: str, p, is_regex) -> bool:
+    if is_regex == "arn":
+        parts = c.split(":", 5)
+        return len(parts) == 6 and all(_regex(rx).fullmatch(part) is not None for rx, part in zip(p, parts))
     if is_regex:
         return _regex(p).fullmatch(c) is not None
     return compare(c, p)
