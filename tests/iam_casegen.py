@@ -25,6 +25,7 @@ PRINCIPALS = [
     f"arn:aws:iam::{B}:user/eve",
     "lambda.amazonaws.com",
     "anonymous",
+    f"arn:aws:iam::{A}:oidc-provider/token.actions.githubusercontent.com",
 ]
 
 REQUESTS = [
@@ -47,6 +48,7 @@ REQUESTS = [
     ("sqs:SendMessage", f"arn:aws:sqs:us-east-1:{A}:q1", None),
     ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:us-east-1:{B}:secret:s-AbC", None),
     ("sts:GetCallerIdentity", "*", None),
+    ("sts:AssumeRoleWithWebIdentity", f"arn:aws:iam::{A}:role/target", None),
 ]
 
 ACTION_PATTERNS = ["*", "s3:*", "s3:Get*", "s3:?etObject", "S3:GETOBJECT", "s3:PutObject", "s3:List*",
@@ -70,16 +72,16 @@ RESOURCE_PATTERNS = [
 # key -> candidate context values (None = absent) and policy values per operator family
 KEYS = {
     "aws:SourceIp": ["10.1.2.3", "192.168.0.1", "2001:db8::5", "not-an-ip", "10.0.0.0/24"],
-    "aws:MultiFactorAuthPresent": ["true", "false", "True", "yes"],
+    "aws:MultiFactorAuthPresent": ["true", "false", "True", "yes", True, False],
     "aws:SecureTransport": ["true", "false"],
     "aws:CurrentTime": ["2024-06-01T00:00:00Z", "1717200000", "2019-12-31T23:59:59Z", "garbage",
                         "2024-06-01T02:00:00+02:00", "2024-13-01T00:00:00Z"],
     "aws:TokenIssueTime": ["2021-01-01T00:00:00Z", "2019-01-01"],
-    "aws:MultiFactorAuthAge": ["10", "3600", "abc", "1e3", "3600.0", "-5", "1_0"],
+    "aws:MultiFactorAuthAge": ["10", "3600", "abc", "1e3", "3600.0", "-5", "1_0", 3600, 59.5],
     "aws:username": ["alice", "Alice", "ops", "a*b"],
     "aws:PrincipalTag/team": ["alice", "ops", "Ops"],
     "aws:RequestedRegion": ["eu-west-1", "us-east-1"],
-    "aws:SourceArn": ["arn:aws:s3:::bucket-1", f"arn:aws:lambda:us-east-1:{A}:function:f",
+    "aws:SourceArn": ["arn:aws:s3:::bucket-1", "arn:aws:s3:::bucket*", f"arn:aws:lambda:us-east-1:{A}:function:f",
                       f"arn:aws:sns:us-east-1:{B}:t", "not-an-arn", "arn:aws:s3:::alice-x"],
     "aws:PrincipalArn": [f"arn:aws:iam::{A}:role/app", f"arn:aws:iam::{A}:user/alice"],
     "aws:TagKeys": [[], ["a"], ["a", "b"], ["x"], ["team-a", "team-b"]],
@@ -104,9 +106,9 @@ POLICY_VALUES = {
     "String": ["alice", "ops", "a*", "?lice", "${aws:username}", "${aws:PrincipalTag/team}", "OPS",
                "${aws:PrincipalTag/team, 'ops'}", "a${*}b", "team-*", "a", "b", "eu-*", "x${$}",
                "${aws:TagKeys}", "arn:aws:iam::111111111111:*"],
-    "Numeric": ["60", "3600", "3600.0", "x", "1000", "${aws:MultiFactorAuthAge}"],
+    "Numeric": ["60", "3600", "3600.0", "x", "1000", "${aws:MultiFactorAuthAge}", 3600, 60.0],
     "Date": ["2020-01-01T00:00:00Z", "2024-06-01", "1717200000", "2024-06-01T00:00:00Z", "bad-date"],
-    "Bool": ["true", "false", "TRUE", "yes"],
+    "Bool": ["true", "false", "TRUE", "yes", True, False],
     "Ip": ["10.0.0.0/8", "2001:db8::/32", "192.168.0.1", "10.1.2.3/32", "0.0.0.0/0", "::/0"],
     "Arn": ["arn:aws:s3:::bucket*", f"arn:aws:lambda:*:{A}:function:*", "arn:aws:*:*:*:*", "*",
             "arn:aws:s3:::${aws:username}-*", "arn:aws:s3:::bucket${*}", f"arn:aws:iam::{A}:role/app",
@@ -159,7 +161,7 @@ def _statement(r: random.Random, effect: str | None = None, principal: bool = Fa
         st["Resource"] = _one_or_list(r, RESOURCE_PATTERNS)
     if principal:
         if st["Effect"] == "Deny" and r.random() < 0.2:
-            st["NotPrincipal"] = {"AWS": _one_or_list(r, _aws_principal_values(), 3)}
+            st["NotPrincipal"] = "*" if r.random() < 0.1 else {"AWS": _one_or_list(r, _aws_principal_values(), 3)}
         else:
             st["Principal"] = _principal(r)
     if r.random() < 0.35:
@@ -185,6 +187,9 @@ def _principal(r: random.Random):
     p: dict = {"AWS": _one_or_list(r, _aws_principal_values())}
     if r.random() < 0.1:
         p["Service"] = "lambda.amazonaws.com"
+    if r.random() < 0.1:
+        p["Federated"] = r.choice([f"arn:aws:iam::{A}:oidc-provider/token.actions.githubusercontent.com",
+                                   "token.actions.githubusercontent.com", "cognito-identity.amazonaws.com"])
     return p
 
 

@@ -314,12 +314,18 @@ class Caller:
             self.slr = self.role_name.startswith("AWSServiceRoleFor")
         elif svc == "sts" and res.startswith("federated-user/"):
             self.kind = "federated-user"
+        elif svc == "iam" and res.startswith(("oidc-provider/", "saml-provider/")):
+            self.kind = "provider"        # a web-identity or SAML caller: no identity policies
 
     @property
     def iam(self) -> bool:
         return self.kind in ("user", "role", "session", "federated-user")
 
     def levels(self) -> set:
+        if self.kind == "service":
+            return {"service"}
+        if self.kind == "provider":        # a web identity is no AWS principal of the account
+            return {"federated"}
         out = set()
         if self.account:
             out.add("account")
@@ -378,18 +384,23 @@ def principal_grants(st: dict, caller: Caller) -> set:
                         out.add("account")
                 elif kind == "Service" and caller.kind == "service" and v.lower() == caller.arn.lower():
                     out.add("alone")
+                elif kind == "Federated" and caller.kind == "provider" and \
+                        v in (caller.arn, caller.arn.split(":", 5)[5].split("/", 1)[1]):
+                    out.add("alone")
         return out
     if "NotPrincipal" in st:
         listed = set()
         np_ = st["NotPrincipal"]
         for kind, vals in (np_.items() if isinstance(np_, dict) else [("*", "*")]):
             for v in (vals if isinstance(vals, list) else [vals]):
-                if kind == "AWS" and v == "*":
-                    listed |= {"account", "principal", "session", "service"}
+                if (kind == "AWS" and v == "*") or kind == "*":
+                    listed |= {"account", "principal", "session", "service", "federated"}
                 elif kind == "AWS":
                     listed |= caller.named_by(v)
                 elif kind == "Service" and caller.kind == "service" and v.lower() == caller.arn.lower():
                     listed.add("service")
+                elif kind == "Federated" and caller.kind == "provider" and v == caller.arn:
+                    listed.add("federated")
         if st["Effect"] == "Deny":
             need = caller.levels() or {"principal"}
             return set() if need <= listed else {"alone"}
