@@ -258,6 +258,11 @@ def test_R15_unknown_variable_is_conditional():
     d = partial([pol({"Effect": "Allow", "Action": "s3:GetObject",
                       "Resource": "arn:aws:s3:::bucket/${aws:PrincipalTag/home}/*"})])
     assert d.decision == "Conditional" and "aws:PrincipalTag/home" in d.condition_keys
+    # only the unknown variables are named, not those the context decides
+    d = partial([pol({"Effect": "Allow", "Action": "s3:GetObject",
+                      "Resource": "arn:aws:s3:::bucket/${aws:PrincipalTag/home}/${aws:username}/*"})],
+                ctx={"aws:username": "alice"})
+    assert d.decision == "Conditional" and d.condition_keys == ("aws:PrincipalTag/home",)
     # a role session has no aws:username: known absent in the model, so the statement never matches
     d = partial([pol({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/${aws:username}/*"})],
                 principal=SESS)

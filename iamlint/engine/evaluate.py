@@ -272,16 +272,19 @@ def _scan(policies: Iterable[NamedPolicy], effect: str, req: Request, ctx: Conte
                 if r == MAYBE:
                     tally.pending.extend(
                         PendingCondition(Condition("Variable", "Variable", None, False, k, ()), ref)
-                        for k in _variable_keys(st))
+                        for k in _variable_keys(st, ctx))
     return tally
 
 
-def _variable_keys(st: Statement) -> list[str]:
+def _variable_keys(st: Statement, ctx: Context) -> list[str]:
+    """The variables of the statement's resources that the context does not know (known ones decided)."""
     import re
+    from .context import UNKNOWN
     keys = set()
     for p in (st.resources or ()) + (st.not_resources or ()):
         for m in re.finditer(r"\$\{([^}*?$][^},]*)", p):
-            keys.add(m.group(1).strip())
+            if ctx.lookup(m.group(1).strip()) is UNKNOWN:
+                keys.add(m.group(1).strip())
     return sorted(keys)
 
 
