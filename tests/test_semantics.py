@@ -356,6 +356,9 @@ def test_R23_unknown_action_is_reported():
     res = sim({"identity_policies": [pol({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})],
                "request": req(action="s3:GetObjekt")})
     assert any("unknown action s3:GetObjekt" in w for w in res["explanation"]["warnings"])
+    res = sim({"identity_policies": [pol({"Effect": "Allow", "Action": "*", "Resource": "*"})],
+               "request": req(action="s4:GetObject")})
+    assert any("unknown service in action s4:GetObject" in w for w in res["explanation"]["warnings"])
     res = sim({"identity_policies": [pol({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})], "request": req()})
     assert res["explanation"]["warnings"] == []
 

