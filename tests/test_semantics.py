@@ -160,6 +160,10 @@ def test_R5_cross_account_needs_both_sides():
                                        "Action": "s3:GetObject", "Resource": "*"}),
                "request": req(principal=f"arn:aws:iam::{B}:role/partner", resource_account=A)})
     assert res["decision"] == "ImplicitlyDenied" and res["explanation"]["blocked_by"] == ["identity"]
+    # ... and with the identity side allowing, only the missing resource-side grant is named
+    res = sim({"identity_policies": [pol({"Effect": "Allow", "Action": "*", "Resource": "*"})],
+               "request": req(principal=f"arn:aws:iam::{B}:role/partner", resource_account=A)})
+    assert res["decision"] == "ImplicitlyDenied" and res["explanation"]["blocked_by"] == ["resource"]
 
 
 def test_R6_no_implicit_self_trust():

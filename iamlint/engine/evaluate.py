@@ -448,7 +448,8 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
         if grant == NO:
             if rp == NO:
                 blocked.append("resource")
-            blocked.extend(_which_blocked(ident, bound, sess, {}))
+            if identity_path == NO:   # name the identity side only when it is what fails
+                blocked.extend(_which_blocked(ident, bound, sess, {}))
 
     total = _and(rcp, scp, grant)
     # collect the statements that took part
