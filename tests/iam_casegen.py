@@ -160,6 +160,9 @@ def _statement(r: random.Random, effect: str | None = None, principal: bool = Fa
     else:
         st["Resource"] = _one_or_list(r, RESOURCE_PATTERNS)
     if principal:
+        if r.random() < 0.15:            # trust-policy style: no Resource element at all
+            st.pop("Resource", None)
+            st.pop("NotResource", None)
         if st["Effect"] == "Deny" and r.random() < 0.2:
             st["NotPrincipal"] = "*" if r.random() < 0.1 else {"AWS": _one_or_list(r, _aws_principal_values(), 3)}
         else:
