@@ -104,7 +104,11 @@ def build_case(case: Any) -> tuple[PolicySet, Request]:
     rp = case.get("resource_policy")
     resource = None
     if rp is not None:
-        resource = _named(rp, "resource", "/resource_policy", "resource-policy")
+        # the resource policy of a role is its trust policy, which AWS checks more strictly (no
+        # NotPrincipal, R13)
+        trust = req["action"].lower().startswith("sts:assumerole") and ":role/" in req["resource"]
+        resource = _named(rp, "trust" if trust else "resource", "/resource_policy",
+                          "trust-policy" if trust else "resource-policy")
     boundaries = [_named(p, "boundary", f"/permission_boundaries/{i}", f"boundary#{i}")
                   for i, p in enumerate(_list(case, "permission_boundaries"))]
     session = None

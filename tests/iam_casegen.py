@@ -149,7 +149,7 @@ def _condition(r: random.Random) -> dict:
 
 
 def _statement(r: random.Random, effect: str | None = None, principal: bool = False,
-               identity_like: bool = True) -> dict:
+               trust: bool = False) -> dict:
     st: dict = {"Effect": effect or r.choice(["Allow", "Allow", "Deny"])}
     if r.random() < 0.15:
         st["NotAction"] = _one_or_list(r, ACTION_PATTERNS, 2)
@@ -163,7 +163,7 @@ def _statement(r: random.Random, effect: str | None = None, principal: bool = Fa
         if r.random() < 0.15:            # trust-policy style: no Resource element at all
             st.pop("Resource", None)
             st.pop("NotResource", None)
-        if st["Effect"] == "Deny" and r.random() < 0.2:
+        if st["Effect"] == "Deny" and r.random() < 0.2 and not trust:   # no NotPrincipal in a trust policy
             st["NotPrincipal"] = "*" if r.random() < 0.1 else {"AWS": _one_or_list(r, _aws_principal_values(), 3)}
         else:
             st["Principal"] = _principal(r)
@@ -234,7 +234,8 @@ def generate(seed: int) -> dict:
     case: dict = {"id": f"rand-{seed}",
                   "identity_policies": [_doc(r) for _ in range(r.choice([0, 1, 1, 2, 3]))]}
     if r.random() < 0.5:
-        case["resource_policy"] = _doc(r, 3, principal=True)
+        trust = action.lower().startswith("sts:assumerole") and ":role/" in resource
+        case["resource_policy"] = _doc(r, 3, principal=True, trust=trust)
     if r.random() < 0.3:
         case["permission_boundaries"] = [_doc(r, 2)]
     if r.random() < 0.35:

@@ -137,7 +137,8 @@ def test_R2_trust_and_key_policies_must_allow():
                "resource_policy": pol({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:user/bob"},
                                        "Action": "sts:AssumeRole"}),
                "request": req(action="sts:AssumeRole", resource=f"arn:aws:iam::{A}:role/target")})
-    assert res["decision"] == "ImplicitlyDenied" and res["explanation"]["blocked_by"] == ["resource"]
+    # the resource policy of a role is its trust policy, and the explanation says so
+    assert res["decision"] == "ImplicitlyDenied" and res["explanation"]["blocked_by"] == ["trust"]
 
 
 def test_R3_principal_named_in_resource_policy():
@@ -209,6 +210,10 @@ def test_R12_session_policies():
 
 def test_R13_not_elements():
     check_rule("R13", 6)
+    # NotPrincipal is not allowed in a role trust policy: AWS refuses it, so does simulate
+    res = run_case({"resource_policy": pol({"Effect": "Deny", "NotPrincipal": {"AWS": U}, "Action": "sts:AssumeRole"}),
+                    "request": req(action="sts:AssumeRole", resource=f"arn:aws:iam::{A}:role/t")})
+    assert res["error"].startswith("/resource_policy/Statement/0/NotPrincipal:")
 
 
 def test_R14_condition_operators():
