@@ -109,7 +109,8 @@ def simulate(cases: str = typer.Option(..., "--cases", help="JSON lines file, on
     mismatches = 0
     lines = []
     out = sys.stdout
-    for _n, case in read_cases(cases):
+    parsed = list(read_cases(cases))   # a line that is not JSON stops before any output (exit 2)
+    for _n, case in parsed:
         res = run_case(case)
         if res.get("match") is False:
             mismatches += 1

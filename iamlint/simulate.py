@@ -58,12 +58,34 @@ def _levels(case: dict, key: str, kind: str) -> list[list[NamedPolicy]] | None:
     return [[_named(p, kind, f"/{key}/{i}", f"{kind}#{i}", level="account") for i, p in enumerate(raw)]]
 
 
+CASE_KEYS = {"id", "identity_policies", "resource_policy", "permission_boundaries", "scps", "rcps",
+             "session_policy", "request", "expected",
+             "doc", "description", "rules", "tags"}   # free-form documentation fields
+REQUEST_KEYS = {"action", "resource", "resource_account", "principal", "context"}
+
+
+def _esc(token: str) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
 def build_case(case: Any) -> tuple[PolicySet, Request]:
     if not isinstance(case, dict):
         raise InputError("a case must be a JSON object")
+    # a misspelt field would silently drop a policy and turn a policy unit test into a false pass
+    for key in case:
+        if key not in CASE_KEYS:
+            raise InputError(f"unknown case field {key!r}", place=f"/{_esc(key)}")
     req = case.get("request")
     if not isinstance(req, dict):
         raise InputError("the case has no request object", place="/request")
+    for key in req:
+        if key not in REQUEST_KEYS:
+            raise InputError(f"unknown request field {key!r}", place=f"/request/{_esc(key)}")
+    expected = case.get("expected")
+    if expected is not None:
+        if not isinstance(expected, dict) or expected.get("decision") not in DECISIONS:
+            raise InputError("expected must be {\"decision\": " + " | ".join(f'\"{d}\"' for d in DECISIONS) + "}",
+                             place="/expected/decision" if isinstance(expected, dict) else "/expected")
     for key in ("action", "resource", "principal"):
         if not isinstance(req.get(key), str):
             raise InputError(f"request.{key} must be a string", place=f"/request/{key}")
@@ -73,7 +95,7 @@ def build_case(case: Any) -> tuple[PolicySet, Request]:
     for k, v in ctx_raw.items():
         if isinstance(v, (dict,)) or (isinstance(v, list) and any(isinstance(x, (dict, list)) for x in v)):
             raise InputError("context values must be strings, numbers, booleans or lists of them",
-                             place=f"/request/context/{k}")
+                             place=f"/request/context/{_esc(k)}")
     ra = req.get("resource_account")
     if ra is not None and not isinstance(ra, str):
         raise InputError("request.resource_account must be a string", place="/request/resource_account")
@@ -82,14 +104,19 @@ def build_case(case: Any) -> tuple[PolicySet, Request]:
     rp = case.get("resource_policy")
     resource = None
     if rp is not None:
-        resource = _named(rp, "resource", "/resource_policy", "resource-policy")
+        # the resource policy of a role is its trust policy, which AWS checks more strictly (no
+        # NotPrincipal, R13)
+        trust = req["action"].lower().startswith("sts:assumerole") and ":role/" in req["resource"]
+        resource = _named(rp, "trust" if trust else "resource", "/resource_policy",
+                          "trust-policy" if trust else "resource-policy")
     boundaries = [_named(p, "boundary", f"/permission_boundaries/{i}", f"boundary#{i}")
                   for i, p in enumerate(_list(case, "permission_boundaries"))]
     session = None
     if case.get("session_policy") is not None:
         session = _named(case["session_policy"], "session", "/session_policy", "session-policy")
     policies = PolicySet(identity=identity, resource=resource, boundaries=boundaries,
-                         scps=_levels(case, "scps", "scp"), rcps=_levels(case, "rcps", "rcp"), session=session)
+                         scps=_levels(case, "scps", "scp"), rcps=_levels(case, "rcps", "rcp"), session=session,
+                         complete=True)
     request = Request(action=req["action"], resource=req["resource"], principal=req["principal"],
                       context=Context(ctx_raw, complete=True), resource_account=ra)
     return policies, request

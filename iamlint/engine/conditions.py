@@ -24,12 +24,13 @@ YES, NO, MAYBE = 1, 0, 2
 
 # ---------------------------------------------------------------- value parsing
 
+_NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
 @lru_cache(maxsize=8192)
 def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
+    # a decimal number; not Python's wider float() syntax ("1_000", "inf", "nan", " 5")
+    return float(text) if _NUMBER_RE.match(text) else None
 
 
 _DATE_RE = re.compile(
@@ -38,8 +39,8 @@ _DATE_RE = re.compile(
 
 @lru_cache(maxsize=8192)
 def _date(text: str) -> float | None:
-    t = text.strip()
-    if re.fullmatch(r"-?\d+(\.\d+)?", t):
+    t = text
+    if re.fullmatch(r"\d+", t):   # epoch seconds (an integer)
         return float(t)
     m = _DATE_RE.match(t)
     if not m:
@@ -68,11 +69,11 @@ def _network(text: str):
 
 @lru_cache(maxsize=8192)
 def _address(text: str):
+    # a request's address is one address (aws:SourceIp); anything else equals nothing
     try:
-        return ipaddress.ip_address(text.strip())
+        return ipaddress.ip_address(text)
     except ValueError:
-        net = _network(text)
-        return net if net is not None else None
+        return None
 
 
 def _ip_in(ctx_value: str, policy_value: str) -> bool:
@@ -80,8 +81,6 @@ def _ip_in(ctx_value: str, policy_value: str) -> bool:
     addr = _address(ctx_value)
     if net is None or addr is None:
         return False
-    if isinstance(addr, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
-        return addr.version == net.version and addr.subnet_of(net)
     return addr.version == net.version and addr in net
 
 
@@ -210,7 +209,9 @@ def substitute(text: str, ctx: Context, glob: bool) -> list[str] | None:
             vals = ctx.lookup(key)
             if vals is UNKNOWN:
                 raise Unresolved(key)
-            if not vals:
+            if not vals or len(vals) > 1:
+                # absent, or a multivalued key, which AWS never substitutes (UG, single-valued vs
+                # multivalued context keys): the default if there is one, else no value
                 if default is None:
                     return None
                 choices = [default]
@@ -245,7 +246,9 @@ def _policy_values(cond: Condition, ctx: Context, variables: bool, family: str) 
     out: list[tuple[str, bool]] = []
     glob = cond.base in GLOB_OPERATORS
     for v in cond.values:
-        if variables and family in VARIABLE_FAMILIES and "${" in v:
+        if variables and family == "Arn" and "${" in v:
+            out.extend(_arn_values(v, ctx))
+        elif variables and family in VARIABLE_FAMILIES and "${" in v:
             subs = substitute(v, ctx, glob and cond.base.startswith("String"))
             if subs is None:
                 continue
@@ -255,7 +258,45 @@ def _policy_values(cond: Condition, ctx: Context, variables: bool, family: str) 
     return out
 
 
-def _pair(compare, c: str, p: str, is_regex: bool) -> bool:
+def _arn_segments(template: str) -> list[str]:
+    """A policy ARN split into its six colon-separated parts, never inside a `${...}` variable."""
+    parts, cur, i = [], "", 0
+    while i < len(template):
+        if template.startswith("${", i):
+            j = template.find("}", i)
+            j = len(template) - 1 if j < 0 else j
+            cur += template[i:j + 1]
+            i = j + 1
+            continue
+        if template[i] == ":" and len(parts) < 5:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += template[i]
+        i += 1
+    parts.append(cur)
+    return parts
+
+
+def _arn_values(template: str, ctx: Context) -> list:
+    """An Arn-operator value holding variables, as per-part regular expressions: the substituted
+    text and `${*}` stay literal, the policy's own `*` and `?` stay wildcards within their part."""
+    segs = _arn_segments(template)
+    if len(segs) != 6:
+        return []
+    alts: list[tuple[str, ...]] = [()]
+    for seg in segs:
+        subs = substitute(seg, ctx, glob=True) if "${" in seg else [_glob_source(seg)]
+        if subs is None:
+            return []
+        alts = [a + (x,) for a in alts for x in subs][:64]
+    return [(a, "arn") for a in alts]
+
+
+def _pair(compare, c: str, p, is_regex) -> bool:
+    if is_regex == "arn":
+        parts = c.split(":", 5)
+        return len(parts) == 6 and all(_regex(rx).fullmatch(part) is not None for rx, part in zip(p, parts))
     if is_regex:
         return _regex(p).fullmatch(c) is not None
     return compare(c, p)

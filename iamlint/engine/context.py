@@ -44,7 +44,7 @@ class Context:
         if val is None:
             return
         if isinstance(val, (list, tuple)):
-            self.values[key.lower()] = tuple(_text(v) for v in val)
+            self.values[key.lower()] = tuple(_text(v) for v in val if v is not None)
         else:
             self.values[key.lower()] = (_text(val),)
 

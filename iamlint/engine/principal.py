@@ -61,8 +61,11 @@ def parse_caller(principal: str, has_boundary: bool = False) -> Caller:
         if resource.startswith("assumed-role/"):
             bits = resource.split("/")
             name = bits[1] if len(bits) > 1 else ""
+            # a session of a service-linked role (their names all start AWSServiceRoleFor): the
+            # session ARN drops the aws-service-role/ path, so the name is what is left (R10)
             return Caller("session", p, account=account, role_name=name, session_arn=p,
-                          role_arn=None, has_boundary=has_boundary)
+                          role_arn=None, has_boundary=has_boundary,
+                          service_linked=name.startswith("AWSServiceRoleFor"))
         if resource.startswith("federated-user/"):
             return Caller("federated-user", p, account=account, session_arn=p, has_boundary=has_boundary)
     return Caller("anonymous", p, account=account or None)
@@ -105,7 +108,9 @@ def match_principal(caller: Caller, element: dict[str, tuple[str, ...]]) -> str 
     if "*" in element:
         return "star"
     best = None
-    order = {"session": 5, "user": 4, "role": 3, "star": 2, "account": 1}
+    # the strongest grant wins: "*" needs no other policy (R8), a role ARN still needs the boundary
+    # and session policy (R3), the account delegates to the identity side (R4)
+    order = {"session": 5, "user": 4, "star": 3.5, "role": 3, "account": 1}
     for kind, values in element.items():
         if kind == "AWS":
             for v in values:
@@ -144,8 +149,8 @@ def listed_levels(caller: Caller, element: dict[str, tuple[str, ...]]) -> set[st
     for kind, values in element.items():
         for v in values:
             if kind == "AWS":
-                if v == "*":
-                    return {"account", "principal", "session"}
+                if v == "*":   # {"AWS": "*"} is the same as "*": everyone, service principals too
+                    return {"account", "principal", "session", "service"}
                 m = match_aws_value(caller, v)
                 if m == "account":
                     found.add("account")
