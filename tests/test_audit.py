@@ -593,12 +593,14 @@ def _static_calls():
     return out
 
 
-def _allowed(policy: dict, action: str, resource: str = "*") -> str:
+def _allowed(policy: dict, action: str, resource: str = "*", resource_policy: dict | None = None) -> str:
     from iamlint.simulate import run_case
+    account = resource.split(":")[4] if resource.startswith("arn:") and resource.split(":")[4] else "111111111111"
     return run_case({"id": action, "identity_policies": [{"name": "p", "policy": policy}],
+                     "resource_policy": resource_policy,
                      "request": {"action": action, "resource": resource,
                                  "principal": "arn:aws:iam::111111111111:role/iamlint-audit",
-                                 "resource_account": "111111111111"}})["decision"]
+                                 "resource_account": account}})["decision"]
 
 
 def test_audit_role_policy_covers_every_call_and_is_read_only():
@@ -623,8 +625,11 @@ def test_audit_role_policy_covers_every_call_and_is_read_only():
     writes = {a for st in runner["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
               if actions.detail(a)["accessLevel"] not in ("Read", "List")}
     assert writes == {"sts:AssumeRole", "s3:PutObject", "sns:Publish"}
-    assert _allowed(runner, "sts:AssumeRole", "arn:aws:iam::222222222222:role/iamlint-audit") == "Allowed"
-    assert _allowed(runner, "sts:AssumeRole", "arn:aws:iam::222222222222:role/admin") == "ImplicitlyDenied"
+    # the target role's trust lets the runner in (R2: a role without a trust policy admits nobody)
+    trusts_runner = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                     "Principal": {"AWS": "arn:aws:iam::111111111111:role/iamlint-audit"}}]}
+    assert _allowed(runner, "sts:AssumeRole", "arn:aws:iam::222222222222:role/iamlint-audit", trusts_runner) == "Allowed"
+    assert _allowed(runner, "sts:AssumeRole", "arn:aws:iam::222222222222:role/admin", trusts_runner) == "ImplicitlyDenied"
     trust = json.loads((DOCS / "audit-role-trust.json").read_text())
     assert trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"]
 
