@@ -325,8 +325,9 @@ def paths(input: List[str] = typer.Option(..., "--input", "-i"),
         raise UsageError(f"--format must be text or json, not {format!r}")
 
     def name(arn):
+        from .iac.symbolic import display
         p = model.principal(arn)
-        return p.name if p else arn
+        return display(p.name) if p else arn
     if already:
         typer.echo(f"{name(start_arn)} is already admin-equivalent ({graph.admin[start_arn]})")
         return

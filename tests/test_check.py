@@ -89,6 +89,19 @@ def test_fixed_stack_passes_and_exit_codes():
     assert cli(STACK, "--fail-on", "bogus").exit_code == 2
 
 
+@pytest.mark.parametrize("path", [FIXED, "fixtures/iac/terraform/agent-plan-fixed.json"])
+def test_fixed_agent_examples_pass_every_rule(path):
+    # the fixed versions are what a team ends with: agent roles and users under a permissions boundary, the
+    # AgentCore runtime role cut to its documented needs, the service trust pinned to account and region;
+    # every rule family (agent rules included), and no suppression doing the work
+    r = check([path], only=None)
+    assert [(f.rule_id, f.principal) for f in r.findings] == []
+    assert r.suppressed == [] and r.check.unused == []
+    res = runner.invoke(app, ["check", "--base-dir", str(ROOT), "--fail-on", "low", path])
+    assert res.exit_code == 0, res.output
+    assert "0 finding(s)" in res.output
+
+
 @pytest.mark.parametrize("name, line, text", [
     ("bad-yaml.yaml", 9, "invalid YAML"),
     ("unknown-intrinsic.yaml", 6, "unknown intrinsic function tag !Reff"),

@@ -3,7 +3,10 @@
 fixtures/escalation/<method-id>/case.json names the start principal (a case may name its own) and, per case, its files and what
 must happen: a positive reaches admin-equivalence, every shortest way through the method (its step
 potential or certain as stated); a negative (the same account, blocked by one thing) does not reach
-admin at all. The files are written by fixtures/escalation/generate.py.
+admin at all. A method whose case.json says `"step": "tool"` (category tool-invoke) proves a `tool` edge
+instead: a positive has that edge from the start to the admin role (through the method's hub where the
+start may invoke every such tool), AGT005 reports the start, and no escalation path uses the edge; a
+negative has no such edge. The files are written by fixtures/escalation/generate.py.
 """
 
 import json
@@ -11,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from iamlint.graph.build import build_graph
+from iamlint.graph.build import build_graph, is_hub
 from iamlint.graph.methods import load_methods
 from iamlint.graph.paths import paths_to_admin
 from iamlint.loaders import load_paths
@@ -37,10 +40,40 @@ def _graph(folder: Path, c: dict):
     return model, build_graph(model)
 
 
+def _tool_steps(g, start: str, method: str) -> dict[str, list]:
+    """target -> the `tool` edges of `method` from start to it (through the method's hub, if any)."""
+    out: dict[str, list] = {}
+    for _, hop, data in g.g.out_edges(start, data=True):
+        e = data["edge"]
+        if e.method != method:
+            continue
+        nexts = [d["edge"] for _, _, d in g.g.out_edges(hop, data=True)] if is_hub(hop) else [e]
+        for t in nexts:
+            assert e.tool and t.tool, f"a {method} edge not marked tool: {e}"
+            out.setdefault(t.target, []).append(e if t is e else t)
+    return out
+
+
+def _check_tool_case(meta, name, c, model, g, start):
+    admin = "arn:aws:iam::111111111111:role/admin"
+    steps = _tool_steps(g, start, meta["method"])
+    agt005 = [f for f in scan(model, only=["AGT005"]).findings if f.principal == start]
+    if not c["reachable"]:
+        assert admin not in steps, f"{name}: expected no tool edge to the admin role ({c.get('why')})"
+        assert not agt005, f"{name}: AGT005 flagged the start ({c.get('why')})"
+        return
+    assert admin in steps, f"{name}: no {meta['method']} tool edge from {start} to the admin role"
+    assert all(e.potential is c["potential"] for e in steps[admin]), f"{name}: potential {steps[admin]}"
+    assert agt005 and "administrator" in agt005[0].message, f"{name}: AGT005 does not report the admin tool"
+    assert not paths_to_admin(g, start, limit=10), f"{name}: an escalation path follows a tool edge"
+
+
 @pytest.mark.parametrize("folder,meta,name,c", _cases())
 def test_escalation_fixture(folder, meta, name, c):
     model, g = _graph(folder, c)
     start = c.get("start", meta["start"])
+    if meta.get("step") == "tool":
+        return _check_tool_case(meta, name, c, model, g, start)
     found = paths_to_admin(g, start, limit=10)
     if not c["reachable"]:
         assert not found, f"{name}: expected no way to admin ({c.get('why')}), got " + \
@@ -66,6 +99,9 @@ def test_escalation_rule_agrees_with_paths(folder, meta, name, c):
         pytest.skip("the start is not an IAM principal (a service or a provider)")
     report = scan(model, only=["ESC001"])
     hit = [f for f in report.findings if f.rule_id == "ESC001" and f.principal == start]
+    if meta.get("step") == "tool":   # a tool edge is never an escalation step
+        assert not hit, f"{name}: ESC001 followed a tool edge"
+        return
     assert bool(hit) is c["reachable"], f"{name}: ESC001 {'missed' if c['reachable'] else 'flagged'} the start"
 
 
@@ -93,12 +129,13 @@ def test_every_fixture_folder_names_a_method():
 
 def test_inventory_methods_have_inventory_cases():
     # a method that relies on inventory proves both sides: certain with it, blocked when it shows none;
-    # one that needs an instance profile proves the step certain once the role has one
+    # one that needs an instance profile proves the step certain once the role has one; tool-invoke
+    # methods read the same inventories
     for m in load_methods():
         cases = json.loads((ESC / m.id / "case.json").read_text())["cases"]
         if m.requires == "instance_profile" and m.matcher == "pass_role":
             assert cases["positive-inventory"]["potential"] is False, m.id
-        if m.matcher != "existing_resource" and m.precondition is None:
+        if m.matcher not in ("existing_resource", "tool_invoke") and m.precondition is None:
             continue
         assert "positive-inventory" in cases and "negative-inventory" in cases, m.id
         assert cases["positive-inventory"]["potential"] is False, m.id

@@ -205,6 +205,11 @@ def test_fixed_agent_plan_passes():
     assert "known-after-apply:module.agent.aws_iam_policy.runtime.name" in parn
     assert model.policies[parn].document.statements[0].actions == ("bedrock:InvokeModel",
                                                                    "bedrock:InvokeModelWithResponseStream")
+    # the agent and CI principals carry the boundary the plan creates (its ARN is known at plan time)
+    boundary = "arn:aws:iam::123456789012:policy/agent-boundary"
+    assert boundary in model.policies
+    capped = {p.name for p in model.principals() if p.permissions_boundary == boundary}
+    assert {"github-deploy", "ci-bot-0", "ci-bot-1"} <= capped and model.principal(rt).permissions_boundary == boundary
 
 
 def test_fixtures_are_generated():

@@ -11,6 +11,7 @@ from collections import deque
 from dataclasses import replace
 
 from ..engine import wildcard
+from ..iac.symbolic import display
 from .build import Graph, is_hub
 from .edges import Edge, merge
 
@@ -293,10 +294,12 @@ def paths_between(graph: Graph, start: str, target: str, limit: int = 3) -> list
 
 
 def render_chain(path: list[Edge], name=lambda a: a) -> str:
+    """The path drawn for people: `a --method--> b`; values known only at deploy time shown readably."""
     if not path:
         return ""
-    parts = [name(path[0].source)]
+    shown = lambda a: display(name(a))  # noqa: E731
+    parts = [shown(path[0].source)]
     for e in path:
         flag = "?" if e.potential else ""
-        parts.append(f"--{e.method}{flag}--> {name(e.target)}")
+        parts.append(f"--{e.method}{flag}--> {shown(e.target)}")
     return " ".join(parts)

@@ -72,6 +72,25 @@ def marker(what: str) -> str:
     return "${iamlint:unresolved:" + what.replace("}", ")") + "}"
 
 
+def display(text: str) -> str:
+    """`text` as people read it: each marker becomes `<known after apply: ADDRESS>`, `<Ref NAME>`,
+    `<GetAtt ID.ATTR>` ... For names shown in reports only: ARNs, fingerprints and the JSON fields
+    machines match on keep the marker."""
+    if not isinstance(text, str) or "${iamlint:unresolved:" not in text:
+        return text
+    return MARKER_RE.sub(_displayed, text)
+
+
+def _displayed(m: re.Match) -> str:
+    what = m.group(1)
+    kind, sep, rest = what.partition(":")
+    if sep and kind == "known-after-apply":
+        return f"<known after apply: {rest}>"
+    if sep and kind and rest:
+        return f"<{kind} {rest}>"
+    return f"<{what}>"
+
+
 def markers_in(value: Any) -> list[str]:
     """Names of the unknown values inside `value` (deep), in order of appearance."""
     out: list[str] = []

@@ -15,6 +15,7 @@ from .. import __version__
 from ..findings import SEVERITIES
 from ..graph.build import is_hub
 from ..graph.paths import render_chain
+from ..iac.symbolic import display
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
        "form-action 'none'; frame-ancestors 'none'")
@@ -95,7 +96,7 @@ class _Namer:
 
     def name(self, arn: str) -> str:
         p = self.model.principal(arn)
-        return p.name if p is not None else arn
+        return display(p.name) if p is not None else arn
 
     def node_labels(self, node: str) -> tuple[str, str]:
         """(label, sub-label) of a graph node."""
@@ -104,7 +105,7 @@ class _Namer:
             return what.replace("-", " "), f"hub \u00b7 {acct}" if acct else "hub"
         p = self.model.principal(node)
         if p is not None:
-            return p.name, f"{p.kind.value} \u00b7 {p.account}"
+            return display(p.name), f"{p.kind.value} \u00b7 {p.account}"
         parts = node.split(":")
         if node.startswith("arn:") and len(parts) >= 6:
             return parts[5].rsplit("/", 1)[-1] or parts[5], f"{parts[2]} \u00b7 {parts[4] or '-'}"
@@ -282,7 +283,7 @@ def svg_diagram(paths: list[list], namer: _Namer, ident: str, starts: list[str] 
             lx, ly = mid, (y1 + y2) / 2 - 6 - 13 * k
         tip = render_chain([e], namer.name)
         if e.conditions:
-            tip += "\ndepends on: " + "; ".join(e.conditions)
+            tip += "\ndepends on: " + display("; ".join(e.conditions))
         if e.potential and e.assumes:
             tip += "\nassumes: " + e.assumes
         parts.append(f'<g class="{" ".join(classes)}"><title>{esc(tip)}</title>'
@@ -321,7 +322,7 @@ def _list(items) -> str:
     items = list(items)
     if not items:
         return ""
-    return "<ul>" + "".join(f"<li>{esc(x)}</li>" for x in items) + "</ul>"
+    return "<ul>" + "".join(f"<li>{esc(display(x))}</li>" for x in items) + "</ul>"
 
 
 def _severity(sev: str) -> str:
@@ -378,7 +379,7 @@ def _reach(report, namer: _Namer, index: dict[int, int]) -> str:
         out.append("<ul>")
         for f in fs:
             out.append(f'<li><a href="#finding-{index[id(f)]}">{esc(f.rule_id)}</a> {esc(f.title)}: '
-                       f"{esc(f.message)}</li>")
+                       f"{esc(display(f.message))}</li>")
         out.append("</ul></div>")
     out.append("</section>")
     return "".join(out)
@@ -397,7 +398,7 @@ def _finding_row(f, n: int, namer: _Namer, rules: dict) -> str:
     chain = render_chain(list(f.path), namer.name) if f.path else ""
     rid = f'<a href="#rule-{esc(f.rule_id)}">{esc(f.rule_id)}</a>' if f.rule_id in rules else esc(f.rule_id)
     rule_cell = f"{rid}<br>{esc(f.title)}"
-    msg = [esc(f.message)]
+    msg = [esc(display(f.message))]
     if f.location:
         where = f.location.file + (f":{f.location.line}" if f.location.line else "") \
             + (f":{f.location.column}" if f.location.column else "")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from ..iac.symbolic import display
+
 ACCOUNT = "account"
 
 
@@ -24,7 +26,7 @@ def render(report, style=None) -> str:
 
     def name(arn):
         p = m.principal(arn) if arn else None
-        return p.name if p is not None else (arn or "")
+        return display(p.name) if p is not None else (arn or "")
 
     chk = getattr(report, "check", None)
     files = [s for s, _ in chk.inputs] if chk is not None else \

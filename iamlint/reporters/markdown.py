@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..graph.paths import render_chain
+from ..iac.symbolic import display
 
 
 def _cell(text: str) -> str:
@@ -26,7 +27,7 @@ def render_check(report) -> str:
 
     def name(arn: str) -> str:
         p = m.principal(arn)
-        return p.name if p is not None else arn
+        return display(p.name) if p is not None else arn
 
     new = [f for f in report.findings if not f.preexisting]
     old = [f for f in report.findings if f.preexisting]
@@ -87,7 +88,7 @@ def render(report, style=None) -> str:
 
     def name(arn: str) -> str:
         p = m.principal(arn)
-        return p.name if p is not None else arn
+        return display(p.name) if p is not None else arn
 
     counts = report.counts()
     out = ["## iamlint", "",

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..graph.paths import render_chain
+from ..iac.symbolic import display
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://iamlint.dev"
@@ -95,7 +96,7 @@ class _Builder:
 
     def name(self, arn: str) -> str:
         p = self.model.principal(arn)
-        return p.name if p is not None else arn
+        return display(p.name) if p is not None else arn
 
     def sources_for(self, principal: str | None) -> list[str]:
         acct = self.model.accounts.get(_account_of(principal) or "")
@@ -148,6 +149,7 @@ class _Builder:
                 text += " Assumes: " + "; ".join(dict.fromkeys(assumes)) + "."
         if f.conditions:
             text += " Depends on: " + "; ".join(f.conditions) + "."
+        text = display(text)            # for people: the properties below keep the raw values
         locs, related = self.locations(f)
         props = {
             "severity": f.severity,

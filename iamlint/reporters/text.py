@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..graph.paths import render_chain
+from ..iac.symbolic import display
 from ..output import Style
 
 SEV_STYLE = {"critical": ("bold", "red"), "high": ("red",), "medium": ("yellow",), "low": ("cyan",), "info": ("dim",)}
@@ -14,7 +15,7 @@ def render(report, style: Style | None = None) -> str:
 
     def name(arn: str) -> str:
         p = m.principal(arn)
-        return p.name if p is not None else arn
+        return display(p.name) if p is not None else arn
 
     n_principals = sum(len(a.principals) for a in m.accounts.values())
     chk = getattr(report, "check", None)
@@ -76,16 +77,16 @@ def _finding(lines, f, name, style, width, pad) -> None:
     if f.location is not None and f.location.file:
         lines.append(pad + ":".join([f.location.file] + [str(x) for x in (f.location.line, f.location.column) if x]))
     if f.source is not None:
-        lines.append(pad + f.message)
+        lines.append(pad + display(f.message))
     if f.path:
         lines.append(pad + render_chain(list(f.path), name))
         for e in f.path:
             if e.potential and e.assumes:
                 lines.append(pad + style(f"assumes: {e.assumes}", "dim"))
     if f.conditions:
-        lines.append(pad + style("depends on: " + "; ".join(f.conditions[:3]), "yellow"))
+        lines.append(pad + style("depends on: " + display("; ".join(f.conditions[:3])), "yellow"))
     if f.evidence:
-        lines.append(pad + style("evidence: " + "; ".join(f.evidence[:3]), "dim"))
+        lines.append(pad + style("evidence: " + display("; ".join(f.evidence[:3])), "dim"))
     lines.append(pad + "fix: " + f.remediation)
     lines.append("")
 

@@ -42,8 +42,8 @@ def _reached(ctx) -> tuple[Reach, list[Principal]]:
 def _where(ctx, r: Reach, p: Principal) -> str:
     src = r.source_of(p.arn)
     if src is None or src.arn == p.arn:
-        return f"agent source {p.name}"
-    return f"{p.name} (reachable from agent source {src.name} in {len(r.path(p.arn))} step(s))"
+        return f"agent source {ctx.name(p.arn)}"
+    return f"{ctx.name(p.arn)} (reachable from agent source {ctx.name(src.arn)} in {len(r.path(p.arn))} step(s))"
 
 
 def _emit(rule, ctx, r: Reach, p: Principal, what: str, severity: str, *, evidence=(), conditions=(),
@@ -439,7 +439,7 @@ def agent_chain_to_human(rule, ctx) -> Iterable[Finding]:
         gain = _stronger(ctx, prev, p.arn)
         lose = _stronger(ctx, p, prev.arn)
         if gain and not lose:
-            yield _emit(rule, ctx, r, p, f"holds strictly more than {prev.name}, which chains into it (it adds "
+            yield _emit(rule, ctx, r, p, f"holds strictly more than {ctx.name(prev.arn)}, which chains into it (it adds "
                         f"{_short(gain, 3)})", lower(rule.severity), key=("stronger",))
 
 
@@ -454,7 +454,7 @@ def operator_inheritance(rule, ctx) -> Iterable[Finding]:
         admin = [q for q in mine if _level(ctx, q.arn) in ADMIN]
         if admin:
             q = sorted(admin, key=lambda q: (_uncertain(r.path(q.arn)), len(r.path(q.arn)), q.arn))[0]
-            what = ("is an administrator" if q is p else f"can become administrator {q.name}")
+            what = ("is an administrator" if q is p else f"can become administrator {ctx.name(q.arn)}")
             path = r.path(q.arn)
         else:
             found = None
@@ -467,7 +467,7 @@ def operator_inheritance(rule, ctx) -> Iterable[Finding]:
                 continue
             q, acts = found
             what = (f"may destroy on every resource ({_short(acts, 3)})" if q is p
-                    else f"can become {q.name}, which may destroy on every resource ({_short(acts, 3)})")
+                    else f"can become {ctx.name(q.arn)}, which may destroy on every resource ({_short(acts, 3)})")
             path = r.path(q.arn)
         yield _emit(rule, ctx, r, p, f"{what}; the local agent tools it runs inherit all of it (app-level "
                     f"guardrails such as supervised modes or MCP deny lists are not enforced by IAM)",

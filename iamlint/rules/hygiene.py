@@ -197,7 +197,7 @@ def full_admin(rule, ctx) -> Iterable[Finding]:
         else:
             sev, qual = lower(rule.severity), " under conditions"
         yield Finding(rule.id, sev, rule.title, p.arn,
-                      f"{p.kind.value} {p.name} is allowed every action on every resource{qual} "
+                      f"{p.kind.value} {ctx.name(p.arn)} is allowed every action on every resource{qual} "
                       f"(after permissions boundaries, explicit denies and SCPs), granted by "
                       f"{_short(evidence, 3) or 'its identity policies'}",
                       rule.remediation, (), evidence, conditions=conds, key=("admin",))
@@ -219,7 +219,7 @@ def iam_write_admin(rule, ctx) -> Iterable[Finding]:
             continue
         sev, qual = (rule.severity, "") if level == "iam-write" else (lower(rule.severity), " under conditions")
         yield Finding(rule.id, sev, rule.title, p.arn,
-                      f"{p.kind.value} {p.name} may rewrite IAM policies, create access keys and pass roles on "
+                      f"{p.kind.value} {ctx.name(p.arn)} may rewrite IAM policies, create access keys and pass roles on "
                       f"every resource{qual}: it can make itself an administrator in one step; granted by "
                       f"{_short(evidence, 3) or 'its identity policies'}",
                       rule.remediation, (), evidence, conditions=conds, key=("iam-write",))
@@ -279,7 +279,7 @@ def pass_role_star(rule, ctx) -> Iterable[Finding]:
         else:
             sev, qual = rule.severity, f" under conditions on {', '.join(sorted(keys))}"
         yield Finding(rule.id, sev, rule.title, p.arn,
-                      f"{p.kind.value} {p.name} may pass every role of account {p.account}{qual}, so it can "
+                      f"{p.kind.value} {ctx.name(p.arn)} may pass every role of account {p.account}{qual}, so it can "
                       f"run compute as the most privileged role there; granted by "
                       f"{_short(evidence, 3) or 'its identity policies'}",
                       rule.remediation, (), evidence, conditions=conds, key=("iam:PassRole",))
@@ -510,7 +510,7 @@ def long_session_privileged(rule, ctx) -> Iterable[Finding]:
         kind = {"admin": "an administrator", "iam-write": "admin-equivalent (full IAM write)",
                 "conditional": "an administrator under conditions"}[lvl]
         yield Finding(rule.id, rule.severity, rule.title, p.arn,
-                      f"role {p.name} is {kind} and its sessions may last "
+                      f"role {ctx.name(p.arn)} is {kind} and its sessions may last "
                       f"{p.max_session_duration // 3600}h{(p.max_session_duration % 3600) // 60 or ''}"
                       f" (MaxSessionDuration {p.max_session_duration}): a leaked session stays admin that long",
                       rule.remediation, (), (f"role/{p.name} MaxSessionDuration",), key=("session",))

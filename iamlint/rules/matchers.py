@@ -9,6 +9,7 @@ from ..findings import Finding
 from ..graph.build import Graph
 from ..graph.build import is_hub
 from ..graph.paths import admin_sinks, follow, path_to, reach, render_chain, toward
+from ..iac.symbolic import display
 from ..model.account import Kind
 
 
@@ -23,8 +24,9 @@ class RuleContext:
         return self.graph.model
 
     def name(self, arn: str) -> str:
+        """The principal's name as people read it (a value known only at deploy time shown readably)."""
         p = self.model.principal(arn)
-        return p.name if p is not None else arn
+        return display(p.name) if p is not None else arn
 
 
 def _path_facts(path) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
