@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from iamlint.engine import actions
 from iamlint.engine.authorize import Authorizer
 from iamlint.engine.context import Context
@@ -135,3 +137,22 @@ def test_simulate_cli_reports_mismatch(tmp_path):
     r = subprocess.run([sys.executable, "-m", "iamlint", "simulate", "--cases", str(cases)], capture_output=True,
                        text=True)
     assert r.returncode == 2 and "line 1" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("grant, space, expected", [
+    # a * in the region field of either pattern cannot stand for "region:account:..." of a real ARN
+    ("arn:aws:bedrock-agentcore:*:222222222222:runtime/*", "arn:aws:bedrock-agentcore:*:111111111111:runtime/*", False),
+    ("arn:aws:bedrock-agentcore:*:111111111111:runtime/*", "arn:aws:bedrock-agentcore:*:111111111111:runtime/*", True),
+    ("arn:aws:lambda:*:*:function:*", "arn:aws:lambda:*:111111111111:function:*", True),
+    ("arn:aws:lambda:us-east-1:111111111111:function:app-*", "arn:aws:lambda:*:111111111111:function:*", True),
+    ("arn:aws:lambda:us-east-1:111111111111:function:app-*", "arn:aws:lambda:eu-west-1:111111111111:function:*", False),
+    # the resource part may hold colons; a grant that is not a whole ARN is compared as a string
+    ("arn:aws:lambda:*:111111111111:function:app:*", "arn:aws:lambda:*:111111111111:function:*", True),
+    ("arn:aws:*", "arn:aws:lambda:*:111111111111:function:*", True),
+    ("*", "arn:aws:lambda:*:111111111111:function:*", True),
+    ("arn:aws:s3:::bucket/*", "arn:aws:lambda:*:111111111111:function:*", False),
+])
+def test_arn_intersects_is_field_by_field(grant, space, expected):
+    from iamlint.engine import wildcard
+    assert wildcard.arn_intersects(grant, space) is expected
+    assert wildcard.arn_intersects(space, grant) is expected

@@ -131,20 +131,12 @@ def _service_reason(p: Principal, svc: str, narrowing: dict | None) -> str | Non
                 continue
             for v in c.values:
                 for pat in narrowing.get("source_arns") or ():
-                    if _arn_intersects(pat, v):
+                    if wildcard.arn_intersects(pat, v, ignore_case=True):
                         return f"trusted by {svc} for {v} (trust {st.pointer})"
     pat = _any(narrowing.get("role_names"), p.name)
     if pat:
         return f"trusted by {svc}{where} and named like {pat}"
     return None
-
-
-def _arn_intersects(a: str, b: str) -> bool:
-    """Can two ARN patterns name the same ARN? Segment by segment, so a `*` never spans a colon."""
-    pa, pb = a.split(":", 5), b.split(":", 5)
-    if len(pa) != len(pb):
-        return a == "*" or b == "*"
-    return all(wildcard.intersects(x, y, ignore_case=True) for x, y in zip(pa, pb))
 
 
 def _oidc(p: Principal, provider: str, cfg: dict) -> tuple[str, str] | None:

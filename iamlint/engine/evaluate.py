@@ -171,7 +171,7 @@ def _resource_pattern_tri(pattern: str, resource: str, ctx: Context, variables: 
             return MAYBE
         return YES if any(_regex(s).fullmatch(resource) for s in subs) else NO
     if chosen:
-        ok = wildcard.covers(pattern, resource) if use_cover else wildcard.intersects(pattern, resource)
+        ok = wildcard.covers(pattern, resource) if use_cover else wildcard.arn_intersects(pattern, resource)
         return YES if ok else NO
     return YES if wildcard.match(pattern, resource) else NO
 

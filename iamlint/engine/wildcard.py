@@ -71,6 +71,17 @@ def intersects(a: str, b: str, ignore_case: bool = False) -> bool:
     return False
 
 
+def arn_intersects(a: str, b: str, ignore_case: bool = False) -> bool:
+    """`intersects` for ARN patterns: can some real ARN match both? A real ARN has no colon in its first
+    five fields (partition, service, region, account), so those are compared field by field and a `*`
+    there never spans a colon; the resource part (after the fifth colon) may hold colons. Patterns that
+    are not both whole ARNs (`*`, `arn:aws:*`) are compared as plain strings."""
+    pa, pb = a.split(":", 5), b.split(":", 5)
+    if len(pa) != 6 or len(pb) != 6:
+        return intersects(a, b, ignore_case)
+    return all(intersects(x, y, ignore_case) for x, y in zip(pa, pb))
+
+
 def covers(general: str, specific: str, ignore_case: bool = False) -> bool:
     """True when every string matching `specific` also matches `general` (sound for `*` in `specific`)."""
     if general == "*":

@@ -549,7 +549,7 @@ class Builder:
                     if self.pre.may(actor, a):
                         got = allow_patterns(self.auth, actor, a)
                         pats = None if got is None or pats is None else pats + [
-                            x for x in got if wildcard.intersects(x, space, ignore_case=True)]
+                            x for x in got if wildcard.arn_intersects(x, space, ignore_case=True)]
                 grants.append(pats)
             names = [x for g in grants if g is not None for x in g]
             if any(g is None for g in grants) or not names:
