@@ -76,10 +76,13 @@ def _finding(lines, f, name, style, width, pad) -> None:
     lines.append(f"{sev}  {f.rule_id:<{width}}  {who}: {f.title}{pre}")
     if f.location is not None and f.location.file:
         lines.append(pad + ":".join([f.location.file] + [str(x) for x in (f.location.line, f.location.column) if x]))
-    if f.source is not None:
-        lines.append(pad + display(f.message))
-    if f.path:
-        lines.append(pad + render_chain(list(f.path), name))
+    chain = render_chain(list(f.path), name) if f.path else ""
+    message = display(f.message) if f.source is not None else ""
+    if message:
+        # a message that already draws the path ends with it: the chain gets a line of its own
+        lines.append(pad + (message[:-len(chain)].rstrip(": ") if chain and message.endswith(chain) else message))
+    if chain:
+        lines.append(pad + chain)
         for e in f.path:
             if e.potential and e.assumes:
                 lines.append(pad + style(f"assumes: {e.assumes}", "dim"))
