@@ -9,8 +9,6 @@ from .errors import InputError
 
 def load_config(path: str | None = None) -> dict:
     """The configuration as a dict ({} when there is none)."""
-    import yaml
-
     if path is None:
         if os.path.exists(".iamlint.yaml"):
             path = ".iamlint.yaml"
@@ -29,15 +27,9 @@ def load_config(path: str | None = None) -> dict:
             return dict(cfg)
         else:
             return {}
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except OSError as exc:
-        raise InputError(f"cannot read configuration ({exc.strerror})", source=path) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", source=path,
-                         place=f"line {mark.line + 1}" if mark else None) from None
+    from .loaders.common import read_yaml
+
+    data = read_yaml(path)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -63,17 +63,9 @@ def _date(value, source: str, ptr: str) -> _dt.date:
 
 
 def load_exclusions(path: str) -> list[Exclusion]:
-    import yaml
+    from .loaders.common import read_yaml
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except OSError as exc:
-        raise InputError(f"cannot read exclusions ({exc.strerror})", source=path) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", source=path,
-                         place=f"line {mark.line + 1}" if mark else None) from None
+    data = read_yaml(path)
     if data is None:
         return []
     if not isinstance(data, dict) or not isinstance(data.get("exclusions", []), list):

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from ..errors import InputError
+from ..loaders.common import read_text  # one reader for every input file (size limit, UTF-8)
 
 Positions = dict[str, tuple[int, int]]
 
@@ -253,18 +254,6 @@ def load_json(text: str, source: str) -> tuple[Any, Positions]:
 
 
 # ------------------------------------------------------------------ files
-
-def read_text(path: str) -> str:
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror})", source=path) from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"file is not UTF-8 text (byte {exc.start})", source=path) from None
-
 
 def looks_like_json(text: str) -> bool:
     s = text.lstrip()

@@ -16,8 +16,8 @@ def esc(token: Any) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
-def read_json(path: str) -> Any:
-    """Parse a JSON file; any problem is one InputError naming the file and the line."""
+def read_text(path: str) -> str:
+    """A UTF-8 text file (a BOM is dropped), refused over the input size limit; problems are one InputError."""
     try:
         size = os.path.getsize(path)
     except OSError as exc:
@@ -31,9 +31,14 @@ def read_json(path: str) -> Any:
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror})", source=path) from None
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"file is not UTF-8 text (byte {exc.start})", source=path) from None
+
+
+def read_json(path: str) -> Any:
+    """Parse a JSON file; any problem is one InputError naming the file and the line."""
+    text = read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -41,6 +46,21 @@ def read_json(path: str) -> Any:
                          place=f"line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise InputError("JSON is nested too deeply", source=path) from None
+
+
+def read_yaml(path: str) -> Any:
+    """Parse a YAML file (safe loading: no tags that build objects); problems are one InputError with the line."""
+    import yaml
+
+    text = read_text(path)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", source=path,
+                         place=f"line {mark.line + 1}" if mark else None) from None
+    except RecursionError:
+        raise InputError("YAML is nested too deeply", source=path) from None
 
 
 class Reader:

@@ -184,16 +184,10 @@ def parse_trust_data(data, source: str) -> TrustData:
 
 @lru_cache(maxsize=1)
 def trust_data() -> TrustData:
-    import yaml
+    from ..loaders.common import read_yaml
 
     path = policies_dir() / DATA_FILE
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", source=str(path),
-                         place=f"line {mark.line + 1}" if mark else None) from None
+    data = read_yaml(str(path))
     return parse_trust_data(data, str(path))
 
 

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from ..errors import InputError
+from ..loaders.common import read_yaml
 from ..paths_data import policies_dir, schema_path
 
 
@@ -55,13 +54,7 @@ def parse_rule(data, source: str) -> Rule:
 def load_rule_dir(folder: Path) -> list[Rule]:
     rules = []
     for path in sorted(folder.glob("*.yaml")):
-        try:
-            with open(path, encoding="utf-8") as fh:
-                data = yaml.safe_load(fh)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", source=str(path),
-                             place=f"line {mark.line + 1}" if mark else None) from None
+        data = read_yaml(str(path))
         rules.append(parse_rule(data, str(path)))
     return rules
 
