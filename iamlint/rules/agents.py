@@ -767,6 +767,99 @@ def devops_agent_elevated(rule, ctx) -> Iterable[Finding]:
                     key=("devops-elevated",))
 
 
+# ---------------------------------------------------------------- AGT015 / AGT032: what an agent may write
+
+WRITE_LEVELS = ("write", "permissions management", "tagging")
+
+
+def _granted_actions(ctx, p: Principal, *, writes_only: bool, limit: int = 400, stop_after: int | None = None):
+    """(action, decision) for catalog actions the principal's Allow statements name and the evaluator
+    allows (or allows under conditions) on some resource; wildcards expanded, `limit` actions asked."""
+    memo = ctx._cache.setdefault("agents:granted", {})
+    key = (p.arn, writes_only, limit, stop_after)
+    if key in memo:
+        return memo[key]
+    out, asked, seen = [], 0, set()
+    for pol in ctx.graph.auth.policy_set(p).identity:
+        for st in pol.document.statements:
+            if not st.is_allow or st.actions is None:
+                continue
+            for pat in st.actions:
+                for a in catalog.expand(pat):
+                    if a in seen or asked >= limit:
+                        continue
+                    seen.add(a)
+                    if writes_only and (catalog.access_level(a) or "").lower() not in WRITE_LEVELS:
+                        continue
+                    asked += 1
+                    d = _check(ctx, p.arn, a, every_resource(a, p.account), "some")
+                    if d.possible:
+                        out.append((a, d))
+                        if stop_after and sum(1 for _, x in out if x.allowed) >= stop_after:
+                            asked = limit    # enough certain grants seen
+    memo[key] = out
+    return out
+
+
+def ci_agent_role_overbroad(rule, ctx) -> Iterable[Finding]:
+    """AGT015: a CI role whose OIDC subject marks an AI-agent workflow holds more than the agent needs."""
+    needs_ = rule.match.get("agent_needs") or ()
+    r, _ = _reached(ctx)
+    for arn, src in sorted(agent_sources(ctx).items()):
+        p = ctx.model.principal(arn)
+        if src.kind != "ci-agent" or p is None or p.kind is not Kind.ROLE:
+            continue
+        if _level(ctx, p.arn) in ADMIN:
+            yield _emit(rule, ctx, r, p, "runs an AI agent in CI and is an administrator", "critical",
+                        key=("ci-agent",))
+            continue
+        extra = [(a, d) for a, d in _granted_actions(ctx, p, writes_only=False) if not matches_any(needs_, a)]
+        if not extra:
+            continue
+        writes = [(a, d) for a, d in extra if (catalog.access_level(a) or "").lower() in WRITE_LEVELS]
+        shown = writes or extra
+        certain = any(d.allowed for _, d in shown)
+        ev = [lbl for _, d in shown[:5] for lbl in _labels(p, d)]
+        conds = [] if certain else [c for _, d in shown[:5] for c in _pending(d)]
+        kind = "write action(s)" if writes else "read action(s)"
+        sev = rule.severity if writes else lower(rule.severity)
+        yield _emit(rule, ctx, r, p, f"runs an AI agent in CI (its job holds the role's credentials) and may "
+                    f"{_short([a for a, _ in shown], 4)} ({len(shown)} {kind} beyond what the agent needs: "
+                    f"{_short(needs_, 3)})", sev, evidence=ev, conditions=conds, key=("ci-agent",))
+
+
+def agent_iam_implied_scope(rule, ctx) -> Iterable[Finding]:
+    """AGT032 (report): the Agentic AI Security Scoping Matrix level IAM implies for each agent source:
+    read-only -> Scope 1; writes only under conditions (an approval or context gate visible in IAM) ->
+    Scope 2; writes allowed outright -> Scope 3 (autonomous: nothing in IAM waits for a human).
+    A report, so opt-in: `agent_rules: {scope_report: true}` in the configuration."""
+    if not (ctx.config.get("agent_rules") or {}).get("scope_report"):
+        return
+    r, _ = _reached(ctx)
+    for arn, src in sorted(agent_sources(ctx).items()):
+        p = ctx.model.principal(arn)
+        if p is None or p.kind is Kind.GROUP or p.arn not in ctx.graph.g:
+            continue
+        if _level(ctx, p.arn) in ADMIN:
+            writes = [("*", None)]
+            certain = [("*", None)]
+        else:
+            writes = _granted_actions(ctx, p, writes_only=True, stop_after=3)
+            certain = [(a, d) for a, d in writes if d.allowed]
+        reach = len([q for q, o in r.origin.items() if o == arn and q != arn and ctx.model.principal(q)])
+        via = f"; it reaches {reach} other principal(s), counted in their own findings" if reach else ""
+        if not writes:
+            what = "implies Scope 1 (read-only) of the Agentic AI Security Scoping Matrix: no write allowed"
+        elif certain:
+            what = (f"implies Scope 3 (autonomous) of the Agentic AI Security Scoping Matrix: it may write with no "
+                    f"approval or context condition visible in IAM ({_short([a for a, _ in certain], 3)})")
+        else:
+            what = (f"implies Scope 2 of the Agentic AI Security Scoping Matrix: it may write only under conditions "
+                    f"({_short([a for a, _ in writes], 3)}; {_short(sorted({c.condition.key for _, d in writes for c in d.conditions}), 3)})")
+        f = _emit(rule, ctx, r, p, what + via, rule.severity, key=("scope",))
+        yield replace(f, severity=rule.severity, conditions=())    # a report line: not a doubt about it
+
+
 MATCHERS: dict = {
     "agent_admin": agent_admin,
     "agent_iam_write": agent_iam_write,
@@ -784,4 +877,6 @@ MATCHERS: dict = {
     "agentcore_broad_managed": agentcore_broad_managed,
     "agent_no_source_identity": agent_no_source_identity,
     "devops_agent_elevated": devops_agent_elevated,
+    "ci_agent_role_overbroad": ci_agent_role_overbroad,
+    "agent_iam_implied_scope": agent_iam_implied_scope,
 }
