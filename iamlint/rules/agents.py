@@ -690,10 +690,13 @@ def _assumers(ctx, role: str) -> list[tuple[str, Edge]]:
             continue
         if is_hub(src):
             for s2, _, d2 in ctx.graph.g.in_edges(src, data=True):
-                if ctx.model.principal(s2) is not None:
+                q = ctx.model.principal(s2)
+                if q is not None and q.kind is not Kind.GROUP:
                     out.append((s2, merge(d2["edge"], e)))
-        elif ctx.model.principal(src) is not None:
-            out.append((src, e))
+        else:
+            q = ctx.model.principal(src)
+            if q is not None and q.kind is not Kind.GROUP:
+                out.append((src, e))
     return sorted(dict(out).items())
 
 
