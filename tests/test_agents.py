@@ -347,3 +347,80 @@ def test_production_accounts_raise_destructive_findings():
     assert f.severity == "high"
     (f,) = scan(m, only=["AGT006"], config={"agent_rules": {"production_accounts": [A]}}).findings
     assert f.severity == "critical" and "production account" in f.message
+
+
+# ---------------------------------------------------------------- AGT010 / 015 / 023 / 027 / 031 / 032
+
+def test_no_deny_guardrail_names_only_uncovered_sets_and_conditional_allows_are_lower():
+    grants = allow(["ec2:TerminateInstances", "logs:DeleteLogGroup"])
+    deny_mcp = {"Effect": "Deny", "Action": "ec2:TerminateInstances", "Resource": "*",
+                "Condition": {"Bool": {"aws:ViaAWSMCPService": "true"}}}
+    (f,) = scan(model(roles=[role("agent", AGENT, doc(grants, deny_mcp))]), only=["AGT010"]).findings
+    assert f.severity == "medium" and "uncovered sets: defense-evasion" in f.message
+    assert "ec2:TerminateInstances" not in f.message
+    deny_all = dict(deny_mcp, Action=["ec2:TerminateInstances", "logs:DeleteLogGroup"])
+    assert not scan(model(roles=[role("agent", AGENT, doc(grants, deny_all))]), only=["AGT010"]).findings
+    mfa = allow(["logs:DeleteLogGroup"], cond={"Bool": {"aws:MultiFactorAuthPresent": "true"}})
+    (f,) = scan(model(roles=[role("agent", AGENT, doc(mfa))]), only=["AGT010"]).findings
+    assert f.severity == "low" and any("aws:MultiFactorAuthPresent" in c for c in f.conditions)
+
+
+def test_agentcore_full_rights_on_humans_not_admins_and_bedrock_full_on_agent_roles():
+    full = allow("bedrock-agentcore:*")
+    (f,) = scan(model(users=[user("dev-dan", doc(full))]), only=["AGT023"]).findings
+    assert f.severity == "medium" and f.source is None and "InvokeAgentRuntimeCommand" in f.message
+    # an administrator is AGT001's business; a CI role is reported too
+    assert not scan(model(users=[user("dev-dan", doc(allow("*")))]), only=["AGT023"]).findings
+    ci = role("deploy", doc(trust(oidc("token.actions.githubusercontent.com"), "sts:AssumeRoleWithWebIdentity",
+                                  {"StringEquals": {"token.actions.githubusercontent.com:sub": "repo:acme/app:ref:refs/heads/main"}})),
+              doc(full))
+    (f,) = scan(model(roles=[ci]), only=["AGT023"]).findings
+    assert "CI role" in f.message
+    # an agent execution role: bedrock:* is the issue, not bedrock-agentcore:* (AGT024 covers that)
+    assert [x.key for x in scan(model(roles=[role("agent", AGENT, doc(allow("bedrock:*")))]),
+                                only=["AGT023"]).findings] == [("bedrock-full",)]
+    assert not scan(model(roles=[role("agent", AGENT, doc(allow("bedrock:InvokeModel*")))]), only=["AGT023"]).findings
+
+
+def test_source_identity_rule_accepts_session_tags_and_flags_shared_roles():
+    op = user("dev-erin", doc(allow("sts:AssumeRole", f"arn:aws:iam::{A}:role/agent-tools")))
+    tagged = doc(trust({"AWS": op["Arn"]}, ["sts:AssumeRole", "sts:TagSession"],
+                       {"StringEquals": {"aws:RequestTag/agent": "true"}}))
+    assert not scan(model(roles=[role("agent-tools", tagged)], users=[op]), only=["AGT027"]).findings
+    a1 = role("ci-one", ROOT_TRUST, doc(allow("sts:AssumeRole", f"arn:aws:iam::{A}:role/agent-tools")))
+    a2 = role("ci-two", ROOT_TRUST, doc(allow("sts:AssumeRole", f"arn:aws:iam::{A}:role/agent-tools")))
+    shared = role("agent-tools", doc(trust({"AWS": [a1["Arn"], a2["Arn"]]})))
+    fs = scan(model(roles=[a1, a2, shared]), only=["AGT027"]).findings
+    assert [f.principal for f in fs] == [shared["Arn"]] and "shared by 2 principals" in fs[0].message
+
+
+def test_devops_agent_elevated_role_is_info_unless_it_may_write_iam_or_destroy():
+    devops = doc(trust({"Service": "aidevops.amazonaws.com"}, cond={"StringEquals": {"aws:SourceAccount": A}}))
+    (f,) = scan(model(roles=[role("devops-elevated", devops, doc(allow("ec2:RebootInstances")))]),
+                only=["AGT031"]).findings
+    assert f.severity == "info" and "ec2:RebootInstances" in f.message
+    (f,) = scan(model(roles=[role("devops-elevated", devops, doc(allow("iam:PutRolePolicy")))]),
+                only=["AGT031"]).findings
+    assert f.severity == "medium"
+
+
+def test_ci_agent_overbroad_reads_only_is_lower_and_plain_ci_is_not_flagged():
+    copilot = doc(trust(oidc("token.actions.githubusercontent.com"), "sts:AssumeRoleWithWebIdentity",
+                        {"StringEquals": {"token.actions.githubusercontent.com:sub": "repo:acme/app:environment:copilot"}}))
+    (f,) = scan(model(roles=[role("ai-job", copilot, doc(allow(["bedrock:InvokeModel", "s3:GetObject"])))]),
+                only=["AGT015"]).findings
+    assert f.severity == "medium" and "s3:GetObject" in f.message
+    plain = doc(trust(oidc("token.actions.githubusercontent.com"), "sts:AssumeRoleWithWebIdentity",
+                      {"StringEquals": {"token.actions.githubusercontent.com:sub": "repo:acme/app:ref:refs/heads/main"}}))
+    assert not scan(model(roles=[role("deploy", plain, doc(allow("s3:PutObject")))]), only=["AGT015"]).findings
+
+
+def test_implied_scope_report_is_opt_in_and_conditional_writes_are_scope_2():
+    cfg = {"agent_rules": {"scope_report": True}}
+    mfa = allow("s3:PutObject", f"arn:aws:s3:::b/*", cond={"Bool": {"aws:MultiFactorAuthPresent": "true"}})
+    m = model(roles=[role("agent", AGENT, doc(mfa))])
+    assert not scan(m, only=["AGT032"]).findings
+    (f,) = scan(m, only=["AGT032"], config=cfg).findings
+    assert f.severity == "info" and "Scope 2" in f.message and "aws:MultiFactorAuthPresent" in f.message
+    (f,) = scan(model(roles=[role("agent", AGENT, doc(allow("s3:PutObject")))]), only=["AGT032"], config=cfg).findings
+    assert "Scope 3" in f.message

@@ -10,7 +10,7 @@ steps, gives a finding one severity lower that names the conditions: never dropp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 from ..agents.actionsets import action_set, every_resource, matches_any, needs, self_resources
@@ -569,6 +569,300 @@ def agent_long_session(rule, ctx) -> Iterable[Finding]:
                     evidence=(f"role/{p.name} MaxSessionDuration",), key=("session",))
 
 
+# ---------------------------------------------------------------- AGT010 no Deny guardrail
+
+GUARDRAIL_SETS = ("destructive", "backup", "defense_evasion")
+
+
+def _deny_named(d) -> bool:
+    """Does decision `d` rest on a Deny statement (applied, or pending on a condition such as
+    aws:ViaAWSMCPService)?"""
+    return d.decision == EXPLICIT or any(pc.statement.effect == "Deny" for pc in d.conditions)
+
+
+def agent_no_deny_guardrail(rule, ctx) -> Iterable[Finding]:
+    """AGT010: an agent source may run actions of the destructive / backup / defense-evasion sets on every
+    resource of their type, and no explicit Deny (identity, boundary, supplied SCP) names them."""
+    sets = rule.match.get("sets") or GUARDRAIL_SETS
+    r, _ = _reached(ctx)
+    for arn in sorted(agent_sources(ctx)):
+        p = ctx.model.principal(arn)
+        if p is None or p.kind is Kind.GROUP or p.arn not in ctx.graph.g:
+            continue
+        open_sets: dict[str, list[str]] = {}
+        ev, conds, certain = [], [], False
+        for name in sets:
+            for a in action_set(name):
+                d = _check(ctx, p.arn, a, every_resource(a, p.account), "all")
+                if not d.possible or _deny_named(d):
+                    continue
+                open_sets.setdefault(name, []).append(a)
+                ev.extend(_labels(p, d))
+                if d.allowed:
+                    certain = True
+                else:
+                    conds.extend(_pending(d))
+        if not open_sets:
+            continue
+        parts = [f"{name.replace('_', '-')} ({_short(acts, 3)})" for name, acts in open_sets.items()]
+        what = (f"may run actions no explicit Deny (identity policy, boundary or supplied SCP) covers, on every "
+                f"resource of their type: {'; '.join(parts)}; uncovered sets: "
+                f"{', '.join(n.replace('_', '-') for n in open_sets)}")
+        yield _emit(rule, ctx, r, p, what, rule.severity, evidence=ev, conditions=() if certain else conds,
+                    key=("no-deny",))
+
+
+# ---------------------------------------------------------------- AGT023 broad AgentCore / Bedrock grants
+
+def _all_possible(ctx, p: Principal, probes) -> tuple[bool, bool, list[str], list[str]]:
+    """(every probe possible on every resource, every one certain, evidence, conditions)."""
+    ev, conds, certain = [], [], True
+    for a in probes:
+        d = _check(ctx, p.arn, a, every_resource(a, p.account), "all")
+        if not d.possible:
+            return False, False, [], []
+        ev.extend(_labels(p, d))
+        if not d.allowed:
+            certain = False
+            conds.extend(_pending(d))
+    return True, certain, ev, conds
+
+
+def _human_or_ci(ctx, p: Principal, src, cfg) -> str | None:
+    if src is not None and src.kind in ("ci-oidc", "ci-agent"):
+        return "CI role"
+    if src is not None and src.kind == "operator":
+        return "declared operator"
+    if src is not None:
+        return None            # an agent principal: AGT024 / AGT006-AGT025 speak about it
+    if p.kind is Kind.USER:
+        return "IAM user"
+    if p.aws_reserved or is_human_role(p, cfg):
+        return "human role"
+    return None
+
+
+def agentcore_broad_managed(rule, ctx) -> Iterable[Finding]:
+    """AGT023: full AgentCore rights on a non-admin human or CI principal; full Bedrock rights on an agent
+    execution role. Decided by what the evaluator allows; the managed policy is named in the evidence."""
+    cfg = agent_settings(ctx)
+    sources = agent_sources(ctx)
+    r, _ = _reached(ctx)
+    human_probes = rule.match["human_probes"]
+    agent_probes = rule.match["agent_role_probes"]
+    for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
+        if p.kind is Kind.GROUP or p.service_linked or _level(ctx, p.arn) in ADMIN or p.arn not in ctx.graph.g:
+            continue
+        src = sources.get(p.arn)
+        who = _human_or_ci(ctx, p, src, cfg)
+        if who:
+            ok, certain, ev, conds = _all_possible(ctx, p, human_probes)
+            if ok:
+                what = (f"({who}) holds full Bedrock AgentCore rights (BedrockAgentCoreFullAccess or "
+                        f"bedrock-agentcore:*): it may {_short(human_probes, 3)} on every runtime and workload "
+                        f"identity, i.e. run commands inside any agent runtime and mint tokens for any user")
+                f = _emit(rule, ctx, r, p, what, rule.severity, evidence=ev,
+                          conditions=() if certain else conds, key=("agentcore",))
+                if src is None:    # not an agent principal: no agent source to name
+                    f = replace(f, message=f"{ctx.name(p.arn)} {what}")
+                yield f
+                continue
+        if src is not None and src.kind == "agent-service" and p.kind is Kind.ROLE:
+            ok, certain, ev, conds = _all_possible(ctx, p, agent_probes)
+            if ok:
+                yield _emit(rule, ctx, r, p, f"holds full Amazon Bedrock rights (AmazonBedrockFullAccess or "
+                            f"bedrock:*): it may {_short(agent_probes, 3)} on every resource, far beyond invoking "
+                            f"models", rule.severity, evidence=ev, conditions=() if certain else conds,
+                            key=("bedrock-full",))
+
+
+# ---------------------------------------------------------------- AGT027 no source identity
+
+ATTRIBUTION_KEYS = ("sts:sourceidentity", "aws:requesttag/*", "aws:tagkeys", "sts:transitivetagkeys")
+
+
+def _assumers(ctx, role: str) -> list[tuple[str, Edge]]:
+    """(principal, edge) pairs that may assume `role` with sts:AssumeRole, hubs resolved."""
+    out = []
+    for src, _, data in ctx.graph.g.in_edges(role, data=True):
+        e: Edge = data["edge"]
+        if e.method != "sts-assume-role":
+            continue
+        if is_hub(src):
+            for s2, _, d2 in ctx.graph.g.in_edges(src, data=True):
+                q = ctx.model.principal(s2)
+                if q is not None and q.kind is not Kind.GROUP:
+                    out.append((s2, merge(d2["edge"], e)))
+        else:
+            q = ctx.model.principal(src)
+            if q is not None and q.kind is not Kind.GROUP:
+                out.append((src, e))
+    return sorted(dict(out).items())
+
+
+def agent_no_source_identity(rule, ctx) -> Iterable[Finding]:
+    """AGT027: an agent-reachable role that humans assume to run agent tools, or that several principals
+    share, whose trust does not require sts:SourceIdentity or session tags (asked of the evaluator)."""
+    cfg = agent_settings(ctx)
+    sources = agent_sources(ctx)
+    r, reached = _reached(ctx)
+    for p in reached:
+        if p.kind is not Kind.ROLE:
+            continue
+        callers = [(c, e) for c, e in _assumers(ctx, p.arn) if c != p.arn]
+        humans = [(c, e) for c, e in callers
+                  if _human_or_ci(ctx, ctx.model.principal(c), sources.get(c), cfg) in
+                  ("IAM user", "human role", "declared operator")]
+        if not humans and len(callers) < 2:
+            continue
+        path = r.path(p.arn)
+        prev = path[-1].source if path else None
+        pick = humans or callers     # ask as the principal the agent's path comes from, when it is one of them
+        c, e = next(((c, e) for c, e in pick if c == prev), pick[0])
+        d = _check(ctx, c, "sts:AssumeRole", p.arn)
+        if not d.possible:
+            continue
+        keys = {pc.condition.key.lower() for pc in d.conditions if pc.statement.effect == "Allow"}
+        if any(wildcard.match(k, key, ignore_case=True) for k in ATTRIBUTION_KEYS for key in keys):
+            continue   # the trust asks for a source identity or session tags
+        who = (f"is assumed by humans ({_short([ctx.name(c) for c, _ in humans], 3)})" if humans
+               else f"is shared by {len(callers)} principals ({_short([ctx.name(c) for c, _ in callers], 3)})")
+        yield _emit(rule, ctx, r, p, f"{who}, and its trust does not require sts:SourceIdentity or session tags: "
+                    f"CloudTrail cannot tell which person or agent acted through it", rule.severity,
+                    evidence=_labels(ctx.model.principal(c), d) or (f"role/{p.name} trust policy",),
+                    conditions=_pending(d), key=("source-identity",))
+
+
+# ---------------------------------------------------------------- AGT031 DevOps Agent elevated role
+
+def devops_agent_elevated(rule, ctx) -> Iterable[Finding]:
+    """AGT031: a role trusted by the AWS DevOps Agent that may change things (or has the managed
+    AIDevOpsAgentActionsPolicy): the agent can apply changes, not only recommend them."""
+    from .agents_trust import _write_rights
+    principals = {s.lower() for s in rule.match["service_principals"]}
+    marker = rule.match["managed_policy"]
+    r, _ = _reached(ctx)
+    for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
+        if p.kind is not Kind.ROLE or p.arn not in ctx.graph.g:
+            continue
+        trusted = [e for s, _, d in ctx.graph.g.in_edges(p.arn, data=True)
+                   for e in (d["edge"],) if e.method == "service-trust" and s.lower() in principals]
+        if not trusted:
+            continue
+        attached = [a for a in p.managed_policies if a.rsplit("/", 1)[-1] == marker]
+        writes = _write_rights(ctx, p)
+        if not attached and not writes:
+            continue
+        risky = [a for a in action_set("iam_write") + action_set("destructive")
+                 if _check(ctx, p.arn, a, every_resource(a, p.account), "some").possible]
+        sev = rule.severity if (risky or _level(ctx, p.arn) in ADMIN) else "info"
+        parts = []
+        if attached:
+            parts.append(f"has {marker} attached")
+        if writes:
+            parts.append(f"may {_short(writes, 3)}")
+        if risky:
+            parts.append(f"including IAM writes or destruction ({_short(risky, 3)})")
+        what = (f"is an AWS DevOps Agent elevated role: it {', '.join(parts)}; the agent can apply changes, "
+                f"not only recommend them (review who may trigger it and what it may change)")
+        # the trust's own source conditions (aws:SourceAccount ...) are how it should be: not a doubt
+        yield _emit(rule, ctx, r, p, what, sev, evidence=[f"role/{p.name} trust policy"] + attached,
+                    key=("devops-elevated",))
+
+
+# ---------------------------------------------------------------- AGT015 / AGT032: what an agent may write
+
+WRITE_LEVELS = ("write", "permissions management", "tagging")
+
+
+def _granted_actions(ctx, p: Principal, *, writes_only: bool, limit: int = 400, stop_after: int | None = None):
+    """(action, decision) for catalog actions the principal's Allow statements name and the evaluator
+    allows (or allows under conditions) on some resource; wildcards expanded, `limit` actions asked."""
+    memo = ctx._cache.setdefault("agents:granted", {})
+    key = (p.arn, writes_only, limit, stop_after)
+    if key in memo:
+        return memo[key]
+    out, asked, seen = [], 0, set()
+    for pol in ctx.graph.auth.policy_set(p).identity:
+        for st in pol.document.statements:
+            if not st.is_allow or st.actions is None:
+                continue
+            for pat in st.actions:
+                for a in catalog.expand(pat):
+                    if a in seen or asked >= limit:
+                        continue
+                    seen.add(a)
+                    if writes_only and (catalog.access_level(a) or "").lower() not in WRITE_LEVELS:
+                        continue
+                    asked += 1
+                    d = _check(ctx, p.arn, a, every_resource(a, p.account), "some")
+                    if d.possible:
+                        out.append((a, d))
+                        if stop_after and sum(1 for _, x in out if x.allowed) >= stop_after:
+                            asked = limit    # enough certain grants seen
+    memo[key] = out
+    return out
+
+
+def ci_agent_role_overbroad(rule, ctx) -> Iterable[Finding]:
+    """AGT015: a CI role whose OIDC subject marks an AI-agent workflow holds more than the agent needs."""
+    needs_ = rule.match.get("agent_needs") or ()
+    r, _ = _reached(ctx)
+    for arn, src in sorted(agent_sources(ctx).items()):
+        p = ctx.model.principal(arn)
+        if src.kind != "ci-agent" or p is None or p.kind is not Kind.ROLE:
+            continue
+        if _level(ctx, p.arn) in ADMIN:
+            yield _emit(rule, ctx, r, p, "runs an AI agent in CI and is an administrator", "critical",
+                        key=("ci-agent",))
+            continue
+        extra = [(a, d) for a, d in _granted_actions(ctx, p, writes_only=False) if not matches_any(needs_, a)]
+        if not extra:
+            continue
+        writes = [(a, d) for a, d in extra if (catalog.access_level(a) or "").lower() in WRITE_LEVELS]
+        shown = writes or extra
+        certain = any(d.allowed for _, d in shown)
+        ev = [lbl for _, d in shown[:5] for lbl in _labels(p, d)]
+        conds = [] if certain else [c for _, d in shown[:5] for c in _pending(d)]
+        kind = "write action(s)" if writes else "read action(s)"
+        sev = rule.severity if writes else lower(rule.severity)
+        yield _emit(rule, ctx, r, p, f"runs an AI agent in CI (its job holds the role's credentials) and may "
+                    f"{_short([a for a, _ in shown], 4)} ({len(shown)} {kind} beyond what the agent needs: "
+                    f"{_short(needs_, 3)})", sev, evidence=ev, conditions=conds, key=("ci-agent",))
+
+
+def agent_iam_implied_scope(rule, ctx) -> Iterable[Finding]:
+    """AGT032 (report): the Agentic AI Security Scoping Matrix level IAM implies for each agent source:
+    read-only -> Scope 1; writes only under conditions (an approval or context gate visible in IAM) ->
+    Scope 2; writes allowed outright -> Scope 3 (autonomous: nothing in IAM waits for a human).
+    A report, so opt-in: `agent_rules: {scope_report: true}` in the configuration."""
+    if not (ctx.config.get("agent_rules") or {}).get("scope_report"):
+        return
+    r, _ = _reached(ctx)
+    for arn, src in sorted(agent_sources(ctx).items()):
+        p = ctx.model.principal(arn)
+        if p is None or p.kind is Kind.GROUP or p.arn not in ctx.graph.g:
+            continue
+        if _level(ctx, p.arn) in ADMIN:
+            writes = [("*", None)]
+            certain = [("*", None)]
+        else:
+            writes = _granted_actions(ctx, p, writes_only=True, stop_after=3)
+            certain = [(a, d) for a, d in writes if d.allowed]
+        reach = len([q for q, o in r.origin.items() if o == arn and q != arn and ctx.model.principal(q)])
+        via = f"; it reaches {reach} other principal(s), counted in their own findings" if reach else ""
+        if not writes:
+            what = "implies Scope 1 (read-only) of the Agentic AI Security Scoping Matrix: no write allowed"
+        elif certain:
+            what = (f"implies Scope 3 (autonomous) of the Agentic AI Security Scoping Matrix: it may write with no "
+                    f"approval or context condition visible in IAM ({_short([a for a, _ in certain], 3)})")
+        else:
+            what = (f"implies Scope 2 of the Agentic AI Security Scoping Matrix: it may write only under conditions "
+                    f"({_short([a for a, _ in writes], 3)}; {_short(sorted({c.condition.key for _, d in writes for c in d.conditions}), 3)})")
+        f = _emit(rule, ctx, r, p, what + via, rule.severity, key=("scope",))
+        yield replace(f, severity=rule.severity, conditions=())    # a report line: not a doubt about it
+
+
 MATCHERS: dict = {
     "agent_admin": agent_admin,
     "agent_iam_write": agent_iam_write,
@@ -582,4 +876,10 @@ MATCHERS: dict = {
     "agent_user_keys": agent_user_keys,
     "agent_execution_role_overbroad": agent_execution_role_overbroad,
     "agent_long_session": agent_long_session,
+    "agent_no_deny_guardrail": agent_no_deny_guardrail,
+    "agentcore_broad_managed": agentcore_broad_managed,
+    "agent_no_source_identity": agent_no_source_identity,
+    "devops_agent_elevated": devops_agent_elevated,
+    "ci_agent_role_overbroad": ci_agent_role_overbroad,
+    "agent_iam_implied_scope": agent_iam_implied_scope,
 }
