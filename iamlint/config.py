@@ -11,6 +11,8 @@ def load_config(path: str | None = None) -> dict:
     """The configuration as a dict ({} when there is none)."""
     import yaml
 
+    from .yaml_safe import safe_load
+
     if path is None:
         if os.path.exists(".iamlint.yaml"):
             path = ".iamlint.yaml"
@@ -31,7 +33,7 @@ def load_config(path: str | None = None) -> dict:
             return {}
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = safe_load(fh)
     except OSError as exc:
         raise InputError(f"cannot read configuration ({exc.strerror})", source=path) from None
     except yaml.YAMLError as exc:

@@ -65,9 +65,11 @@ def _date(value, source: str, ptr: str) -> _dt.date:
 def load_exclusions(path: str) -> list[Exclusion]:
     import yaml
 
+    from .yaml_safe import safe_load
+
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = safe_load(fh)
     except OSError as exc:
         raise InputError(f"cannot read exclusions ({exc.strerror})", source=path) from None
     except yaml.YAMLError as exc:

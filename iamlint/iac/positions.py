@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from ..errors import InputError
+from ..yaml_safe import SafeLoader
 
 Positions = dict[str, tuple[int, int]]
 
@@ -59,7 +60,7 @@ def esc(token: Any) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
-class PositionLoader(yaml.SafeLoader):
+class PositionLoader(SafeLoader):
     """A SafeLoader that composes the node tree, then builds the value and the positions from it."""
 
     def __init__(self, stream, source: str = "<input>"):

@@ -11,6 +11,7 @@ import yaml
 
 from ..errors import InputError
 from ..paths_data import policies_dir, schema_path
+from ..yaml_safe import safe_load
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def load_rule_dir(folder: Path) -> list[Rule]:
     for path in sorted(folder.glob("*.yaml")):
         try:
             with open(path, encoding="utf-8") as fh:
-                data = yaml.safe_load(fh)
+                data = safe_load(fh)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", source=str(path),
