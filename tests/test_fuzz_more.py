@@ -346,6 +346,9 @@ raw_yaml = st.one_of(
 @example("now: 2020-01-01")
 @example("stale_role_days: 1e9999")
 @example("known_accounts: [111111111111]")
+@example("now: 2020-02-30")                    # PyYAML raises ValueError building this date: was an internal error
+@example("stale_role_days: !!int 0x")
+@example("a: !!timestamp x")
 def test_config_file_is_a_dict_or_one_input_error(text):
     path = _file(text, ".yaml")
     try:
