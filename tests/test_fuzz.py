@@ -1,6 +1,7 @@
 """Property tests: any input gives a result or one clear InputError, never a crash (issue 8 groundwork)."""
 
 import json
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -10,7 +11,8 @@ from iamlint.loaders import load_data
 from iamlint.model.policy import parse_policy
 from iamlint.simulate import run_case
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# IAMLINT_FUZZ_EXAMPLES=N: N examples per property test (the long soak run; see README, Guarantees)
+SETTINGS = settings(max_examples=int(os.environ.get("IAMLINT_FUZZ_EXAMPLES") or 150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
 anyjson = st.recursive(scalars, lambda kids: st.one_of(st.lists(kids, max_size=4),

@@ -23,6 +23,7 @@ import yaml
 
 from ..errors import InputError
 from ..loaders.common import read_text  # one reader for every input file (size limit, UTF-8)
+from ..yaml_safe import SafeLoader
 
 Positions = dict[str, tuple[int, int]]
 
@@ -60,7 +61,7 @@ def esc(token: Any) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
-class PositionLoader(yaml.SafeLoader):
+class PositionLoader(SafeLoader):
     """A SafeLoader that composes the node tree, then builds the value and the positions from it."""
 
     def __init__(self, stream, source: str = "<input>"):

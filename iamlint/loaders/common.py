@@ -52,9 +52,11 @@ def read_yaml(path: str) -> Any:
     """Parse a YAML file (safe loading: no tags that build objects); problems are one InputError with the line."""
     import yaml
 
+    from ..yaml_safe import safe_load
+
     text = read_text(path)
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", source=path,

@@ -13,6 +13,7 @@ from ..model.account import Account, InlinePolicy, Kind, ManagedPolicy, Model, P
 from .common import Reader, account_of, esc, tags_of
 
 DETAIL_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+UNKNOWN_ACCOUNT = "unknown"   # the account of an input that names none (see load_gaad)
 
 
 def looks_like_gaad(data: Any) -> bool:
@@ -151,6 +152,10 @@ def load_gaad(data: Any, source: str, model: Model | None = None) -> Model:
         for acct in model.accounts:
             account_id = acct
             break
+    if account_id is None and (data.get("CollectionErrors") or data.get("Inventory")):
+        # nothing names the account (sts and IAM both failed): keep what could not be read under an
+        # unknown account, so the report lists it instead of looking like a clean, empty account
+        account_id = UNKNOWN_ACCOUNT
     if account_id is not None:
         acct = model.account(account_id)
         acct.sources.append(source)
