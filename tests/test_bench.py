@@ -1,0 +1,101 @@
+"""The benchmark generator, and a guard for performance work: a generated account must keep giving the
+same graph (edges with hub nodes expanded back into the pairs they stand for) and the same findings.
+
+The expected output is a golden file; after an intended change of rules or graph, regenerate it with
+`IAMLINT_REGEN_GOLDEN=1 python -m pytest -q tests/test_bench.py` and read the diff.
+"""
+
+import hashlib
+import json
+import os
+import sys
+
+from conftest import FIXTURES, ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+
+from generate import generate_account, generate_cases, generate_org_guardrails, org_accounts, write_org  # noqa: E402
+
+from iamlint.graph.build import is_hub  # noqa: E402
+from iamlint.loaders import load_data, load_paths  # noqa: E402
+from iamlint.model.account import Kind  # noqa: E402
+from iamlint.pipeline import scan  # noqa: E402
+from iamlint.simulate import run_case  # noqa: E402
+
+GOLDEN = FIXTURES / "golden" / "bench-seed1-300.txt"
+REGEN = os.environ.get("IAMLINT_REGEN_GOLDEN") == "1"
+
+
+def test_generator_is_deterministic_by_seed():
+    a = json.dumps(generate_account(200, seed=3))
+    assert a == json.dumps(generate_account(200, seed=3))
+    assert a != json.dumps(generate_account(200, seed=4))
+
+
+def test_generated_account_has_the_promised_mix():
+    data = generate_account(1500, seed=1)
+    model = load_data(data, "gen.json")
+    roles = [p for p in model.principals() if p.kind is Kind.ROLE]
+    assert len(roles) == 1500
+    trusts = json.dumps([r["AssumeRolePolicyDocument"] for r in data["RoleDetailList"]])
+    for needle in ("lambda.amazonaws.com", "oidc-provider/token.actions.githubusercontent.com",
+                   "saml-provider", "sts:ExternalId", ":root"):
+        assert needle in trusts
+    assert any(p.permissions_boundary for p in roles)
+    assert any(len(mp.versions) > 1 for mp in model.policies.values())
+    chains = [r for r in roles if "-chain" in r.name]
+    depths = {int(r.name.rsplit("hop", 1)[1]) for r in chains}
+    assert {1, 4} <= depths            # hops 0..4: chains of depth 2 to 5
+    assert any(p.kind is Kind.USER and p.groups for p in model.principals())
+
+
+def test_generated_org_links_accounts_and_applies_scps(tmp_path):
+    paths = write_org(3, 120, seed=1, folder=str(tmp_path))
+    model = load_paths(paths)
+    accounts = org_accounts(3)
+    assert set(accounts) <= set(model.accounts)
+    assert model.organization is not None and set(model.organization.scps) == set(accounts[1:])
+    report = scan(model)
+    cross = [(u, v) for u, v in report.graph.g.edges() if u.split(":")[4:5] != v.split(":")[4:5]
+             and u.startswith("arn:aws:iam::") and v.startswith("arn:aws:iam::")
+             and u.split(":")[4] in accounts and v.split(":")[4] in accounts]
+    assert cross, "no cross-account edge between the generated accounts"
+    assert generate_org_guardrails(accounts)["organization"]["management_account"] == accounts[0]
+
+
+def test_generated_simulate_cases_all_decide():
+    out = [run_case(json.loads(json.dumps(c))) for c in generate_cases(300, seed=2)]
+    assert all(o["error"] is None for o in out)
+    assert {o["decision"] for o in out} == {"Allowed", "ImplicitlyDenied", "ExplicitlyDenied"}
+
+
+def _expanded_edges(g) -> list[str]:
+    """Every edge as `source method target [potential] [conditional]`, with a hub's in- and out-edges
+    expanded back into the pairs it stands for (so a hub representation and pairwise edges compare equal)."""
+    out = set()
+    for u, v, data in g.edges(data=True):
+        e = data["edge"]
+        if is_hub(u):
+            continue
+        targets = [(v, e)] if not is_hub(v) else [(w, d2["edge"]) for _, w, d2 in g.out_edges(v, data=True)]
+        for t, e2 in targets:
+            if t == u and is_hub(v):
+                continue   # a hub never gives its source back to itself
+            flags = ("?" if e.potential or e2.potential else "") + ("c" if e.conditions or e2.conditions else "")
+            out.add(f"{u} {e.method} {t} {flags}".rstrip())
+    return sorted(out)
+
+
+def _golden_text(report) -> str:
+    edges = _expanded_edges(report.graph.g)
+    lines = [f"edges {len(edges)} sha256 {hashlib.sha256(chr(10).join(edges).encode()).hexdigest()}"]
+    lines += [f"{f.rule_id} {f.severity} {f.principal} :: {f.message}" for f in report.findings]
+    return "\n".join(lines) + "\n"
+
+
+def test_generated_account_findings_and_edges_are_stable():
+    model = load_data(generate_account(300, seed=1), "bench-seed1-300.json")
+    text = _golden_text(scan(model))
+    if REGEN or not GOLDEN.exists():
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text()
