@@ -468,17 +468,23 @@ class Builder:
                     if self.check_spec(actor, spec, {"existing": item["arn"]}, eb):
                         self.add(eb.edge(actor.arn, role_arn, m.id))
             else:
-                # no inventory of this resource type: every role the service can run is a potential target
+                # no inventory of this resource type: every role the service can run is a potential
+                # target. The targets are the same for every actor of the account: one edge to the
+                # method's hub, and the hub's edges to the roles once (linear, not actors x roles)
                 eb0 = EdgeBuilder()
                 if not self.check_spec(actor, spec, {}, eb0):
                     continue
+                assumes = f"{m.assumes} (the input has no {m.inventory} inventory)"
+                hub = f"{HUB}{m.id}@{actor.account}"
+                self.add(eb0.edge(actor.arn, hub, m.id, potential=True, assumes=assumes))
+                if hub in self.g and self.g.out_degree(hub):
+                    continue
                 for role, _ in self.service_roles.get((m.service or "").lower(), []):
-                    if role.arn == actor.arn or role.account != actor.account:
+                    if role.account != actor.account:
                         continue
                     if m.requires == "instance_profile" and not role.instance_profiles:
                         continue
-                    self.add(eb0.edge(actor.arn, role.arn, m.id, potential=True,
-                                      assumes=f"{m.assumes} (the input has no {m.inventory} inventory)"))
+                    self.add(Edge(hub, role.arn, m.id, potential=True, assumes=assumes))
 
 
 def _simple_account_trust(role: Principal) -> bool:
