@@ -208,6 +208,31 @@ class Builder:
         d = self.check(p, action, f"arn:aws:iam::{account}:role/*", "all", context)
         return d if d.allowed else None
 
+    def _uniform(self, p: Principal, action: str, pattern: str) -> bool:
+        """Does every statement that may apply to `p` doing `action` (identity, boundary, SCP) match
+        either every resource of `pattern` or none of them? Then one decision on `pattern` (mode "all")
+        is the decision for each of those resources, and one edge to a hub can stand for all of them."""
+        ps = self.auth.policy_set(p)
+        a = action.lower()
+        pols = list(ps.identity) + list(ps.boundaries) + [q for lvl in (ps.scps or ()) for q in lvl]
+        for pol in pols:
+            for st in pol.document.statements:
+                if st.actions is not None:
+                    if not any(wildcard.match(x, a, ignore_case=True) for x in st.actions):
+                        continue
+                elif any(wildcard.match(x, a, ignore_case=True) for x in st.not_actions):
+                    continue
+                pats = st.resources if st.resources is not None else st.not_resources
+                if pats is None:
+                    continue
+                if any("${" in x for x in pats):
+                    return False
+                if any(wildcard.covers(x, pattern) for x in pats):
+                    continue
+                if any(wildcard.intersects(x, pattern) for x in pats):
+                    return False
+        return True
+
     def trust_edges(self, by_matcher: dict[str, list[Method]]) -> None:
         assumers_by_account: dict[str, list[Principal]] = {}
         for p in (q for q in self.model.principals() if q.kind is not Kind.GROUP):
@@ -392,8 +417,25 @@ class Builder:
     def update_trust(self, m: Method) -> None:
         roles = [p for p in self.model.principals() if p.kind is Kind.ROLE
                  and not p.service_linked and not p.aws_reserved]
+        hubs_done: set[str] = set()
         for actor in self.actors:
             if not self.pre.may(actor, "iam:UpdateAssumeRolePolicy"):
+                continue
+            every = f"arn:aws:iam::{actor.account}:role/*"
+            if self._uniform(actor, m.actions[0].actions[0], every):
+                # the same answer for every role of the account: one edge to the method's hub
+                eb = EdgeBuilder()
+                d = self.check(actor, m.actions[0].actions[0], every, "all")
+                if not d.possible:
+                    continue
+                eb.add(m.actions[0].actions[0], every, d)
+                hub = f"{HUB}{m.id}@{actor.account}"
+                self.add(eb.edge(actor.arn, hub, m.id))
+                if hub not in hubs_done:
+                    hubs_done.add(hub)
+                    for r in roles:
+                        if r.account == actor.account:
+                            self.add(Edge(hub, r.arn, m.id))
                 continue
             for r in roles:
                 if r.arn == actor.arn or r.account != actor.account:
@@ -418,6 +460,13 @@ class Builder:
             if not all(self.check_spec(actor, s, {}, base) for s in m.actions):
                 continue
             broad = self._broad(actor, "iam:PassRole", actor.account, ctx)
+            every = f"arn:aws:iam::{actor.account}:role/*"
+            if broad is None and self._uniform(actor, "iam:PassRole", every):
+                # the same answer for every role (e.g. PassRole on * under a condition): decide once
+                d = self.check(actor, "iam:PassRole", every, "all", ctx)
+                if not d.possible:
+                    continue
+                broad = d
             hub = f"{HUB}{m.id}@{actor.account}"
             if broad is not None:
                 # may pass every role of the account to the service: one edge to the method's hub
@@ -435,9 +484,34 @@ class Builder:
                         self.add(eb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
                 continue
             pats = allow_patterns(self.auth, actor, "iam:PassRole")
+            wild = [x for x in dict.fromkeys(pats or ()) if wildcard.has_wildcard(x)]
+            if not (pats is not None and wild and all(self._uniform(actor, "iam:PassRole", x) for x in wild)):
+                wild = []
+            if wild:
+                # each wildcard grant (e.g. role/service/*) gets the same answer for every role it names:
+                # one edge to a hub per pattern, the hub's edges to those roles once (linear in actors)
+                for x in wild:
+                    d = self.check(actor, "iam:PassRole", x, "all", ctx)
+                    if not d.possible:
+                        continue
+                    hub = f"{HUB}{m.id}@{actor.account}:{x}"
+                    eb = base.copy()
+                    eb.add("iam:PassRole", x, d)
+                    self.add(eb.edge(actor.arn, hub, m.id))
+                    if hub not in hubs_done:
+                        hubs_done.add(hub)
+                        for role, trust_d in candidates:
+                            if role.account == actor.account and wildcard.match(x, role.arn):
+                                potential, assumes = self._requires(m, role)
+                                teb = EdgeBuilder()
+                                teb.add(f"{m.service} trust", role.arn, trust_d)
+                                self.add(teb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
+                pats = [x for x in pats if not wildcard.has_wildcard(x)]   # literal grants: checked below
             for role, trust_d in candidates:
                 if role.arn == actor.arn or role.account != actor.account or not _could_match(pats, role.arn):
                     continue
+                if any(wildcard.match(x, role.arn) for x in wild):
+                    continue   # decided through its pattern's hub
                 d = self.check(actor, "iam:PassRole", role.arn, context=ctx)
                 if not d.possible:
                     continue
