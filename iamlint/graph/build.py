@@ -65,9 +65,9 @@ class _Prefilter:
                     if not st.is_allow:
                         continue
                     if st.actions is not None:
-                        ok = any(wildcard.match(x, a, ignore_case=True) for x in st.actions)
+                        ok = wildcard.match_any_ci(st.actions, a)
                     else:
-                        ok = not any(wildcard.match(x, a, ignore_case=True) for x in st.not_actions)
+                        ok = not wildcard.match_any_ci(st.not_actions, a)
                     if ok:
                         hit = True
                         break
@@ -87,9 +87,9 @@ def allow_patterns(auth: Authorizer, p: Principal, action: str) -> list[str] | N
             if not st.is_allow:
                 continue
             if st.actions is not None:
-                if not any(wildcard.match(x, a, ignore_case=True) for x in st.actions):
+                if not wildcard.match_any_ci(st.actions, a):
                     continue
-            elif any(wildcard.match(x, a, ignore_case=True) for x in st.not_actions):
+            elif wildcard.match_any_ci(st.not_actions, a):
                 continue
             if st.resources is None:
                 return None
@@ -218,9 +218,9 @@ class Builder:
         for pol in pols:
             for st in pol.document.statements:
                 if st.actions is not None:
-                    if not any(wildcard.match(x, a, ignore_case=True) for x in st.actions):
+                    if not wildcard.match_any_ci(st.actions, a):
                         continue
-                elif any(wildcard.match(x, a, ignore_case=True) for x in st.not_actions):
+                elif wildcard.match_any_ci(st.not_actions, a):
                     continue
                 pats = st.resources if st.resources is not None else st.not_resources
                 if pats is None:
