@@ -251,6 +251,28 @@ class Builder:
                     eb.add("sts:AssumeRole", f"arn:aws:iam::{acct}:role/*", d)
                     self.add(eb.edge(p.arn, hub, "sts-assume-role"))
                     broad.setdefault(acct, set()).add(p.arn)
+        # assumers whose wildcard AssumeRole grants (e.g. role/payments-*) each give every role they name
+        # the same identity-side answer: one edge to a hub per pattern; the hub reaches the roles of the
+        # pattern whose trust admits the whole account alike (linear, not assumers x roles)
+        phubs: dict[str, list[tuple[str, str]]] = {}
+        members: dict[str, set[str]] = {}
+        for p in all_assumers:
+            pats = patterns[p.arn]
+            wild = [x for x in dict.fromkeys(pats or ()) if wildcard.has_wildcard(x)]
+            if p.arn in broad.get(p.account, ()) or pats is None or not wild or \
+                    not all(self._uniform(p, "sts:AssumeRole", x) for x in wild):
+                continue
+            for x in wild:
+                hub = f"{HUB}sts-assume-role@{p.account}:{x}"
+                if hub not in members:
+                    members[hub] = set()
+                    phubs.setdefault(p.account, []).append((x, hub))
+                members[hub].add(p.arn)
+                d = self.check(p, "sts:AssumeRole", x, "all")
+                if d.possible:
+                    eb = EdgeBuilder()
+                    eb.add("sts:AssumeRole", x, d)
+                    self.add(eb.edge(p.arn, hub, "sts-assume-role"))
         # index the assumers by what their AssumeRole grants can name: literal role ARNs, or anything
         exact: dict[str, list[Principal]] = {}
         fuzzy: dict[str, list[Principal]] = {}
@@ -311,9 +333,20 @@ class Builder:
                 eb.add("sts:AssumeRole", role.arn, d)
                 self.add(eb.edge(f"{HUB}assume-any-role-trusting-the-account@{role.account}", role.arn,
                                  "sts-assume-role"))
+            covered: set[str] = set()
+            root_d = None
+            for x, hub in (phubs.get(role.account, ()) if simple else ()):
+                if wildcard.match(x, role.arn):
+                    if root_d is None:
+                        root_d = self.check(f"arn:aws:iam::{role.account}:root", "sts:AssumeRole", role.arn)
+                    if root_d.possible:
+                        eb = EdgeBuilder()
+                        eb.add("sts:AssumeRole", role.arn, root_d)
+                        self.add(eb.edge(hub, role.arn, "sts-assume-role"))
+                    covered |= members[hub]
             for arn, p in callers.items():
                 if p is not None and arn not in named and (
-                        arn in hub_users or not _could_match(patterns.get(arn), role.arn)):
+                        arn in hub_users or arn in covered or not _could_match(patterns.get(arn), role.arn)):
                     # reached through the hub, or its AssumeRole grants cannot name this role (a trust
                     # that names the caller's ARN needs no identity grant (R4): such callers are checked)
                     continue
