@@ -79,8 +79,8 @@ def _expanded_edges(g) -> list[str]:
             continue
         targets = [(v, e)] if not is_hub(v) else [(w, d2["edge"]) for _, w, d2 in g.out_edges(v, data=True)]
         for t, e2 in targets:
-            if t == u and is_hub(v):
-                continue   # a hub never gives its source back to itself
+            if t == u and not e.rewrite:
+                continue   # acting as oneself is no step (a hub may lead back to its source)
             flags = ("?" if e.potential or e2.potential else "") + ("c" if e.conditions or e2.conditions else "")
             out.add(f"{u} {e.method} {t} {flags}".rstrip())
     return sorted(out)
