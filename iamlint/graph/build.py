@@ -594,12 +594,25 @@ class Builder:
                     self.add(Edge(hub, role.arn, m.id, potential=True, assumes=assumes))
 
 
+# condition keys the evaluator's default context fills from the calling principal (Authorizer.default_context)
+CALLER_KEYS = ("aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths",
+               "aws:principaltype", "aws:principalisawsservice", "aws:username", "aws:userid", "aws:principaltag/")
+
+
+def _caller_independent(st) -> bool:
+    """Conditions whose answer is the same for every caller of an account: no key the evaluator fills
+    from the caller (those stay unknown alike for all, e.g. aws:MultiFactorAuthPresent), no variable."""
+    return all(not c.key_lower.startswith(CALLER_KEYS) and not any("${" in v for v in c.values)
+               for c in st.conditions)
+
+
 def _simple_account_trust(role: Principal) -> bool:
-    """A trust whose account-wide grant does not depend on who calls: no conditions, no Deny."""
+    """A trust whose account-wide grant does not depend on who calls: no Deny, no condition that reads
+    the caller."""
     for st in role.trust_policy.statements:
         if not st.is_allow:
             return False
-        if st.conditions and st.principals and ("*" in st.principals or any(
+        if st.conditions and not _caller_independent(st) and st.principals and ("*" in st.principals or any(
                 v == "*" or v.endswith(":root") or re.fullmatch(r"\d{12}", v) for v in st.principals.get("AWS", ()))):
             return False
     return True
