@@ -50,11 +50,54 @@ def _account_root(acct: str) -> str:
 class _Prefilter:
     """Can a principal's identity policies allow an action at all? Cheap, action-only, cached."""
 
-    def __init__(self, auth: Authorizer):
+    def __init__(self, auth: Authorizer, universe: Iterable[str] = ()):
         self.auth = auth
         self._cache: dict[tuple[str, str], bool] = {}
+        # the actions the builder asks about, by service: each distinct Action list of a statement is
+        # matched against them once, and a principal's answers become one set (statements are shared)
+        self.universe: dict[str, tuple[str, ...]] = {}
+        for a in sorted({x.lower() for x in universe if not wildcard.has_wildcard(x)}):
+            svc = a.split(":", 1)[0]
+            self.universe[svc] = self.universe.get(svc, ()) + (a,)
+        self._known = {a for acts in self.universe.values() for a in acts}
+        self._by_patterns: dict[tuple, frozenset] = {}
+        self._by_principal: dict[str, frozenset] = {}
+
+    def _allowed_by(self, patterns: tuple[str, ...], negated: bool) -> frozenset:
+        key = (patterns, negated)
+        hit = self._by_patterns.get(key)
+        if hit is None:
+            if negated:
+                hit = frozenset(a for a in self._known if not wildcard.match_any_ci(patterns, a))
+            else:
+                out = set()
+                for pat in patterns:
+                    svc = pat.split(":", 1)[0].lower()
+                    if wildcard.has_wildcard(svc):
+                        cands = self._known
+                    else:
+                        cands = self.universe.get(svc, ())
+                    out.update(a for a in cands if wildcard.match(pat, a, ignore_case=True))
+                hit = frozenset(out)
+            self._by_patterns[key] = hit
+        return hit
+
+    def _known_allowed(self, p: Principal) -> frozenset:
+        hit = self._by_principal.get(p.arn)
+        if hit is None:
+            out: set[str] = set()
+            for pol in self.auth.policy_set(p).identity:
+                for st in pol.document.statements:
+                    if st.is_allow:
+                        out |= self._allowed_by(st.actions if st.actions is not None else st.not_actions,
+                                                st.actions is None)
+            hit = self._by_principal[p.arn] = frozenset(out)
+        return hit
 
     def may(self, p: Principal, action: str) -> bool:
+        a = action.lower()
+        if a in self._known:
+            return a in self._known_allowed(p)
         key = (p.arn, action)
         hit = self._cache.get(key)
         if hit is None:
@@ -117,7 +160,9 @@ class Builder:
         self.model = model
         self.auth = auth or Authorizer(model)
         self.g = nx.MultiDiGraph()
-        self.pre = _Prefilter(self.auth)
+        self.pre = _Prefilter(self.auth, ["sts:AssumeRole", "iam:PassRole", "iam:AddUserToGroup",
+                                          "iam:UpdateAssumeRolePolicy"]
+                              + [a for m in load_methods() for s in m.actions for a in s.actions])
         self.progress = progress
         self.service_roles: dict[str, list[tuple[Principal, Decision]]] = {}
         self.profile_role: dict[str, str] = {}
