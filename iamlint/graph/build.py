@@ -708,9 +708,15 @@ def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, dro
         auth._sets[p.arn] = PolicySet(identity=ident, boundaries=[] if drop_boundary else base.boundaries,
                                       scps=base.scps)
     try:
+        allows = [st for pol in auth.policy_set(p).identity for st in pol.document.statements if st.is_allow]
+
         def probe(actions):
             worst = "yes"
             for a in actions:
+                al = a.lower()
+                if not any(wildcard.match_any_ci(st.actions, al) if st.actions is not None
+                           else not wildcard.match_any_ci(st.not_actions, al) for st in allows):
+                    return None   # no identity statement allows it: on "*" nothing else can (no resource policy)
                 d = auth.check(p.arn, a, "*", resource_mode="all")
                 if d.decision == "Conditional":
                     worst = "conditional"
