@@ -278,6 +278,41 @@ class Builder:
                     return False
         return True
 
+    def _classes(self, p: Principal, action: str, items: list, context: dict | None = None):
+        """`items` ((principal, extra) pairs, all of p's account) grouped by which resource patterns of p's
+        statements for `action` (identity, boundary, SCP) name them, with one decision per group: the
+        evaluator reads a resource only through those patterns, so every member gets the same answer.
+        [(label, decision, members)] for the groups where the action is possible; None when a pattern
+        holds a policy variable (then each target is checked on its own)."""
+        ps = self.auth.policy_set(p)
+        a = action.lower()
+        pats: list[str] = []
+        for pol in list(ps.identity) + list(ps.boundaries) + [q for lvl in (ps.scps or ()) for q in lvl]:
+            for st in pol.document.statements:
+                if st.actions is not None:
+                    if not wildcard.match_any_ci(st.actions, a):
+                        continue
+                elif wildcard.match_any_ci(st.not_actions, a):
+                    continue
+                rs = st.resources if st.resources is not None else st.not_resources
+                if rs is None:
+                    continue
+                if any("${" in x for x in rs):
+                    return None
+                pats.extend(rs)
+        pats = list(dict.fromkeys(pats))
+        groups: dict[tuple[bool, ...], list] = {}
+        for it in items:
+            groups.setdefault(tuple(wildcard.match(x, it[0].arn) for x in pats), []).append(it)
+        out = []
+        for sig, members in groups.items():
+            d = self.check(p, action, members[0][0].arn, context=context)
+            if d.possible:
+                label = "|".join(x for x, hit in zip(pats, sig) if hit)
+                rest = "|".join(x for x, hit in zip(pats, sig) if not hit)
+                out.append((label + (f" except {rest}" if rest else ""), d, members))
+        return out
+
     def trust_edges(self, by_matcher: dict[str, list[Method]]) -> None:
         assumers_by_account: dict[str, list[Principal]] = {}
         for p in (q for q in self.model.principals() if q.kind is not Kind.GROUP):
@@ -561,35 +596,37 @@ class Builder:
                         eb.add(f"{m.service} trust", role.arn, trust_d)
                         self.add(eb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
                 continue
-            pats = allow_patterns(self.auth, actor, "iam:PassRole")
-            wild = [x for x in dict.fromkeys(pats or ()) if wildcard.has_wildcard(x)]
-            if not (pats is not None and wild and all(self._uniform(actor, "iam:PassRole", x) for x in wild)):
-                wild = []
-            if wild:
-                # each wildcard grant (e.g. role/service/*) gets the same answer for every role it names:
-                # one edge to a hub per pattern, the hub's edges to those roles once (linear in actors)
-                for x in wild:
-                    d = self.check(actor, "iam:PassRole", x, "all", ctx)
-                    if not d.possible:
+            mine = [(r, t) for r, t in candidates if r.account == actor.account]
+            classes = self._classes(actor, "iam:PassRole", mine, ctx)
+            if classes is not None:
+                # roles that get the same answer go through one hub per group (e.g. role/service/*, or
+                # * except role/admin-*), shared by every actor with the same grants: linear, not pairs
+                for label, d, members in classes:
+                    if len(members) == 1:
+                        role, trust_d = members[0]
+                        if role.arn != actor.arn:
+                            potential, assumes = self._requires(m, role)
+                            eb = base.copy()
+                            eb.add("iam:PassRole", role.arn, d)
+                            eb.add(f"{m.service} trust", role.arn, trust_d)
+                            self.add(eb.edge(actor.arn, role.arn, m.id, potential=potential, assumes=assumes))
                         continue
-                    hub = f"{HUB}{m.id}@{actor.account}:{x}"
+                    hub = f"{HUB}{m.id}@{actor.account}:{label}"
                     eb = base.copy()
-                    eb.add("iam:PassRole", x, d)
+                    eb.add("iam:PassRole", label, d)
                     self.add(eb.edge(actor.arn, hub, m.id))
                     if hub not in hubs_done:
                         hubs_done.add(hub)
-                        for role, trust_d in candidates:
-                            if role.account == actor.account and wildcard.match(x, role.arn):
-                                potential, assumes = self._requires(m, role)
-                                teb = EdgeBuilder()
-                                teb.add(f"{m.service} trust", role.arn, trust_d)
-                                self.add(teb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
-                pats = [x for x in pats if not wildcard.has_wildcard(x)]   # literal grants: checked below
+                        for role, trust_d in members:
+                            potential, assumes = self._requires(m, role)
+                            teb = EdgeBuilder()
+                            teb.add(f"{m.service} trust", role.arn, trust_d)
+                            self.add(teb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
+                continue
+            pats = allow_patterns(self.auth, actor, "iam:PassRole")
             for role, trust_d in candidates:
                 if role.arn == actor.arn or role.account != actor.account or not _could_match(pats, role.arn):
                     continue
-                if any(wildcard.match(x, role.arn) for x in wild):
-                    continue   # decided through its pattern's hub
                 d = self.check(actor, "iam:PassRole", role.arn, context=ctx)
                 if not d.possible:
                     continue
