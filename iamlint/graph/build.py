@@ -517,6 +517,35 @@ class Builder:
         for actor in self.actors:
             if not any(self.pre.may(actor, a) for a in m.actions[0].actions):
                 continue
+            spec = m.actions[0]
+            classes = None
+            if len(spec.actions) == 1 and spec.resource == "{target}" and not spec.context:
+                classes = self._classes(actor, spec.actions[0], [(u, None) for u in users
+                                                                 if u.account == actor.account], None)
+            if classes is not None:
+                # users that get the same answer go through one hub per group, shared by every actor
+                # with the same grants (e.g. user/*): linear, not actors x users
+                for label, d, members in classes:
+                    group = [u for u, _ in members if u.arn != actor.arn or len(members) > 1]
+                    hub = f"{HUB}{m.id}@{actor.account}:{label}"
+                    if len(members) > 1:
+                        eb = EdgeBuilder()
+                        eb.add(spec.actions[0], label, d)
+                        self.add(eb.edge(actor.arn, hub, m.id))
+                        if hub in self.g and self.g.out_degree(hub):
+                            continue
+                    for u in group:
+                        ok, potential, assumes = _user_precondition(self.model, u, m.precondition)
+                        if not ok:
+                            continue
+                        eb = EdgeBuilder()
+                        if len(members) > 1:
+                            self.add(Edge(hub, u.arn, m.id, (spec.actions[0],), (u.arn,), potential=potential,
+                                          assumes=assumes))
+                        else:
+                            eb.add(spec.actions[0], u.arn, d)
+                            self.add(eb.edge(actor.arn, u.arn, m.id, potential=potential, assumes=assumes))
+                continue
             for u in users:
                 if u.arn == actor.arn or u.account != actor.account:
                     continue
@@ -548,7 +577,7 @@ class Builder:
                     hubs_done.add(hub)
                     for r in roles:
                         if r.account == actor.account:
-                            self.add(Edge(hub, r.arn, m.id))
+                            self.add(Edge(hub, r.arn, m.id, (m.actions[0].actions[0],), (r.arn,)))
                 continue
             for r in roles:
                 if r.arn == actor.arn or r.account != actor.account:
@@ -592,7 +621,7 @@ class Builder:
                         if role.account != actor.account:
                             continue
                         potential, assumes = self._requires(m, role)
-                        eb = EdgeBuilder()
+                        eb = EdgeBuilder(["iam:PassRole"], [role.arn])
                         eb.add(f"{m.service} trust", role.arn, trust_d)
                         self.add(eb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
                 continue
@@ -619,7 +648,7 @@ class Builder:
                         hubs_done.add(hub)
                         for role, trust_d in members:
                             potential, assumes = self._requires(m, role)
-                            teb = EdgeBuilder()
+                            teb = EdgeBuilder(["iam:PassRole"], [role.arn])
                             teb.add(f"{m.service} trust", role.arn, trust_d)
                             self.add(teb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
                 continue
