@@ -167,6 +167,8 @@ class Builder:
         self.service_roles: dict[str, list[tuple[Principal, Decision]]] = {}
         self.profile_role: dict[str, str] = {}
         self.actors = [p for p in model.principals() if p.kind is not Kind.GROUP]
+        self._group_cache: dict = {}                            # _classes: groups by (patterns, items)
+        self._mine: dict = {}                                   # pass_role: candidates by (service, account)
 
     # -------------------------------------------------------------- helpers
     def add(self, e: Edge) -> None:
@@ -278,7 +280,7 @@ class Builder:
                     return False
         return True
 
-    def _classes(self, p: Principal, action: str, items: list, context: dict | None = None):
+    def _classes(self, p: Principal, action: str, items: list, context: dict | None = None, key=None):
         """`items` ((principal, extra) pairs, all of p's account) grouped by which resource patterns of p's
         statements for `action` (identity, boundary, SCP) name them, with one decision per group: the
         evaluator reads a resource only through those patterns, so every member gets the same answer.
@@ -301,9 +303,17 @@ class Builder:
                     return None
                 pats.extend(rs)
         pats = list(dict.fromkeys(pats))
-        groups: dict[tuple[bool, ...], list] = {}
-        for it in items:
-            groups.setdefault(tuple(wildcard.match(x, it[0].arn) for x in pats), []).append(it)
+        # the grouping depends only on the patterns and the items: shared by every actor with the same
+        # patterns (e.g. the same managed policy) when the caller names its items with `key`
+        cache = self._group_cache
+        gkey = (tuple(pats), key) if key is not None else None
+        groups = cache.get(gkey) if gkey is not None else None
+        if groups is None:
+            groups = {}
+            for it in items:
+                groups.setdefault(tuple(wildcard.match(x, it[0].arn) for x in pats), []).append(it)
+            if gkey is not None:
+                cache[gkey] = groups
         out = []
         for sig, members in groups.items():
             d = self.check(p, action, members[0][0].arn, context=context)
@@ -520,8 +530,11 @@ class Builder:
             spec = m.actions[0]
             classes = None
             if len(spec.actions) == 1 and spec.resource == "{target}" and not spec.context:
-                classes = self._classes(actor, spec.actions[0], [(u, None) for u in users
-                                                                 if u.account == actor.account], None)
+                mine = self._mine.get(("users", actor.account))
+                if mine is None:
+                    mine = self._mine[("users", actor.account)] = [(u, None) for u in users
+                                                                   if u.account == actor.account]
+                classes = self._classes(actor, spec.actions[0], mine, None, key=("users", actor.account))
             if classes is not None:
                 # users that get the same answer go through one hub per group, shared by every actor
                 # with the same grants (e.g. user/*): linear, not actors x users
@@ -625,8 +638,11 @@ class Builder:
                         eb.add(f"{m.service} trust", role.arn, trust_d)
                         self.add(eb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
                 continue
-            mine = [(r, t) for r, t in candidates if r.account == actor.account]
-            classes = self._classes(actor, "iam:PassRole", mine, ctx)
+            mine = self._mine.get((m.service, actor.account))
+            if mine is None:
+                mine = self._mine[(m.service, actor.account)] = [(r, t) for r, t in candidates
+                                                                  if r.account == actor.account]
+            classes = self._classes(actor, "iam:PassRole", mine, ctx, key=("pass", m.service, actor.account))
             if classes is not None:
                 # roles that get the same answer go through one hub per group (e.g. role/service/*, or
                 # * except role/admin-*), shared by every actor with the same grants: linear, not pairs
