@@ -167,6 +167,7 @@ class Builder:
         self.service_roles: dict[str, list[tuple[Principal, Decision]]] = {}
         self.profile_role: dict[str, str] = {}
         self.actors = [p for p in model.principals() if p.kind is not Kind.GROUP]
+        self._hubs_done: set[str] = set()                       # hubs whose out-edges are in place
         self._group_cache: dict = {}                            # _classes: groups by (patterns, items)
         self._mine: dict = {}                                   # pass_role: candidates by (service, account)
 
@@ -545,8 +546,9 @@ class Builder:
                         eb = EdgeBuilder()
                         eb.add(spec.actions[0], label, d)
                         self.add(eb.edge(actor.arn, hub, m.id))
-                        if hub in self.g and self.g.out_degree(hub):
+                        if hub in self._hubs_done:
                             continue
+                        self._hubs_done.add(hub)
                     for u in group:
                         ok, potential, assumes = _user_precondition(self.model, u, m.precondition)
                         if not ok:
@@ -711,8 +713,9 @@ class Builder:
                 assumes = f"{m.assumes} (the input has no {m.inventory} inventory)"
                 hub = f"{HUB}{m.id}@{actor.account}"
                 self.add(eb0.edge(actor.arn, hub, m.id, potential=True, assumes=assumes))
-                if hub in self.g and self.g.out_degree(hub):
+                if hub in self._hubs_done:
                     continue
+                self._hubs_done.add(hub)
                 for role, _ in self.service_roles.get((m.service or "").lower(), []):
                     if role.account != actor.account:
                         continue
@@ -790,15 +793,11 @@ def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, dro
         auth._sets[p.arn] = PolicySet(identity=ident, boundaries=[] if drop_boundary else base.boundaries,
                                       scps=base.scps)
     try:
-        allows = [st for pol in auth.policy_set(p).identity for st in pol.document.statements if st.is_allow]
-
         def probe(actions):
             worst = "yes"
             for a in actions:
-                al = a.lower()
-                if not any(wildcard.match_any_ci(st.actions, al) if st.actions is not None
-                           else not wildcard.match_any_ci(st.not_actions, al) for st in allows):
-                    return None   # no identity statement allows it: on "*" nothing else can (no resource policy)
+                if not identity_allows(auth, p, a):
+                    return None
                 d = auth.check(p.arn, a, "*", resource_mode="all")
                 if d.decision == "Conditional":
                     worst = "conditional"
@@ -820,6 +819,18 @@ def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, dro
                 auth._sets.pop(p.arn, None)
             else:
                 auth._sets[p.arn] = saved
+
+
+def identity_allows(auth: Authorizer, p: Principal, action: str) -> bool:
+    """Does some Allow statement of p's identity policies name `action`? When none does, p cannot be
+    allowed it on "*" (no resource policy applies there): a cheap test before asking the evaluator."""
+    a = action.lower()
+    for pol in auth.policy_set(p).identity:
+        for st in pol.document.statements:
+            if st.is_allow and (wildcard.match_any_ci(st.actions, a) if st.actions is not None
+                                else not wildcard.match_any_ci(st.not_actions, a)):
+                return True
+    return False
 
 
 def _group_admin(auth: Authorizer, g: Principal) -> str | None:
