@@ -54,7 +54,8 @@ READ_ACTIONS = ("s3:GetObject", "s3:ListBucket", "dynamodb:GetItem", "dynamodb:Q
 
 
 class Gen:
-    def __init__(self, account: str, seed: int, org: list[str] | None = None):
+    def __init__(self, account: str, seed: int, org: list[str] | None = None, dense: float = 0.0):
+        self.dense = dense
         self.acct = account
         self.rnd = random.Random(f"{seed}:{account}")
         self.org = org or []
@@ -333,6 +334,18 @@ class Gen:
                          "Resource": "*"},
                         {"Effect": "Deny", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{a}:role/admin-*"})
 
+    def dense_inline(self) -> dict:
+        """The dense case: iam:PassRole on * with compute creation, plain, conditioned, or carved out."""
+        k = self.rnd.randrange(3)
+        st = {"Effect": "Allow", "Action": ["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction",
+                                            "ec2:RunInstances", "iam:CreateAccessKey"], "Resource": "*"}
+        if k == 1:
+            st["Condition"] = {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
+        out = [st]
+        if k == 2:
+            out.append({"Effect": "Deny", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{self.acct}:role/admin-*"})
+        return self.doc(*out)
+
     # ------------------------------------------------------------------ the account
     def build(self, n_roles: int) -> dict:
         r = self.rnd
@@ -455,6 +468,8 @@ class Gen:
                 inline = [self.app_inline(team, kind) for _ in range(r.randint(0, 2))]
                 if r.random() < 0.012:
                     inline.append(self.escalation_inline(team))
+                if self.dense and r.random() < self.dense:
+                    inline.append(self.dense_inline())
                 if r.random() < 0.003:
                     managed.append(std["admin"])
                 path = "/service/" if r.random() < 0.5 else "/"
@@ -520,9 +535,10 @@ class Gen:
 
 
 def generate_account(n_roles: int, seed: int = 1, account: str = "111111111111",
-                     org: list[str] | None = None) -> dict:
-    """One account's authorization details with `n_roles` roles (deterministic by seed)."""
-    return Gen(account, seed, org).build(n_roles)
+                     org: list[str] | None = None, dense: float = 0.0) -> dict:
+    """One account's authorization details with `n_roles` roles (deterministic by seed). `dense`: the
+    share of service roles that also get iam:PassRole on * with compute creation (the dense case)."""
+    return Gen(account, seed, org, dense).build(n_roles)
 
 
 def org_accounts(n: int) -> list[str]:
@@ -645,6 +661,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", type=int, help="this many `iamlint simulate` cases (JSON lines)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--account", default="111111111111", help="account id (with --roles)")
+    ap.add_argument("--dense", type=float, default=0.0,
+                    help="share of service roles with iam:PassRole on * and compute creation (e.g. 0.2)")
     ap.add_argument("-o", "--output", required=True, help="file (--roles) or folder (--org)")
     args = ap.parse_args(argv)
     if sum(map(bool, (args.roles, args.org, args.cases))) != 1:
@@ -656,7 +674,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.output}: {args.cases} simulate cases", file=sys.stderr)
         return 0
     if args.roles:
-        data = generate_account(args.roles, args.seed, args.account)
+        data = generate_account(args.roles, args.seed, args.account, dense=args.dense)
         tmp = args.output + ".tmp"
         with open(tmp, "w") as fh:
             json.dump(data, fh, indent=4)   # as the AWS CLI writes it

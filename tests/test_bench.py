@@ -99,3 +99,12 @@ def test_generated_account_findings_and_edges_are_stable():
     if REGEN or not GOLDEN.exists():
         GOLDEN.write_text(text)
     assert text == GOLDEN.read_text()
+
+
+def test_dense_passrole_on_star_stays_linear_in_edges():
+    """Many principals with iam:PassRole on * (plain, conditioned, with a carve-out): the graph represents
+    "may pass any role (of a group) to service S" once, so edges grow with principals, not their square."""
+    def edges(n):
+        return scan(load_data(generate_account(n, seed=5, dense=0.3), "dense.json")).graph.g.number_of_edges()
+    small, large = edges(200), edges(800)
+    assert large < 6 * small        # x4 principals: pairwise edges would be about x16
