@@ -796,7 +796,7 @@ def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, dro
         def probe(actions):
             worst = "yes"
             for a in actions:
-                if not identity_allows(auth, p, a):
+                if not identity_allows(auth, p, a, everywhere=True):
                     return None
                 d = auth.check(p.arn, a, "*", resource_mode="all")
                 if d.decision == "Conditional":
@@ -821,15 +821,18 @@ def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, dro
                 auth._sets[p.arn] = saved
 
 
-def identity_allows(auth: Authorizer, p: Principal, action: str) -> bool:
-    """Does some Allow statement of p's identity policies name `action`? When none does, p cannot be
+def identity_allows(auth: Authorizer, p: Principal, action: str, everywhere: bool = False) -> bool:
+    """Does some Allow statement of p's identity policies name `action` (with `everywhere`: on a resource
+    pattern that can cover every resource: all `*`, a variable, or NotResource)? When none does, p cannot be
     allowed it on "*" (no resource policy applies there): a cheap test before asking the evaluator."""
     a = action.lower()
     for pol in auth.policy_set(p).identity:
         for st in pol.document.statements:
             if st.is_allow and (wildcard.match_any_ci(st.actions, a) if st.actions is not None
                                 else not wildcard.match_any_ci(st.not_actions, a)):
-                return True
+                if not everywhere or st.resources is None or any(
+                        not x.strip("*") or "${" in x for x in st.resources):
+                    return True
     return False
 
 

@@ -80,7 +80,7 @@ def escalation_to_high_value(rule, ctx: RuleContext) -> Iterable[Finding]:
         if arn not in holders:
             p = ctx.model.principal(arn)
             holders[arn] = bool(p is not None and p.kind is not Kind.GROUP and any(
-                identity_allows(g.auth, p, a) and g.auth.check(arn, a, "*", resource_mode="all").allowed
+                identity_allows(g.auth, p, a, everywhere=True) and g.auth.check(arn, a, "*", resource_mode="all").allowed
                 for a in actions))
         return holders[arn]
 
