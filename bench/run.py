@@ -1,4 +1,4 @@
-"""Benchmarks: `python bench/run.py [--sizes 1000,5000,20000] [--repeat 2] [--simulate 20000] [--org 20x2000]`.
+"""Benchmarks: `python bench/run.py [--sizes 1000,5000,20000] [--repeat 2] [--simulate 20000] [--org 20x2000] [--dense 0.3]`.
 
 For each size it generates a synthetic account (bench/generate.py, deterministic by seed) and then,
 in fresh processes so that each size has its own peak memory (ru_maxrss of that child):
@@ -154,6 +154,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2, help="runs per size; the best is printed")
     ap.add_argument("--simulate", type=int, default=20000, help="simulate cases (0: skip)")
     ap.add_argument("--org", help="also scan a generated organization, ACCOUNTSxROLES (e.g. 20x2000)")
+    ap.add_argument("--dense", type=float, default=0.0,
+                    help="share of service roles that also get iam:PassRole on * (the dense case), e.g. 0.3")
     ap.add_argument("--stages", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.stages:
@@ -172,13 +174,13 @@ def main() -> None:
         for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
             path = os.path.join(tmp, f"account-{size}.json")
             with open(path, "w") as fh:
-                json.dump(generate_account(size, args.seed), fh, indent=4)
+                json.dump(generate_account(size, args.seed, dense=args.dense), fh, indent=4)
             try:
                 d = measure([path], args.repeat, tmp)
             except RuntimeError as exc:
                 print(f"{size} roles: failed: {exc}")
                 continue
-            rows.append(_row(f"{size:,}", d, os.path.getsize(path)))
+            rows.append(_row(f"{size:,}" + (f" dense {args.dense:g}" if args.dense else ""), d, os.path.getsize(path)))
             print(table(rows[-1:], head, set(range(1, len(head)))).splitlines()[-1], file=sys.stderr, flush=True)
             if base is None:
                 base = (size, d["wall"], d["total"])
