@@ -108,3 +108,85 @@ def test_dense_passrole_on_star_stays_linear_in_edges():
         return scan(load_data(generate_account(n, seed=5, dense=0.3), "dense.json")).graph.g.number_of_edges()
     small, large = edges(200), edges(800)
     assert large < 6 * small        # x4 principals: pairwise edges would be about x16
+
+
+# ---------------------------------------------------------------- hub groups decide like pairs
+
+A = "123456789012"
+
+
+def _role(name, trust, inline=()):
+    return {"RoleName": name, "Arn": f"arn:aws:iam::{A}:role/{name}", "Path": "/",
+            "AssumeRolePolicyDocument": trust,
+            "RolePolicyList": [{"PolicyName": f"p{i}", "PolicyDocument": d} for i, d in enumerate(inline)]}
+
+
+def _user(name, *statements):
+    return {"UserName": name, "Arn": f"arn:aws:iam::{A}:user/{name}", "Path": "/",
+            "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17",
+                                                                      "Statement": list(statements)}}]}
+
+
+def _doc(*st):
+    return {"Version": "2012-10-17", "Statement": list(st)}
+
+
+LAMBDA_TRUST = _doc({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"})
+ADMIN = _doc({"Effect": "Allow", "Action": "*", "Resource": "*"})
+CREATE = {"Effect": "Allow", "Action": ["lambda:CreateFunction", "lambda:InvokeFunction"], "Resource": "*"}
+
+
+def _reach(data, start):
+    from iamlint.graph.paths import reach
+    report = scan(load_data(data, "t.json"))
+    seen = reach(report.graph, f"arn:aws:iam::{A}:user/{start}")
+    return {n.rsplit("/", 1)[-1] for n in seen if not is_hub(n)}, report
+
+
+def test_passrole_carve_out_is_respected_through_the_hub():
+    roles = [_role(f"admin-{i}", LAMBDA_TRUST, [ADMIN]) for i in range(3)] + \
+            [_role(f"app-{i}", LAMBDA_TRUST) for i in range(5)]
+    carved = [_user(f"carved-{i}", CREATE, {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"},
+                    {"Effect": "Deny", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{A}:role/admin-*"})
+              for i in range(3)]
+    plain = _user("plain", CREATE, {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"})
+    data = {"RoleDetailList": roles, "UserDetailList": carved + [plain], "GroupDetailList": [], "Policies": []}
+    seen, report = _reach(data, "carved-0")
+    assert {f"app-{i}" for i in range(5)} <= seen and not any(n.startswith("admin-") for n in seen)
+    seen, _ = _reach(data, "plain")
+    assert "admin-0" in seen
+    esc = {f.principal.rsplit("/", 1)[-1] for f in report.findings if f.rule_id == "ESC001"}
+    assert "plain" in esc and not any(n.startswith("carved") for n in esc)
+
+
+def test_conditional_passrole_on_star_keeps_its_condition():
+    roles = [_role("admin-0", LAMBDA_TRUST, [ADMIN])]
+    users = [_user(f"u{i}", CREATE, {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+                                     "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}})
+             for i in range(3)]
+    data = {"RoleDetailList": roles, "UserDetailList": users, "GroupDetailList": [], "Policies": []}
+    _, report = _reach(data, "u0")
+    f = [f for f in report.findings if f.rule_id == "ESC001" and f.principal.endswith("user/u0")]
+    assert f and any("aws:RequestedRegion" in c for c in f[0].conditions)
+
+
+def test_assume_pattern_hub_reaches_only_its_pattern_and_keeps_trust_conditions():
+    mfa = _doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:root"}, "Action": "sts:AssumeRole",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}})
+    plain = _doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:root"}, "Action": "sts:AssumeRole"})
+    tagged = _doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:root"}, "Action": "sts:AssumeRole",
+                   "Condition": {"StringEquals": {"aws:PrincipalTag/team": "other"}}})
+    roles = [_role("team-a", mfa, [ADMIN]), _role("team-b", plain), _role("team-c", tagged),
+             _role("other-d", plain)]
+    users = [_user(f"dev{i}", {"Effect": "Allow", "Action": "sts:AssumeRole",
+                               "Resource": f"arn:aws:iam::{A}:role/team-*"}) for i in range(3)]
+    data = {"RoleDetailList": roles, "UserDetailList": users, "GroupDetailList": [], "Policies": []}
+    _, report = _reach(data, "dev1")
+    steps = {line.split()[2].rsplit("/", 1)[-1]: line for line in _expanded_edges(report.graph.g)
+             if line.startswith(f"arn:aws:iam::{A}:user/dev1 sts-assume-role ")}
+    assert set(steps) == {"team-a", "team-b", "team-c"}   # not other-d: outside the pattern
+    # the MFA condition is the same for every caller (through the hub); the tag condition reads the caller
+    # (checked for this caller alone): both stay conditional, the plain trust does not
+    assert steps["team-a"].endswith(" c") and steps["team-c"].endswith(" c") and not steps["team-b"].endswith(" c")
+    f = [f for f in report.findings if f.rule_id == "ESC001" and f.principal.endswith("user/dev1")]
+    assert f and any("aws:MultiFactorAuthPresent" in c for c in f[0].conditions)
