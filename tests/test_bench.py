@@ -190,3 +190,19 @@ def test_assume_pattern_hub_reaches_only_its_pattern_and_keeps_trust_conditions(
     assert steps["team-a"].endswith(" c") and steps["team-c"].endswith(" c") and not steps["team-b"].endswith(" c")
     f = [f for f in report.findings if f.rule_id == "ESC001" and f.principal.endswith("user/dev1")]
     assert f and any("aws:MultiFactorAuthPresent" in c for c in f[0].conditions)
+
+
+def test_a_step_through_a_hub_counts_as_one_step():
+    """dev -> (pattern hub) -> team-admin is one step; dev -> mid -> end-admin is two: the shorter is reported."""
+    acct = _doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:root"}, "Action": "sts:AssumeRole"})
+    by_mid = _doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:role/mid"}, "Action": "sts:AssumeRole"})
+    roles = [_role("team-admin", acct, [ADMIN]), _role("end-admin", by_mid, [ADMIN]),
+             _role("mid", acct, [_doc({"Effect": "Allow", "Action": "sts:AssumeRole",
+                                       "Resource": f"arn:aws:iam::{A}:role/end-admin"})])]
+    users = [_user(f"dev{i}", {"Effect": "Allow", "Action": "sts:AssumeRole",
+                               "Resource": [f"arn:aws:iam::{A}:role/team-*", f"arn:aws:iam::{A}:role/mid"]})
+             for i in range(2)]
+    data = {"RoleDetailList": roles, "UserDetailList": users, "GroupDetailList": [], "Policies": []}
+    report = scan(load_data(data, "t.json"))
+    f = [f for f in report.findings if f.rule_id == "ESC001" and f.principal.endswith("user/dev0")]
+    assert f and "in 1 step(s)" in f[0].message and f[0].path[-1].target.endswith("role/team-admin")
