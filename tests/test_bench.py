@@ -206,3 +206,16 @@ def test_a_step_through_a_hub_counts_as_one_step():
     report = scan(load_data(data, "t.json"))
     f = [f for f in report.findings if f.rule_id == "ESC001" and f.principal.endswith("user/dev0")]
     assert f and "in 1 step(s)" in f[0].message and f[0].path[-1].target.endswith("role/team-admin")
+
+
+def test_roles_behind_an_assume_hub_are_rewrite_targets():
+    """Rewriting a role one can assume is escalation, whether the assume step is a direct edge or a hub."""
+    acct = _doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:root"}, "Action": "sts:AssumeRole"})
+    roles = [_role(f"team-{i}", acct) for i in range(3)]
+    users = [_user(f"dev{i}", {"Effect": "Allow", "Action": ["sts:AssumeRole", "iam:PutRolePolicy"],
+                               "Resource": f"arn:aws:iam::{A}:role/team-*"}) for i in range(2)]
+    data = {"RoleDetailList": roles, "UserDetailList": users, "GroupDetailList": [], "Policies": []}
+    report = scan(load_data(data, "t.json"))
+    assert any(n.startswith("hub:") for n in report.graph.g)          # the assume step is a hub
+    f = [f for f in report.findings if f.rule_id == "ESC001" and f.principal.endswith("user/dev0")]
+    assert f and f[0].path[-1].method == "iam-put-role-policy"

@@ -465,10 +465,14 @@ class Builder:
     def _targets(self, actor: Principal, kinds: tuple[str, ...]) -> list[Principal]:
         """Principals whose rewrite matters: the actor, its groups, and the roles it can assume."""
         out = [actor] + [g for g in (self.model.principal(a) for a in actor.groups) if g is not None]
+        seen = {p.arn for p in out}
         for _, t in self.g.out_edges(actor.arn):
-            tp = self.model.principal(t)
-            if tp is not None and tp not in out:
-                out.append(tp)
+            # a hub stands for the pairs it replaces: the roles behind it are assumable too
+            for t2 in ([t2 for _, t2 in self.g.out_edges(t)] if is_hub(t) else [t]):
+                tp = self.model.principal(t2)
+                if tp is not None and t2 not in seen:
+                    seen.add(t2)
+                    out.append(tp)
         return [t for t in out if t.kind.value in kinds and not t.service_linked and not t.aws_reserved]
 
     def policy_rewrite(self, m: Method) -> None:
