@@ -1,10 +1,18 @@
-"""Benchmarks: `python bench/run.py [--sizes 1000,5000,20000] [--seed 7]`.
+"""Benchmarks: `python bench/run.py [--sizes 1000,5000,20000] [--repeat 2] [--simulate 20000] [--org 20x2000] [--dense 0.3]`.
 
-For each size it generates a synthetic account (bench/generate.py, deterministic by seed), then runs
-`scan` end to end in a fresh process and prints wall time, peak memory, a per-stage breakdown
-(load, model, evaluator precomputation, graph, rules, report) and the ratio to plain JSON parsing of
-the same file measured in the same run. It also measures `simulate` throughput. Figures only; no
-assertions.
+For each size it generates a synthetic account (bench/generate.py, deterministic by seed) and then,
+in fresh processes so that each size has its own peak memory (ru_maxrss of that child):
+
+* the stages in process, timed one by one: load (read + parse the file), model (authorization details
+  to the Model), eval (evaluator precomputation: every principal's policy set), graph, rules, report
+  (JSON findings); plus plain `json.loads` of the same bytes, measured in the same process;
+* the real command line end to end, `iamlint scan --input FILE --format json -o OUT -q`
+  (interpreter start and imports included), its wall time and peak memory (os.wait4 of that child).
+
+`ratio` is the command's wall time over plain JSON parsing of the same file. Each size runs
+`--repeat` times and the best run is printed (the machine may be shared). It also measures
+`iamlint simulate` throughput on generated cases, and optionally a multi-file scan of a generated
+organization (`--org ACCOUNTSxROLES`). Figures only; no assertions.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import resource
 import subprocess
 import sys
@@ -23,98 +32,191 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
+STAGES = ("load", "model", "eval", "graph", "rules", "report")
 
-def one(path: str) -> dict:
-    """Run every stage on one file (in this process) and return the timings."""
+
+def stages(paths: list[str]) -> dict:
+    """Run every stage on the files (in this process) and return the timings."""
     from iamlint.engine.authorize import Authorizer
     from iamlint.loaders import load_data, read_json
+    from iamlint.model.account import Model
     from iamlint.pipeline import scan
     from iamlint.reporters import REPORTERS
 
-    out = {}
-    t0 = time.perf_counter()
-    with open(path, "rb") as fh:
-        json.loads(fh.read())
-    out["plain_json"] = time.perf_counter() - t0
-    t = time.perf_counter()
-    data = read_json(path)
-    out["load"] = time.perf_counter() - t
-    t = time.perf_counter()
-    model = load_data(data, path)
-    del data
-    out["model"] = time.perf_counter() - t
+    out = {"plain_json": 0.0, "load": 0.0, "model": 0.0}
+    for path in paths:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        t = time.perf_counter()
+        json.loads(raw)
+        out["plain_json"] += time.perf_counter() - t
+        del raw
+    model = Model()
+    for path in paths:
+        t = time.perf_counter()
+        data = read_json(path)
+        out["load"] += time.perf_counter() - t
+        t = time.perf_counter()
+        load_data(data, path, model)
+        del data
+        out["model"] += time.perf_counter() - t
     t = time.perf_counter()
     auth = Authorizer(model)
     for p in model.principals():
         auth.policy_set(p)
-    out["evaluator_precompute"] = time.perf_counter() - t
-    t = time.perf_counter()
-    report = scan(model)
+    out["eval"] = time.perf_counter() - t
+    report = scan(model, auth=auth)
     out["graph"] = report.timings["graph"]
     out["rules"] = report.timings["rules"]
     t = time.perf_counter()
     REPORTERS["json"](report)
     out["report"] = time.perf_counter() - t
-    out["total"] = out["load"] + out["model"] + out["evaluator_precompute"] + out["graph"] + out["rules"] + out["report"]
+    out["total"] = sum(out[s] for s in STAGES)
+    out["principals"] = sum(1 for _ in model.principals())
     out["findings"] = len(report.findings)
     out["edges"] = report.graph.g.number_of_edges()
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
 
 
-def simulate_rate(n: int = 20000) -> float:
-    from iamlint.simulate import run_case
-
-    cases = []
-    for i in range(200):
-        cases.append({"id": i, "identity_policies": [{"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": f"arn:aws:s3:::bucket-{i}/*"},
-            {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}],
-            "permission_boundaries": [{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}] if i % 3 == 0 else [],
-            "scps": [{"name": "root", "policies": [{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}]}],
-            "request": {"action": "s3:GetObject", "resource": f"arn:aws:s3:::bucket-{i % 50}/k",
-                        "principal": "arn:aws:iam::111111111111:role/r", "context": {"aws:SecureTransport": "true"}}})
+def run_cli(args: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak MB, CPU seconds) of one command in its own process."""
     t = time.perf_counter()
-    for k in range(n):
-        run_case(cases[k % len(cases)])
-    return n / (time.perf_counter() - t)
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(args)} exited {proc.returncode}: {err.strip()[-400:]}")
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def measure(paths: list[str], repeat: int, tmp: str) -> dict:
+    best: dict | None = None
+    for _ in range(repeat):
+        r = subprocess.run([sys.executable, __file__, "--stages", *paths], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"exit {r.returncode}")
+        d = json.loads(r.stdout)
+        out = os.path.join(tmp, "findings.json")
+        cmd = [sys.executable, "-m", "iamlint", "scan", "--format", "json", "-o", out, "-q"]
+        for p in paths:
+            cmd += ["--input", p]
+        d["wall"], d["cli_peak_mb"], d["cpu"] = run_cli(cmd)
+        with open(out) as fh:
+            d["cli_findings"] = len(json.load(fh)["findings"])
+        if best is None or d["wall"] < best["wall"]:
+            best = d
+        else:   # best of each figure independently: noise only ever adds time
+            for k in STAGES + ("plain_json", "total", "cpu"):
+                best[k] = min(best[k], d[k])
+    return best
+
+
+def simulate_rate(n: int, tmp: str, repeat: int) -> tuple[float, float]:
+    """(cases/s in process through the command's own loop, cases/s of `iamlint simulate` end to end)."""
+    from generate import generate_cases
+    from iamlint.simulate import read_cases, run_case
+
+    path = os.path.join(tmp, "cases.jsonl")
+    with open(path, "w") as fh:
+        for case in generate_cases(n):
+            fh.write(json.dumps(case, separators=(",", ":")) + "\n")
+    fixtures = os.path.join(ROOT, "fixtures", "simulate", "example.jsonl")
+    with open(fixtures) as src, open(path, "a") as fh:
+        fh.write(src.read())
+    best_in, best_cli = 0.0, 0.0
+    for _ in range(repeat):
+        t = time.perf_counter()
+        count = 0
+        for _n, case in read_cases(path):
+            json.dumps(run_case(case), separators=(",", ":"))
+            count += 1
+        best_in = max(best_in, count / (time.perf_counter() - t))
+        wall, _, _ = run_cli([sys.executable, "-m", "iamlint", "simulate", "--cases", path,
+                              "-o", os.path.join(tmp, "sim.out")])
+        best_cli = max(best_cli, count / wall)
+    return best_in, best_cli
+
+
+def table(rows: list[list[str]], head: list[str], right: set[int]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    fmt = lambda r: "  ".join(str(x).rjust(w) if i in right else str(x).ljust(w)  # noqa: E731
+                              for i, (x, w) in enumerate(zip(r, widths)))
+    return "\n".join([fmt(head), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="1000,5000,20000")
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--sizes", default="1000,5000,20000", help="roles per generated account, comma-separated")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=2, help="runs per size; the best is printed")
+    ap.add_argument("--simulate", type=int, default=20000, help="simulate cases (0: skip)")
+    ap.add_argument("--org", help="also scan a generated organization, ACCOUNTSxROLES (e.g. 20x2000)")
+    ap.add_argument("--dense", type=float, default=0.0,
+                    help="share of service roles that also get iam:PassRole on * (the dense case), e.g. 0.3")
+    ap.add_argument("--stages", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.one:
-        print(json.dumps(one(args.one)))
+    if args.stages:
+        print(json.dumps(stages(args.stages)))
         return
-    from generate import generate_account
+    from generate import generate_account, write_org
 
-    print(f"{'roles':>7} {'wall s':>7} {'peak MB':>8} {'json s':>7} {'ratio':>6} | "
-          f"{'load':>6} {'model':>6} {'eval':>6} {'graph':>6} {'rules':>6} {'report':>6} | {'edges':>7} {'findings':>8}")
+    print(f"iamlint benchmark: python {platform.python_version()}, {os.cpu_count()} CPU(s), seed {args.seed}, "
+          f"best of {args.repeat} run(s) per size", flush=True)
+    head = ["roles", "principals", "file MB", "json s", "wall s", "cpu s", "peak MB", "ratio", *[f"{s} s" for s in STAGES],
+            "edges", "findings"]
+    rows: list[list[str]] = []
     base = None
+    growth = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size in [int(s) for s in args.sizes.split(",")]:
-            path = os.path.join(tmp, f"acct-{size}.json")
+        for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
+            path = os.path.join(tmp, f"account-{size}.json")
             with open(path, "w") as fh:
-                json.dump(generate_account(size, args.seed), fh)
-            t = time.perf_counter()
-            r = subprocess.run([sys.executable, __file__, "--one", path], capture_output=True, text=True)
-            wall = time.perf_counter() - t
-            if r.returncode != 0:
-                print(f"{size:>7} failed: {r.stderr.strip().splitlines()[-1] if r.stderr else r.returncode}")
+                json.dump(generate_account(size, args.seed, dense=args.dense), fh, indent=4)
+            try:
+                d = measure([path], args.repeat, tmp)
+            except RuntimeError as exc:
+                print(f"{size} roles: failed: {exc}")
                 continue
-            d = json.loads(r.stdout)
-            ratio = d["total"] / d["plain_json"] if d["plain_json"] else 0
-            print(f"{size:>7} {wall:>7.2f} {d['peak_mb']:>8.0f} {d['plain_json']:>7.2f} {ratio:>6.1f} | "
-                  f"{d['load']:>6.2f} {d['model']:>6.2f} {d['evaluator_precompute']:>6.2f} {d['graph']:>6.2f} "
-                  f"{d['rules']:>6.2f} {d['report']:>6.2f} | {d['edges']:>7} {d['findings']:>8}")
+            rows.append(_row(f"{size:,}" + (f" dense {args.dense:g}" if args.dense else ""), d, os.path.getsize(path)))
+            print(table(rows[-1:], head, set(range(1, len(head)))).splitlines()[-1], file=sys.stderr, flush=True)
             if base is None:
-                base = (size, d["total"])
+                base = (size, d["wall"], d["total"])
             else:
-                print(f"{'':>7} growth vs {base[0]} roles: x{d['total'] / base[1]:.1f} time for x{size / base[0]:.0f} roles")
-    print(f"simulate: {simulate_rate():,.0f} cases/s (single process)")
+                growth.append(f"{size:,} vs {base[0]:,} roles (x{size / base[0]:.0f}): command x{d['wall'] / base[1]:.1f}, "
+                              f"stages x{d['total'] / base[2]:.1f}")
+            os.remove(path)
+        if args.org:
+            na, nr = (int(x) for x in args.org.lower().split("x"))
+            folder = os.path.join(tmp, "org")
+            paths = write_org(na, nr, args.seed, folder)
+            size = sum(os.path.getsize(p) for p in paths)
+            try:
+                d = measure(paths, 1, tmp)
+                rows.append(_row(f"org {na}x{nr:,}", d, size))
+            except RuntimeError as exc:
+                print(f"org {args.org}: failed: {exc}")
+        print()
+        print(table(rows, head, set(range(1, len(head)))))
+        print()
+        for g in growth:
+            print("growth: " + g)
+        print("wall s / cpu s / peak MB: `iamlint scan --input FILE --format json` end to end in its own process "
+              "(cpu = user + system time, steadier than wall on a shared machine); ratio = wall / json s; "
+              "stage columns: the same pipeline timed stage by stage in process")
+        if args.simulate:
+            rate_in, rate_cli = simulate_rate(args.simulate, tmp, args.repeat)
+            print(f"simulate: {rate_in:,.0f} cases/s in process, {rate_cli:,.0f} cases/s for `iamlint simulate` "
+                  f"end to end ({args.simulate:,} generated cases + fixtures, single process)")
+
+
+def _row(label: str, d: dict, size: int) -> list[str]:
+    return [label, f"{d['principals']:,}", f"{size / 1e6:.1f}", f"{d['plain_json']:.2f}", f"{d['wall']:.2f}",
+            f"{d['cpu']:.2f}",
+            f"{d['cli_peak_mb']:.0f}", f"{d['wall'] / d['plain_json']:.1f}" if d["plain_json"] else "-",
+            *[f"{d[s]:.2f}" for s in STAGES], f"{d['edges']:,}", f"{d['cli_findings']:,}"]
 
 
 if __name__ == "__main__":

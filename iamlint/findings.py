@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -39,7 +40,7 @@ class Finding:
     preexisting: bool = False              # `check --context`: the deployed account alone already has it
     agent: object = field(default=None, compare=False)   # the AgentSource (kind, reasons) behind `source`
 
-    @property
+    @cached_property   # asked by the sort and by every reporter: hashed once
     def fingerprint(self) -> str:
         basis = {"rule": self.rule_id, "principal": self.principal,
                  "file": self.location.file if self.location else None,

@@ -80,13 +80,13 @@ def drop_superseded(findings: list[Finding], rules: list[Rule], covered: dict | 
 
 def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str] | None = None,
          rule_dirs: tuple[str, ...] = (), progress: Callable[[str], None] | None = None,
-         config: dict | None = None, exclusions: list | None = None) -> Report:
+         config: dict | None = None, exclusions: list | None = None, auth=None) -> Report:
     timings: dict[str, float] = {}
     if config:
         from .config import validate_config
         validate_config(config)
     t = time.perf_counter()
-    graph = build_graph(model, progress=progress)
+    graph = build_graph(model, auth, progress=progress)
     timings["graph"] = time.perf_counter() - t
     rules = select_rules(all_rules(rule_dirs), only, skip)
     ctx = RuleContext(graph, config or {})

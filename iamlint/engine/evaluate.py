@@ -151,8 +151,8 @@ class Decision:
 
 def _action_matches(st: Statement, action_lower: str) -> bool:
     if st.actions is not None:
-        return any(wildcard.match(p, action_lower, ignore_case=True) for p in st.actions)
-    return not any(wildcard.match(p, action_lower, ignore_case=True) for p in st.not_actions)
+        return wildcard.match_any_ci(st.actions, action_lower)
+    return not wildcard.match_any_ci(st.not_actions, action_lower)
 
 
 def _resource_pattern_tri(pattern: str, resource: str, ctx: Context, variables: bool,

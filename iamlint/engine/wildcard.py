@@ -36,6 +36,22 @@ def match(pattern: str, value: str, ignore_case: bool = False) -> bool:
 
 
 @lru_cache(maxsize=65536)
+@lru_cache(maxsize=65536)
+def _any_matcher(patterns: tuple[str, ...]) -> tuple[frozenset, re.Pattern | None]:
+    literal = frozenset(p.lower() for p in patterns if not has_wildcard(p))
+    wild = [p.lower() for p in patterns if has_wildcard(p)]
+    if not wild:
+        return literal, None
+    return literal, re.compile("|".join(f"(?:{_compile(p, False).pattern})" for p in wild), re.DOTALL)
+
+
+def match_any_ci(patterns: tuple[str, ...], value_lower: str) -> bool:
+    """True when the lower-cased `value_lower` matches any of `patterns`, ignoring case (action names).
+    Same answer as `any(match(p, value, ignore_case=True) for p in patterns)`, compiled once per tuple."""
+    literal, rx = _any_matcher(patterns)
+    return value_lower in literal or (rx is not None and rx.fullmatch(value_lower) is not None)
+
+
 def intersects(a: str, b: str, ignore_case: bool = False) -> bool:
     """True when some string matches both wildcard patterns `a` and `b`.
 

@@ -53,11 +53,54 @@ def _account_root(acct: str) -> str:
 class _Prefilter:
     """Can a principal's identity policies allow an action at all? Cheap, action-only, cached."""
 
-    def __init__(self, auth: Authorizer):
+    def __init__(self, auth: Authorizer, universe: Iterable[str] = ()):
         self.auth = auth
         self._cache: dict[tuple[str, str], bool] = {}
+        # the actions the builder asks about, by service: each distinct Action list of a statement is
+        # matched against them once, and a principal's answers become one set (statements are shared)
+        self.universe: dict[str, tuple[str, ...]] = {}
+        for a in sorted({x.lower() for x in universe if not wildcard.has_wildcard(x)}):
+            svc = a.split(":", 1)[0]
+            self.universe[svc] = self.universe.get(svc, ()) + (a,)
+        self._known = {a for acts in self.universe.values() for a in acts}
+        self._by_patterns: dict[tuple, frozenset] = {}
+        self._by_principal: dict[str, frozenset] = {}
+
+    def _allowed_by(self, patterns: tuple[str, ...], negated: bool) -> frozenset:
+        key = (patterns, negated)
+        hit = self._by_patterns.get(key)
+        if hit is None:
+            if negated:
+                hit = frozenset(a for a in self._known if not wildcard.match_any_ci(patterns, a))
+            else:
+                out = set()
+                for pat in patterns:
+                    svc = pat.split(":", 1)[0].lower()
+                    if wildcard.has_wildcard(svc):
+                        cands = self._known
+                    else:
+                        cands = self.universe.get(svc, ())
+                    out.update(a for a in cands if wildcard.match(pat, a, ignore_case=True))
+                hit = frozenset(out)
+            self._by_patterns[key] = hit
+        return hit
+
+    def _known_allowed(self, p: Principal) -> frozenset:
+        hit = self._by_principal.get(p.arn)
+        if hit is None:
+            out: set[str] = set()
+            for pol in self.auth.policy_set(p).identity:
+                for st in pol.document.statements:
+                    if st.is_allow:
+                        out |= self._allowed_by(st.actions if st.actions is not None else st.not_actions,
+                                                st.actions is None)
+            hit = self._by_principal[p.arn] = frozenset(out)
+        return hit
 
     def may(self, p: Principal, action: str) -> bool:
+        a = action.lower()
+        if a in self._known:
+            return a in self._known_allowed(p)
         key = (p.arn, action)
         hit = self._cache.get(key)
         if hit is None:
@@ -68,9 +111,9 @@ class _Prefilter:
                     if not st.is_allow:
                         continue
                     if st.actions is not None:
-                        ok = any(wildcard.match(x, a, ignore_case=True) for x in st.actions)
+                        ok = wildcard.match_any_ci(st.actions, a)
                     else:
-                        ok = not any(wildcard.match(x, a, ignore_case=True) for x in st.not_actions)
+                        ok = not wildcard.match_any_ci(st.not_actions, a)
                     if ok:
                         hit = True
                         break
@@ -90,9 +133,9 @@ def allow_patterns(auth: Authorizer, p: Principal, action: str) -> list[str] | N
             if not st.is_allow:
                 continue
             if st.actions is not None:
-                if not any(wildcard.match(x, a, ignore_case=True) for x in st.actions):
+                if not wildcard.match_any_ci(st.actions, a):
                     continue
-            elif any(wildcard.match(x, a, ignore_case=True) for x in st.not_actions):
+            elif wildcard.match_any_ci(st.not_actions, a):
                 continue
             if st.resources is None:
                 return None
@@ -120,13 +163,18 @@ class Builder:
         self.model = model
         self.auth = auth or Authorizer(model)
         self.g = nx.MultiDiGraph()
-        self.pre = _Prefilter(self.auth)
+        self.pre = _Prefilter(self.auth, ["sts:AssumeRole", "iam:PassRole", "iam:AddUserToGroup",
+                                          "iam:UpdateAssumeRolePolicy"]
+                              + [a for m in load_methods() for s in m.actions for a in s.actions])
         self.progress = progress
         self.service_roles: dict[str, list[tuple[Principal, Decision]]] = {}
         self.profile_role: dict[str, str] = {}
         self.actors = [p for p in model.principals() if p.kind is not Kind.GROUP]
         self._pools: dict[tuple[str, str], list[Principal]] = {}
         self._pattern_cache: dict[tuple, list[Principal]] = {}
+        self._hubs_done: set[str] = set()                       # hubs whose out-edges are in place
+        self._group_cache: dict = {}                            # _classes: groups by (patterns, items)
+        self._mine: dict = {}                                   # pass_role: candidates by (service, account)
 
     # -------------------------------------------------------------- helpers
     def add(self, e: Edge) -> None:
@@ -251,6 +299,74 @@ class Builder:
         d = self.check(p, action, f"arn:aws:iam::{account}:role/*", "all", context)
         return d if d.allowed else None
 
+    def _uniform(self, p: Principal, action: str, pattern: str) -> bool:
+        """Does every statement that may apply to `p` doing `action` (identity, boundary, SCP) match
+        either every resource of `pattern` or none of them? Then one decision on `pattern` (mode "all")
+        is the decision for each of those resources, and one edge to a hub can stand for all of them."""
+        ps = self.auth.policy_set(p)
+        a = action.lower()
+        pols = list(ps.identity) + list(ps.boundaries) + [q for lvl in (ps.scps or ()) for q in lvl]
+        for pol in pols:
+            for st in pol.document.statements:
+                if st.actions is not None:
+                    if not wildcard.match_any_ci(st.actions, a):
+                        continue
+                elif wildcard.match_any_ci(st.not_actions, a):
+                    continue
+                pats = st.resources if st.resources is not None else st.not_resources
+                if pats is None:
+                    continue
+                if any("${" in x for x in pats):
+                    return False
+                if any(wildcard.covers(x, pattern) for x in pats):
+                    continue
+                if any(wildcard.intersects(x, pattern) for x in pats):
+                    return False
+        return True
+
+    def _classes(self, p: Principal, action: str, items: list, context: dict | None = None, key=None):
+        """`items` ((principal, extra) pairs, all of p's account) grouped by which resource patterns of p's
+        statements for `action` (identity, boundary, SCP) name them, with one decision per group: the
+        evaluator reads a resource only through those patterns, so every member gets the same answer.
+        [(label, decision, members)] for the groups where the action is possible; None when a pattern
+        holds a policy variable (then each target is checked on its own)."""
+        ps = self.auth.policy_set(p)
+        a = action.lower()
+        pats: list[str] = []
+        for pol in list(ps.identity) + list(ps.boundaries) + [q for lvl in (ps.scps or ()) for q in lvl]:
+            for st in pol.document.statements:
+                if st.actions is not None:
+                    if not wildcard.match_any_ci(st.actions, a):
+                        continue
+                elif wildcard.match_any_ci(st.not_actions, a):
+                    continue
+                rs = st.resources if st.resources is not None else st.not_resources
+                if rs is None:
+                    continue
+                if any("${" in x for x in rs):
+                    return None
+                pats.extend(rs)
+        pats = list(dict.fromkeys(pats))
+        # the grouping depends only on the patterns and the items: shared by every actor with the same
+        # patterns (e.g. the same managed policy) when the caller names its items with `key`
+        cache = self._group_cache
+        gkey = (tuple(pats), key) if key is not None else None
+        groups = cache.get(gkey) if gkey is not None else None
+        if groups is None:
+            groups = {}
+            for it in items:
+                groups.setdefault(tuple(wildcard.match(x, it[0].arn) for x in pats), []).append(it)
+            if gkey is not None:
+                cache[gkey] = groups
+        out = []
+        for sig, members in groups.items():
+            d = self.check(p, action, members[0][0].arn, context=context)
+            if d.possible:
+                label = "|".join(x for x, hit in zip(pats, sig) if hit)
+                rest = "|".join(x for x, hit in zip(pats, sig) if not hit)
+                out.append((label + (f" except {rest}" if rest else ""), d, members))
+        return out
+
     def trust_edges(self, by_matcher: dict[str, list[Method]]) -> None:
         assumers_by_account: dict[str, list[Principal]] = {}
         for p in (q for q in self.model.principals() if q.kind is not Kind.GROUP):
@@ -269,6 +385,28 @@ class Builder:
                     eb.add("sts:AssumeRole", f"arn:aws:iam::{acct}:role/*", d)
                     self.add(eb.edge(p.arn, hub, "sts-assume-role"))
                     broad.setdefault(acct, set()).add(p.arn)
+        # assumers whose wildcard AssumeRole grants (e.g. role/payments-*) each give every role they name
+        # the same identity-side answer: one edge to a hub per pattern; the hub reaches the roles of the
+        # pattern whose trust admits the whole account alike (linear, not assumers x roles)
+        phubs: dict[str, list[tuple[str, str]]] = {}
+        members: dict[str, set[str]] = {}
+        for p in all_assumers:
+            pats = patterns[p.arn]
+            wild = [x for x in dict.fromkeys(pats or ()) if wildcard.has_wildcard(x)]
+            if p.arn in broad.get(p.account, ()) or pats is None or not wild or \
+                    not all(self._uniform(p, "sts:AssumeRole", x) for x in wild):
+                continue
+            for x in wild:
+                hub = f"{HUB}sts-assume-role@{p.account}:{x}"
+                if hub not in members:
+                    members[hub] = set()
+                    phubs.setdefault(p.account, []).append((x, hub))
+                members[hub].add(p.arn)
+                d = self.check(p, "sts:AssumeRole", x, "all")
+                if d.possible:
+                    eb = EdgeBuilder()
+                    eb.add("sts:AssumeRole", x, d)
+                    self.add(eb.edge(p.arn, hub, "sts-assume-role"))
         # index the assumers by what their AssumeRole grants can name: literal role ARNs, or anything
         exact: dict[str, list[Principal]] = {}
         fuzzy: dict[str, list[Principal]] = {}
@@ -329,9 +467,20 @@ class Builder:
                 eb.add("sts:AssumeRole", role.arn, d)
                 self.add(eb.edge(f"{HUB}assume-any-role-trusting-the-account@{role.account}", role.arn,
                                  "sts-assume-role"))
+            covered: set[str] = set()
+            root_d = None
+            for x, hub in (phubs.get(role.account, ()) if simple else ()):
+                if wildcard.match(x, role.arn):
+                    if root_d is None:
+                        root_d = self.check(f"arn:aws:iam::{role.account}:root", "sts:AssumeRole", role.arn)
+                    if root_d.possible:
+                        eb = EdgeBuilder()
+                        eb.add("sts:AssumeRole", role.arn, root_d)
+                        self.add(eb.edge(hub, role.arn, "sts-assume-role"))
+                    covered |= members[hub]
             for arn, p in callers.items():
                 if p is not None and arn not in named and (
-                        arn in hub_users or not _could_match(patterns.get(arn), role.arn)):
+                        arn in hub_users or arn in covered or not _could_match(patterns.get(arn), role.arn)):
                     # reached through the hub, or its AssumeRole grants cannot name this role (a trust
                     # that names the caller's ARN needs no identity grant (R4): such callers are checked)
                     continue
@@ -580,6 +729,39 @@ class Builder:
         for actor in self.actors:
             if not any(self.pre.may(actor, a) for a in m.actions[0].actions):
                 continue
+            spec = m.actions[0]
+            classes = None
+            if len(m.actions) == 1 and len(spec.actions) == 1 and spec.resource == "{target}" and not spec.context:
+                mine = self._mine.get(("users", actor.account))
+                if mine is None:
+                    mine = self._mine[("users", actor.account)] = [(u, None) for u in users
+                                                                   if u.account == actor.account]
+                classes = self._classes(actor, spec.actions[0], mine, None, key=("users", actor.account))
+            if classes is not None:
+                # users that get the same answer go through one hub per group, shared by every actor
+                # with the same grants (e.g. user/*): linear, not actors x users
+                for label, d, members in classes:
+                    group = [u for u, _ in members if u.arn != actor.arn or len(members) > 1]
+                    hub = f"{HUB}{m.id}@{actor.account}:{label}"
+                    if len(members) > 1:
+                        eb = EdgeBuilder()
+                        eb.add(spec.actions[0], label, d)
+                        self.add(eb.edge(actor.arn, hub, m.id))
+                        if hub in self._hubs_done:
+                            continue
+                        self._hubs_done.add(hub)
+                    for u in group:
+                        ok, potential, assumes = _user_precondition(self.model, u, m.precondition)
+                        if not ok:
+                            continue
+                        eb = EdgeBuilder()
+                        if len(members) > 1:
+                            self.add(Edge(hub, u.arn, m.id, (spec.actions[0],), (u.arn,), potential=potential,
+                                          assumes=assumes))
+                        else:
+                            eb.add(spec.actions[0], u.arn, d)
+                            self.add(eb.edge(actor.arn, u.arn, m.id, potential=potential, assumes=assumes))
+                continue
             for u in users:
                 if u.arn == actor.arn or u.account != actor.account:
                     continue
@@ -593,8 +775,25 @@ class Builder:
     def update_trust(self, m: Method) -> None:
         roles = [p for p in self.model.principals() if p.kind is Kind.ROLE
                  and not p.service_linked and not p.aws_reserved]
+        hubs_done: set[str] = set()
         for actor in self.actors:
             if not self.pre.may(actor, "iam:UpdateAssumeRolePolicy"):
+                continue
+            every = f"arn:aws:iam::{actor.account}:role/*"
+            if self._uniform(actor, m.actions[0].actions[0], every):
+                # the same answer for every role of the account: one edge to the method's hub
+                eb = EdgeBuilder()
+                d = self.check(actor, m.actions[0].actions[0], every, "all")
+                if not d.possible:
+                    continue
+                eb.add(m.actions[0].actions[0], every, d)
+                hub = f"{HUB}{m.id}@{actor.account}"
+                self.add(eb.edge(actor.arn, hub, m.id))
+                if hub not in hubs_done:
+                    hubs_done.add(hub)
+                    for r in roles:
+                        if r.account == actor.account:
+                            self.add(Edge(hub, r.arn, m.id, (m.actions[0].actions[0],), (r.arn,)))
                 continue
             for r in roles:
                 if r.arn == actor.arn or r.account != actor.account:
@@ -619,6 +818,13 @@ class Builder:
             if not all(self.check_spec(actor, s, {}, base) for s in m.actions):
                 continue
             broad = self._broad(actor, "iam:PassRole", actor.account, ctx)
+            every = f"arn:aws:iam::{actor.account}:role/*"
+            if broad is None and self._uniform(actor, "iam:PassRole", every):
+                # the same answer for every role (e.g. PassRole on * under a condition): decide once
+                d = self.check(actor, "iam:PassRole", every, "all", ctx)
+                if not d.possible:
+                    continue
+                broad = d
             hub = f"{HUB}{m.id}@{actor.account}"
             if broad is not None:
                 # may pass every role of the account to the service: one edge to the method's hub
@@ -633,9 +839,43 @@ class Builder:
                         potential, assumes = self._requires(m, role)
                         if potential is None:
                             continue
-                        eb = EdgeBuilder()
+                        eb = EdgeBuilder(["iam:PassRole"], [role.arn])
                         eb.add(f"{m.service} trust", role.arn, trust_d)
                         self.add(eb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
+                continue
+            mine = self._mine.get((m.service, actor.account))
+            if mine is None:
+                mine = self._mine[(m.service, actor.account)] = [(r, t) for r, t in candidates
+                                                                  if r.account == actor.account]
+            classes = self._classes(actor, "iam:PassRole", mine, ctx, key=("pass", m.service, actor.account))
+            if classes is not None:
+                # roles that get the same answer go through one hub per group (e.g. role/service/*, or
+                # * except role/admin-*), shared by every actor with the same grants: linear, not pairs
+                for label, d, members in classes:
+                    if len(members) == 1:
+                        role, trust_d = members[0]
+                        if role.arn != actor.arn:
+                            potential, assumes = self._requires(m, role)
+                            if potential is None:
+                                continue
+                            eb = base.copy()
+                            eb.add("iam:PassRole", role.arn, d)
+                            eb.add(f"{m.service} trust", role.arn, trust_d)
+                            self.add(eb.edge(actor.arn, role.arn, m.id, potential=potential, assumes=assumes))
+                        continue
+                    hub = f"{HUB}{m.id}@{actor.account}:{label}"
+                    eb = base.copy()
+                    eb.add("iam:PassRole", label, d)
+                    self.add(eb.edge(actor.arn, hub, m.id))
+                    if hub not in hubs_done:
+                        hubs_done.add(hub)
+                        for role, trust_d in members:
+                            potential, assumes = self._requires(m, role)
+                            if potential is None:
+                                continue
+                            teb = EdgeBuilder(["iam:PassRole"], [role.arn])
+                            teb.add(f"{m.service} trust", role.arn, trust_d)
+                            self.add(teb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
                 continue
             pats = allow_patterns(self.auth, actor, "iam:PassRole")
             for role, trust_d in candidates:
@@ -703,34 +943,36 @@ class Builder:
                         else:
                             self.add(eb.edge(actor.arn, role_arn, m.id, tool=tool))
             else:
-                # no inventory of this resource type: every role the service can run is a potential target
+                # no inventory of this resource type: every role the service can run is a potential
+                # target. The targets are the same for every actor of the account: one edge to the
+                # method's hub, and the hub's edges to the roles once (linear, not actors x roles)
                 eb0 = EdgeBuilder()
                 if not all(self.check_spec(actor, s, {}, eb0) for s in m.actions):
                     continue
-                if tool and self._tool_hub(actor, m, m.actions[0], eb0):
+                assumes = f"{m.assumes} (the input has no {m.inventory} inventory)"
+                hub = f"{HUB}{m.id}@{actor.account}"
+                self.add(eb0.edge(actor.arn, hub, m.id, potential=True, tool=tool, assumes=assumes))
+                if hub in self._hubs_done:
                     continue
+                self._hubs_done.add(hub)
                 for role, _ in self.service_roles.get((m.service or "").lower(), []):
-                    if role.arn == actor.arn or role.account != actor.account:
+                    if role.account != actor.account:
                         continue
                     if m.requires == "instance_profile" and not self._profile(role):
                         continue
-                    self.add(eb0.edge(actor.arn, role.arn, m.id, potential=True, tool=tool,
-                                      assumes=f"{m.assumes} (the input has no {m.inventory} inventory)"))
+                    self.add(Edge(hub, role.arn, m.id, potential=True, tool=tool, assumes=assumes))
 
-    def _tool_hub(self, actor: Principal, m: Method, spec: ActionSpec, eb0: EdgeBuilder) -> bool:
-        """An actor that may invoke every such tool of its account gets one edge to the method's hub
-        (hub -> every role the service runs): linear in actors + roles, not their product."""
-        pattern = (spec.pattern or "*").replace("{account}", actor.account)
-        if not any(self.check(actor, a, pattern, "all").allowed for a in spec.actions):
-            return False
-        assumes = f"{m.assumes} (the input has no {m.inventory} inventory)"
-        hub = f"{HUB}{m.id}@{actor.account}"
-        if hub not in self.g:
-            for role, _ in self.service_roles.get((m.service or "").lower(), []):
-                if role.account == actor.account:
-                    self.add(Edge(hub, role.arn, m.id, potential=True, tool=True, assumes=assumes))
-        self.add(eb0.edge(actor.arn, hub, m.id, potential=True, tool=True, assumes=assumes))
-        return True
+
+# condition keys the evaluator's default context fills from the calling principal (Authorizer.default_context)
+CALLER_KEYS = ("aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths",
+               "aws:principaltype", "aws:principalisawsservice", "aws:username", "aws:userid", "aws:principaltag/")
+
+
+def _caller_independent(st) -> bool:
+    """Conditions whose answer is the same for every caller of an account: no key the evaluator fills
+    from the caller (those stay unknown alike for all, e.g. aws:MultiFactorAuthPresent), no variable."""
+    return all(not c.key_lower.startswith(CALLER_KEYS) and not any("${" in v for v in c.values)
+               for c in st.conditions)
 
 
 _ADMIN_DOC = None
@@ -760,11 +1002,12 @@ def _cmp(model: Model, arn: str) -> bool:
 
 
 def _simple_account_trust(role: Principal) -> bool:
-    """A trust whose account-wide grant does not depend on who calls: no conditions, no Deny."""
+    """A trust whose account-wide grant does not depend on who calls: no Deny, no condition that reads
+    the caller."""
     for st in role.trust_policy.statements:
         if not st.is_allow:
             return False
-        if st.conditions and st.principals and ("*" in st.principals or any(
+        if st.conditions and not _caller_independent(st) and st.principals and ("*" in st.principals or any(
                 v == "*" or v.endswith(":root") or re.fullmatch(r"\d{12}", v) for v in st.principals.get("AWS", ()))):
             return False
     return True
@@ -823,6 +1066,8 @@ def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, dro
         def probe(actions):
             worst = "yes"
             for a in actions:
+                if not identity_allows(auth, p, a, everywhere=True):
+                    return None
                 d = auth.check(p.arn, a, "*", resource_mode="all")
                 if d.decision == "Conditional":
                     worst = "conditional"
@@ -844,6 +1089,21 @@ def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, dro
                 auth._sets.pop(p.arn, None)
             else:
                 auth._sets[p.arn] = saved
+
+
+def identity_allows(auth: Authorizer, p: Principal, action: str, everywhere: bool = False) -> bool:
+    """Does some Allow statement of p's identity policies name `action` (with `everywhere`: on a resource
+    pattern that can cover every resource: all `*`, a variable, or NotResource)? When none does, p cannot be
+    allowed it on "*" (no resource policy applies there): a cheap test before asking the evaluator."""
+    a = action.lower()
+    for pol in auth.policy_set(p).identity:
+        for st in pol.document.statements:
+            if st.is_allow and (wildcard.match_any_ci(st.actions, a) if st.actions is not None
+                                else not wildcard.match_any_ci(st.not_actions, a)):
+                if not everywhere or st.resources is None or any(
+                        not x.strip("*") or "${" in x for x in st.resources):
+                    return True
+    return False
 
 
 def _replaced(policies: list, replace: dict | None) -> list:

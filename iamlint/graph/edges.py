@@ -71,7 +71,9 @@ class EdgeBuilder:
 def merge(a: Edge, b: Edge) -> Edge:
     """Two steps through a hub node drawn as one: a --method--> b."""
     u = lambda xs: tuple(dict.fromkeys(xs))  # noqa: E731
-    pairs = u(list(zip(a.actions, a.resources)) + list(zip(b.actions, b.resources)))
+    # an action the hub's out-edge names on the target itself replaces the hub-wide pattern of the in-edge
+    named = set(b.actions)
+    pairs = u([x for x in zip(a.actions, a.resources) if x[0] not in named] + list(zip(b.actions, b.resources)))
     return Edge(a.source, b.target, a.method, tuple(x for x, _ in pairs), tuple(r for _, r in pairs),
                 u(a.evidence + b.evidence), u(a.conditions + b.conditions), u(a.condition_keys + b.condition_keys),
                 a.potential or b.potential, a.assumes or b.assumes, a.rewrite or b.rewrite, a.tool or b.tool)

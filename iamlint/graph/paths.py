@@ -32,10 +32,16 @@ def reach(graph: Graph, start: str, certain_only: bool = False) -> dict[str, Edg
     while q:
         n = q.popleft()
         # prefer certain edges over potential/conditional ones at the same depth
+        found = []
         for e in sorted(_act_edges(graph, n, certain_only), key=lambda e: (e.potential, e.conditional, e.method)):
             if e.target not in seen:
                 seen[e.target] = e
-                q.append(e.target)
+                found.append(e.target)
+        # into and out of a hub is one step: the hub's out-edges cost nothing (0-1 breadth-first, order kept)
+        if is_hub(n):
+            q.extendleft(reversed(found))
+        else:
+            q.extend(found)
     return seen
 
 
@@ -195,10 +201,16 @@ def toward(graph: Graph, sinks: dict[str, Edge | None], certain_only: bool = Fal
             if e.rewrite or e.tool or (certain_only and (e.potential or e.conditional)):
                 continue
             preds.append(e)
+        hubs = []
         for e in sorted(preds, key=lambda e: (e.potential, e.conditional, e.method, e.source)):
             if e.source not in nxt:
                 nxt[e.source] = e
-                q.append(e.source)
+                # a hub is as far from the sinks as the target of its out-edge (one step in and out)
+                if is_hub(e.source):
+                    hubs.append(e.source)
+                else:
+                    q.append(e.source)
+        q.extendleft(reversed(hubs))
     return nxt
 
 

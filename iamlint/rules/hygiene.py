@@ -257,6 +257,7 @@ def allow_not_resource(rule, ctx) -> Iterable[Finding]:
 
 def pass_role_star(rule, ctx) -> Iterable[Finding]:
     """Asked of the evaluator: may the principal pass *every* role of its account?"""
+    from ..graph.build import identity_allows
     service_keys = {k.lower() for k in rule.match.get("service_keys", ["iam:PassedToService"])}
     auth = ctx.graph.auth
     for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
@@ -264,6 +265,8 @@ def pass_role_star(rule, ctx) -> Iterable[Finding]:
             continue
         if ctx.graph.admin.get(p.arn) in ("admin", "iam-write"):
             continue   # IAM101 / IAM109 say more
+        if not identity_allows(auth, p, "iam:PassRole"):
+            continue   # nothing names iam:PassRole: the evaluator would say no
         target = f"arn:aws:iam::{p.account}:role/*"
         d = auth.check(p.arn, "iam:PassRole", target, resource_mode="all")
         if not d.possible:

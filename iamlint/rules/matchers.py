@@ -7,7 +7,7 @@ from typing import Callable, Iterable
 
 from ..findings import Finding
 from ..graph.build import Graph
-from ..graph.build import is_hub
+from ..graph.build import identity_allows, is_hub
 from ..graph.paths import admin_sinks, follow, path_to, reach, render_chain, toward
 from ..iac.symbolic import display
 from ..model.account import Kind
@@ -82,7 +82,8 @@ def escalation_to_high_value(rule, ctx: RuleContext) -> Iterable[Finding]:
         if arn not in holders:
             p = ctx.model.principal(arn)
             holders[arn] = bool(p is not None and p.kind is not Kind.GROUP and any(
-                g.auth.check(arn, a, "*", resource_mode="all").allowed for a in actions))
+                identity_allows(g.auth, p, a, everywhere=True) and g.auth.check(arn, a, "*", resource_mode="all").allowed
+                for a in actions))
         return holders[arn]
 
     sinks = {n: None for n in g.g.nodes if not is_hub(n) and n not in g.admin and holds(n)}
