@@ -475,14 +475,6 @@ def test_markdown_comment_stays_bounded(monkeypatch):
     assert "... and 3 more: see the SARIF or JSON report." in md
 
 
-@pytest.mark.skipif(any(x.kind == "terraform" for x in iac.LOADERS), reason="the Terraform loader is installed")
-def test_a_terraform_plan_without_its_loader_says_so(tmp_path):
-    p = tmp_path / "plan.json"
-    p.write_text('{"format_version": "1.2", "terraform_version": "1.9.0", "planned_values": {}}')
-    res = cli(str(p))
-    assert res.exit_code == 2 and "Terraform plan" in res.output
-
-
 def test_deploy_time_parameters_stay_symbolic_until_given():
     path = "fixtures/iac/cfn/partner-role.yaml"
     unknown = check([path])
