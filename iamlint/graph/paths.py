@@ -132,18 +132,25 @@ def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
     # (u may reach t itself, or a start may reach them separately). Those starts are the common
     # ancestors of u and t: one backward walk per rewriter and per target set, and each candidate is
     # confirmed (and its path drawn) by the forward search `paths` uses.
-    anc: dict[frozenset, set[str]] = {}
+    anc: dict[frozenset, dict[str, int]] = {}
 
-    def ancestors(nodes: frozenset) -> set[str]:
+    def ancestors(nodes: frozenset) -> dict[str, int]:
+        """Every node with a way to one of `nodes`, with the length of its shortest way."""
         if nodes not in anc:
-            out, q = set(nodes), deque(nodes)
+            out, q = dict.fromkeys(nodes, 0), deque(nodes)
             while q:
-                for e in _in_act_edges(graph, q.popleft()):
+                n = q.popleft()
+                for e in _in_act_edges(graph, n):
                     if e.source not in out:
-                        out.add(e.source)
+                        out[e.source] = out[n] + 1
                         q.append(e.source)
             anc[nodes] = out
         return anc[nodes]
+
+    # A start that reaches a confirmed sink needs no search of its own: the walk toward the sinks finds
+    # it. Candidates nearest to the rewriter and its target go first, so each confirmed sink prunes the
+    # many starts behind it (one forward search per sink found, not per start).
+    behind: set[str] = set()
 
     covered: dict[str, frozenset] = {}
     for u, edges in far.items():
@@ -155,12 +162,14 @@ def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
                 targets = covered[e.target]
             else:
                 targets = frozenset([e.target])
-            for start in sorted(ancestors(frozenset([u])) & ancestors(targets)):
-                if start in sinks or is_hub(start):
+            to_u, to_t = ancestors(frozenset([u])), ancestors(targets)
+            for start in sorted(to_u.keys() & to_t.keys(), key=lambda n: (max(to_u[n], to_t[n]), n)):
+                if start in sinks or start in behind or is_hub(start):
                     continue
                 found = paths_to_admin(graph, start, 1)
                 if found:
                     sinks[start] = found[0]
+                    behind.update(ancestors(frozenset([start])))
     return sinks
 
 
