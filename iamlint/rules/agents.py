@@ -126,16 +126,40 @@ class _Step:
         return merge(self.first, self.last) if self.first else self.last
 
 
-def _out_steps(ctx, arn: str, keep):
+def _out_steps(ctx, arn: str, keep, by_class: bool = False):
+    """The steps out of `arn` (through hubs). With `by_class`, a hub yields one step per class of targets
+    that give the same answer to the rules (admin level and probe actions), the first target of each:
+    what a principal gains through a hub is then decided in hubs x classes, not hubs x targets."""
     for _, _, data in ctx.graph.g.out_edges(arn, data=True):
         e: Edge = data["edge"]
         if not keep(e):
             continue
         if is_hub(e.target):
-            for _, _, d2 in ctx.graph.g.out_edges(e.target, data=True):
-                yield _Step(e, d2["edge"])
+            if by_class:   # the first target of each class that is not the principal itself
+                lasts = [next((x for x in members if x.target != arn), None) for members in _hub_classes(ctx, e.target)]
+            else:
+                lasts = [d2["edge"] for _, _, d2 in ctx.graph.g.out_edges(e.target, data=True)]
+            for last in lasts:
+                if last is not None:
+                    yield _Step(e, last)
         else:
             yield _Step(None, e)
+
+
+def _hub_classes(ctx, hub: str) -> list[list[Edge]]:
+    memo = ctx._cache.setdefault("agents:hub-classes", {})
+    if hub not in memo:
+        firsts: dict = {}
+        for _, _, d2 in sorted(ctx.graph.g.out_edges(hub, data=True), key=lambda x: (x[1], x[2]["edge"].method)):
+            e2: Edge = d2["edge"]
+            if ctx.model.principal(e2.target) is None:
+                continue
+            key = (_level(ctx, e2.target), _probes(ctx, e2.target), e2.potential, e2.conditional)
+            members = firsts.setdefault(key, [])
+            if len(members) < 2:
+                members.append(e2)
+        memo[hub] = list(firsts.values())
+    return memo[hub]
 
 
 def _category(e: Edge) -> str | None:
@@ -275,7 +299,8 @@ def _step_rule(rule, ctx, categories: tuple[str, ...], tool: bool):
     for p in reached:
         if _level(ctx, p.arn) in ADMIN:
             continue   # already everything: AGT001
-        steps = [st for st in _out_steps(ctx, p.arn, lambda e: e.tool == tool and _category(e) in categories)
+        steps = [st for st in _out_steps(ctx, p.arn, lambda e: e.tool == tool and _category(e) in categories,
+                                         by_class=True)
                  if st.target != p.arn and ctx.model.principal(st.target) is not None]
         if not steps:
             continue
