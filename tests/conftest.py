@@ -16,6 +16,16 @@ def example_path():
     return str(EXAMPLE)
 
 
+def set_aws_test_env(monkeypatch, region: str) -> None:
+    """Fake credentials and a region for moto; nothing from the developer's own AWS setup leaks in."""
+    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                 "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
+                 "AWS_DEFAULT_REGION": region}.items():
+        monkeypatch.setenv(k, v)
+    for k in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(k, raising=False)
+
+
 def write_json(tmp_path, name, data):
     p = tmp_path / name
     p.write_text(json.dumps(data) if not isinstance(data, str) else data)

@@ -43,12 +43,11 @@ RCP_ORG_ONLY = {"Version": "2012-10-17", "Statement": [
 
 @pytest.fixture
 def aws(monkeypatch, tmp_path):
-    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                 "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
-                 "AWS_DEFAULT_REGION": REGION, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false", "XDG_DATA_HOME": str(tmp_path / "xdg")}.items():
-        monkeypatch.setenv(k, v)
-    for k in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "IAMLINT_WEBHOOK_SECRET",
-              "IAMLINT_WEBHOOK_AUTHORIZATION"):
+    from conftest import set_aws_test_env
+    set_aws_test_env(monkeypatch, REGION)
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    for k in ("IAMLINT_WEBHOOK_SECRET", "IAMLINT_WEBHOOK_AUTHORIZATION"):
         monkeypatch.delenv(k, raising=False)
     with mock_aws():
         yield boto3.session.Session(region_name=REGION)

@@ -38,12 +38,8 @@ NOISE = {"ModuleNotFoundError"}
 
 @pytest.fixture
 def aws(monkeypatch):
-    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                 "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
-                 "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(k, v)
-    for k in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(k, raising=False)
+    from conftest import set_aws_test_env
+    set_aws_test_env(monkeypatch, REGION)
     # retries without waiting: no backoff delay, no adaptive token bucket
     monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, ctx: 0)
     monkeypatch.setattr(botocore.retries.adaptive.ClientRateLimiter, "on_sending_request",

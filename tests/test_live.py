@@ -50,12 +50,8 @@ BOUNDARY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action":
 
 @pytest.fixture
 def aws(monkeypatch):
-    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                 "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
-                 "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(k, v)
-    for k in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(k, raising=False)
+    from conftest import set_aws_test_env
+    set_aws_test_env(monkeypatch, REGION)
     with mock_aws():
         yield boto3.session.Session(region_name=REGION)
 

@@ -299,14 +299,12 @@ class Builder:
         d = self.check(p, action, f"arn:aws:iam::{account}:role/*", "all", context)
         return d if d.allowed else None
 
-    def _uniform(self, p: Principal, action: str, pattern: str) -> bool:
-        """Does every statement that may apply to `p` doing `action` (identity, boundary, SCP) match
-        either every resource of `pattern` or none of them? Then one decision on `pattern` (mode "all")
-        is the decision for each of those resources, and one edge to a hub can stand for all of them."""
+    def _patterns_for(self, p: Principal, action: str):
+        """The Resource (or NotResource) patterns of every statement that may apply to `p` doing `action`:
+        identity, boundary and SCP statements whose Action / NotAction admits it."""
         ps = self.auth.policy_set(p)
         a = action.lower()
-        pols = list(ps.identity) + list(ps.boundaries) + [q for lvl in (ps.scps or ()) for q in lvl]
-        for pol in pols:
+        for pol in list(ps.identity) + list(ps.boundaries) + [q for lvl in (ps.scps or ()) for q in lvl]:
             for st in pol.document.statements:
                 if st.actions is not None:
                     if not wildcard.match_any_ci(st.actions, a):
@@ -314,14 +312,20 @@ class Builder:
                 elif wildcard.match_any_ci(st.not_actions, a):
                     continue
                 pats = st.resources if st.resources is not None else st.not_resources
-                if pats is None:
-                    continue
-                if any("${" in x for x in pats):
-                    return False
-                if any(wildcard.covers(x, pattern) for x in pats):
-                    continue
-                if any(wildcard.intersects(x, pattern) for x in pats):
-                    return False
+                if pats is not None:
+                    yield pats
+
+    def _uniform(self, p: Principal, action: str, pattern: str) -> bool:
+        """Does every statement that may apply to `p` doing `action` (identity, boundary, SCP) match
+        either every resource of `pattern` or none of them? Then one decision on `pattern` (mode "all")
+        is the decision for each of those resources, and one edge to a hub can stand for all of them."""
+        for pats in self._patterns_for(p, action):
+            if any("${" in x for x in pats):
+                return False
+            if any(wildcard.covers(x, pattern) for x in pats):
+                continue
+            if any(wildcard.intersects(x, pattern) for x in pats):
+                return False
         return True
 
     def _classes(self, p: Principal, action: str, items: list, context: dict | None = None, key=None):
@@ -330,22 +334,11 @@ class Builder:
         evaluator reads a resource only through those patterns, so every member gets the same answer.
         [(label, decision, members)] for the groups where the action is possible; None when a pattern
         holds a policy variable (then each target is checked on its own)."""
-        ps = self.auth.policy_set(p)
-        a = action.lower()
         pats: list[str] = []
-        for pol in list(ps.identity) + list(ps.boundaries) + [q for lvl in (ps.scps or ()) for q in lvl]:
-            for st in pol.document.statements:
-                if st.actions is not None:
-                    if not wildcard.match_any_ci(st.actions, a):
-                        continue
-                elif wildcard.match_any_ci(st.not_actions, a):
-                    continue
-                rs = st.resources if st.resources is not None else st.not_resources
-                if rs is None:
-                    continue
-                if any("${" in x for x in rs):
-                    return None
-                pats.extend(rs)
+        for rs in self._patterns_for(p, action):
+            if any("${" in x for x in rs):
+                return None
+            pats.extend(rs)
         pats = list(dict.fromkeys(pats))
         # the grouping depends only on the patterns and the items: shared by every actor with the same
         # patterns (e.g. the same managed policy) when the caller names its items with `key`
