@@ -848,13 +848,7 @@ class Builder:
                     if len(members) == 1:
                         role, trust_d = members[0]
                         if role.arn != actor.arn:
-                            potential, assumes = self._requires(m, role)
-                            if potential is None:
-                                continue
-                            eb = base.copy()
-                            eb.add("iam:PassRole", role.arn, d)
-                            eb.add(f"{m.service} trust", role.arn, trust_d)
-                            self.add(eb.edge(actor.arn, role.arn, m.id, potential=potential, assumes=assumes))
+                            self._pass_edge(actor, m, base, role, trust_d, d)
                         continue
                     hub = f"{HUB}{m.id}@{actor.account}:{label}"
                     eb = base.copy()
@@ -875,15 +869,20 @@ class Builder:
                 if role.arn == actor.arn or role.account != actor.account or not _could_match(pats, role.arn):
                     continue
                 d = self.check(actor, "iam:PassRole", role.arn, context=ctx)
-                if not d.possible:
-                    continue
-                potential, assumes = self._requires(m, role)
-                if potential is None:
-                    continue
-                eb = base.copy()
-                eb.add("iam:PassRole", role.arn, d)
-                eb.add(f"{m.service} trust", role.arn, trust_d)
-                self.add(eb.edge(actor.arn, role.arn, m.id, potential=potential, assumes=assumes))
+                if d.possible:
+                    self._pass_edge(actor, m, base, role, trust_d, d)
+
+    def _pass_edge(self, actor: Principal, m: Method, base: EdgeBuilder, role: Principal, trust_d: Decision,
+                   d: Decision) -> None:
+        """actor --m--> role, passed directly (PassRole decision `d`, the service's trust `trust_d`), unless
+        the inventory shows the role cannot be used that way."""
+        potential, assumes = self._requires(m, role)
+        if potential is None:
+            return
+        eb = base.copy()
+        eb.add("iam:PassRole", role.arn, d)
+        eb.add(f"{m.service} trust", role.arn, trust_d)
+        self.add(eb.edge(actor.arn, role.arn, m.id, potential=potential, assumes=assumes))
 
     def _profile(self, role: Principal) -> bool | None:
         """Does the role have an instance profile? True / False when the input says (the role's own
