@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 import networkx as nx
 
 from ..engine import wildcard
-from ..engine.authorize import Authorizer
+from ..engine.authorize import Authorizer, _account_of
 from ..engine.evaluate import Decision
 from ..model.account import Kind, Model, Principal
 from .edges import Edge, EdgeBuilder
@@ -175,6 +175,9 @@ class Builder:
         self._hubs_done: set[str] = set()                       # hubs whose out-edges are in place
         self._group_cache: dict = {}                            # _classes: groups by (patterns, items)
         self._mine: dict = {}                                   # pass_role: candidates by (service, account)
+        self._decisions: dict = {}                              # check: decision by class of resource
+        self._sig_patterns: dict = {}                           # check: patterns by (caller, action, account)
+        self._rollback: dict = {}                               # policy_rewrite: admin version by (target, policy)
 
     # -------------------------------------------------------------- helpers
     def add(self, e: Edge) -> None:
@@ -186,7 +189,42 @@ class Builder:
     def check(self, p: Principal | str, action: str, resource: str, mode: str = "exact",
               context: dict | None = None) -> Decision:
         arn = p.arn if isinstance(p, Principal) else p
-        return self.auth.check(arn, action, resource, context, resource_mode=mode)
+        key = self._class_key(arn, action, resource, mode, context)
+        if key is None:
+            return self.auth.check(arn, action, resource, context, resource_mode=mode)
+        d = self._decisions.get(key)
+        if d is None:
+            d = self._decisions[key] = self.auth.check(arn, action, resource, context, resource_mode=mode)
+        return d
+
+    def _class_key(self, arn: str, action: str, resource: str, mode: str, context: dict | None) -> tuple | None:
+        """Resources that must get the same decision for this caller and action share a key: the evaluator
+        reads an exact resource ARN only through the Resource/NotResource patterns of the statements that
+        may apply (identity, boundary, SCP, and the RCPs of the resource's account), the resource's account,
+        and whether it is a service-linked role or a KMS key. None (decide on its own) when a resource
+        policy applies (role trust) or a pattern holds a policy variable."""
+        if mode != "exact" or self.auth.resource_policy(action, resource) is not None:
+            return None
+        a = action.lower()
+        racct = _account_of(resource)
+        pk = (arn, a, racct)
+        pats = self._sig_patterns.get(pk, False)
+        if pats is False:
+            p = self.model.principal(arn)
+            pats = None
+            if p is not None:
+                rcps = self.auth._guardrails(self.model.organization.rcps, racct, "rcp") \
+                    if self.model.organization is not None and racct else None
+                found = [x for rs in self._patterns_for(p, a, extra=[q for lvl in (rcps or ()) for q in lvl])
+                         for x in rs]
+                if not any("${" in x for x in found):
+                    pats = tuple(dict.fromkeys(found))
+            self._sig_patterns[pk] = pats
+        if pats is None:
+            return None
+        ctx = tuple(sorted((k, repr(v)) for k, v in context.items())) if context else ()
+        return (pk, ctx, ":role/aws-service-role/" in resource, a.startswith("kms:") and ":key/" in resource,
+                tuple(wildcard.match(x, resource) for x in pats))
 
     def check_spec(self, actor: Principal, spec: ActionSpec, binding: dict[str, str],
                    eb: EdgeBuilder) -> bool:
@@ -265,6 +303,7 @@ class Builder:
         """Users and roles that an admin policy would not make admin-equivalent: checked only where a
         boundary, an SCP or an identity Deny could cap them (the rest are never capped)."""
         out: dict[str, str] = {}
+        cache: dict[tuple, bool] = {}
         for p in self.model.principals():
             if p.kind is Kind.GROUP or self.admin.get(p.arn) in ("admin", "iam-write"):
                 continue
@@ -272,7 +311,15 @@ class Builder:
             why = [w for w, on in (("its permissions boundary", bool(p.permissions_boundary)),
                                    ("an SCP", bool(ps.scps)), ("an identity Deny", _has_identity_deny(self.auth, p)))
                    if on]
-            if why and admin_level(self.auth, p, extra=_admin_document()) not in ("admin", "iam-write"):
+            if not why:
+                continue
+            key = _cap_class(self.auth, p)
+            capped = cache.get(key) if key is not None else None
+            if capped is None:
+                capped = admin_level(self.auth, p, extra=_admin_document()) not in ("admin", "iam-write")
+                if key is not None:
+                    cache[key] = capped
+            if capped:
                 out[p.arn] = " or ".join(why)
         return out
 
@@ -299,12 +346,12 @@ class Builder:
         d = self.check(p, action, f"arn:aws:iam::{account}:role/*", "all", context)
         return d if d.allowed else None
 
-    def _patterns_for(self, p: Principal, action: str):
+    def _patterns_for(self, p: Principal, action: str, extra: list | None = None):
         """The Resource (or NotResource) patterns of every statement that may apply to `p` doing `action`:
-        identity, boundary and SCP statements whose Action / NotAction admits it."""
+        identity, boundary and SCP statements (and `extra` policies) whose Action / NotAction admits it."""
         ps = self.auth.policy_set(p)
         a = action.lower()
-        for pol in list(ps.identity) + list(ps.boundaries) + [q for lvl in (ps.scps or ()) for q in lvl]:
+        for pol in list(ps.identity) + list(ps.boundaries) + [q for lvl in (ps.scps or ()) for q in lvl] + (extra or []):
             for st in pol.document.statements:
                 if st.actions is not None:
                     if not wildcard.match_any_ci(st.actions, a):
@@ -564,13 +611,20 @@ class Builder:
             return list(out.values())
         for pat in pats:
             hit = self._matching(pat, actor.account, kinds, tag, via)
-            if not hit:
+            if not hit or not self._possible_on(actor, spec, pat):
                 continue
             if hubs and len(hit) > 1 and self._rewrite_hub(actor, m, kinds, pat, via):
                 continue
             for q in hit:
                 out.setdefault(q.arn, q)
         return list(out.values())
+
+    def _possible_on(self, actor: Principal, spec: ActionSpec, pat: str) -> bool:
+        """Could one of the spec's actions be allowed on some resource that `pat` names? When not (an
+        unconditional Deny in a boundary, an SCP or an identity policy covers all of it), no principal the
+        pattern names is a target: one decision instead of one per principal."""
+        return any(self.pre.may(actor, a) and self.check(actor, a, pat, "some", spec.context or None).possible
+                   for a in spec.actions)
 
     def _rewrite_hub(self, actor: Principal, m: Method, kinds: tuple[str, ...], pat: str, via: str) -> bool:
         """One rewrite edge actor -> hub when the grant allows the method on every resource `pat` names."""
@@ -607,8 +661,7 @@ class Builder:
                         eb = EdgeBuilder()
                         if rollback:
                             # only a non-default version that makes the target admin-equivalent counts
-                            v = next((v for v in pol.versions if not v.is_default and admin_level(
-                                self.auth, t, replace={parn: v.document}) in ("admin", "iam-write")), None)
+                            v = self._admin_version(t, parn, pol)
                             if v is None:
                                 continue
                             eb.evidence.append(f"{pol.name} version {v.version_id} (not the default) "
@@ -620,6 +673,15 @@ class Builder:
                     eb = EdgeBuilder()
                     if all(self.check_spec(actor, s, {"target": t.arn}, eb) for s in m.actions):
                         self.add(eb.edge(actor.arn, t.arn, m.id, rewrite=True))
+
+    def _admin_version(self, t: Principal, parn: str, pol):
+        """The first non-default version of `pol` that makes `t` admin-equivalent as its default (or None),
+        decided once per target and policy, whichever actor may roll it back."""
+        key = (t.arn, parn)
+        if key not in self._rollback:
+            self._rollback[key] = next((v for v in pol.versions if not v.is_default and admin_level(
+                self.auth, t, replace={parn: v.document}) in ("admin", "iam-write")), None)
+        return self._rollback[key]
 
     def restriction_removal(self, m: Method) -> None:
         kinds = m.kinds or ("user", "role")
@@ -1027,6 +1089,24 @@ def _user_precondition(model: Model, u: Principal, pre: str | None) -> tuple[boo
     if pre == "no_login_profile":
         return not info.get("login_profile"), False, None
     return bool(info.get("login_profile")), False, None
+
+
+def _cap_class(auth: Authorizer, p: Principal) -> tuple | None:
+    """Principals whose admin-equivalence under an added admin policy must be the same: same account (so
+    the same SCPs), kind, boundary and identity Deny statements, where none of those statements reads the
+    principal (a policy variable, or a condition on a key about the caller). None: decide on its own."""
+    ps = auth.policy_set(p)
+    denies = tuple(st for pol in ps.identity for st in pol.document.statements if not st.is_allow)
+    stmts = denies + tuple(st for pol in ps.boundaries for st in pol.document.statements) + tuple(
+        st for lvl in (ps.scps or ()) for pol in lvl for st in pol.document.statements)
+    for st in stmts:
+        if any("${" in x for x in (st.resources or st.not_resources or ())) or any(
+                c.key.lower().startswith(CALLER_KEYS) or any("${" in v for v in c.values)
+                for c in st.conditions):
+            return None
+    return (p.account, p.kind, p.service_linked, tuple(b.arn for b in ps.boundaries),
+            tuple((st.effect, st.actions, st.not_actions, st.resources, st.not_resources, st.conditions)
+                  for st in denies))
 
 
 def _has_identity_deny(auth: Authorizer, p: Principal) -> bool:
