@@ -40,6 +40,8 @@ class Graph:
     # principals that would not be admin-equivalent even holding an admin policy (boundary, SCP or Deny):
     # rewriting them, or their joining an admin group, is no way to admin
     capped: dict[str, str] = field(default_factory=dict)
+    # rewrite hub -> the principals its grant names (the builder knows them; paths need not rescan)
+    hub_members: dict[str, frozenset] = field(default_factory=dict)
 
     def edges_from(self, node: str) -> Iterable[Edge]:
         for _, _, data in self.g.out_edges(node, data=True):
@@ -177,6 +179,7 @@ class Builder:
         self._mine: dict = {}                                   # pass_role: candidates by (service, account)
         self._decisions: dict = {}                              # check: decision by class of resource
         self._sig_patterns: dict = {}                           # check: patterns by (caller, action, account)
+        self.hub_members: dict[str, frozenset] = {}             # rewrite hub -> principals it names
         self._rollback: dict = {}                               # policy_rewrite: admin version by (target, policy)
 
     # -------------------------------------------------------------- helpers
@@ -297,7 +300,7 @@ class Builder:
             self.existing_resource(m)
         for m in by_matcher.get("tool_invoke", []):     # agent tools: marked `tool`, not act-as
             self.existing_resource(m, tool=True)
-        return Graph(self.model, self.auth, self.g, dict(self.admin), dict(self.capped))
+        return Graph(self.model, self.auth, self.g, dict(self.admin), dict(self.capped), self.hub_members)
 
     def _capped(self) -> dict[str, str]:
         """Users and roles that an admin policy would not make admin-equivalent: checked only where a
@@ -613,7 +616,7 @@ class Builder:
             hit = self._matching(pat, actor.account, kinds, tag, via)
             if not hit or not self._possible_on(actor, spec, pat):
                 continue
-            if hubs and len(hit) > 1 and self._rewrite_hub(actor, m, kinds, pat, via):
+            if hubs and len(hit) > 1 and self._rewrite_hub(actor, m, kinds, pat, via, hit):
                 continue
             for q in hit:
                 out.setdefault(q.arn, q)
@@ -626,7 +629,8 @@ class Builder:
         return any(self.pre.may(actor, a) and self.check(actor, a, pat, "some", spec.context or None).possible
                    for a in spec.actions)
 
-    def _rewrite_hub(self, actor: Principal, m: Method, kinds: tuple[str, ...], pat: str, via: str) -> bool:
+    def _rewrite_hub(self, actor: Principal, m: Method, kinds: tuple[str, ...], pat: str, via: str,
+                     hit: list[Principal]) -> bool:
         """One rewrite edge actor -> hub when the grant allows the method on every resource `pat` names."""
         spec = m.actions[0]
         eb = EdgeBuilder()
@@ -642,6 +646,8 @@ class Builder:
         hub = f"{HUB}rewrite {'/'.join(kinds)} {'with a policy ' if via == 'policy' else ''}matching {pat}@{actor.account}"
         self.add(eb.edge(actor.arn, hub, m.id, rewrite=True))
         self.g.nodes[hub].update(account=actor.account, covers=",".join(kinds), pattern=pat, via=via)
+        if hub not in self.hub_members:
+            self.hub_members[hub] = frozenset(q.arn for q in hit)
         return True
 
     def policy_rewrite(self, m: Method) -> None:

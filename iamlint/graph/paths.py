@@ -68,6 +68,9 @@ def path_to(seen: dict[str, Edge | None], target: str) -> list[Edge]:
 
 def _covers(graph: Graph, hub: str, node: str) -> bool:
     """Does a rewrite hub (a grant on every principal of some kinds in an account) cover `node`?"""
+    members = graph.hub_members.get(hub)
+    if members is not None:
+        return node in members
     attrs = graph.g.nodes[hub]
     p = graph.model.principal(node)
     if (p is None or "covers" not in attrs or p.account != attrs.get("account")
@@ -133,17 +136,25 @@ def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
     # ancestors of u and t: one backward walk per rewriter and per target set, and each candidate is
     # confirmed (and its path drawn) by the forward search `paths` uses.
     anc: dict[frozenset, dict[str, int]] = {}
+    preds: dict[str, list[str]] | None = None
 
     def ancestors(nodes: frozenset) -> dict[str, int]:
         """Every node with a way to one of `nodes`, with the length of its shortest way."""
+        nonlocal preds
+        if preds is None:
+            # the act-as edges backwards, read from the graph once for every walk
+            preds = {}
+            for u, v, data in graph.g.edges(data=True):
+                if not data["edge"].rewrite:
+                    preds.setdefault(v, []).append(u)
         if nodes not in anc:
             out, q = dict.fromkeys(nodes, 0), deque(nodes)
             while q:
                 n = q.popleft()
-                for e in _in_act_edges(graph, n):
-                    if e.source not in out:
-                        out[e.source] = out[n] + 1
-                        q.append(e.source)
+                for src in preds.get(n, ()):
+                    if src not in out:
+                        out[src] = out[n] + 1
+                        q.append(src)
             anc[nodes] = out
         return anc[nodes]
 
@@ -157,8 +168,8 @@ def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
         for e in edges:
             if is_hub(e.target):
                 if e.target not in covered:
-                    covered[e.target] = frozenset(n for n in graph.g.nodes
-                                                  if not is_hub(n) and _covers(graph, e.target, n))
+                    covered[e.target] = graph.hub_members.get(e.target) or frozenset(
+                        n for n in graph.g.nodes if not is_hub(n) and _covers(graph, e.target, n))
                 targets = covered[e.target]
             else:
                 targets = frozenset([e.target])
