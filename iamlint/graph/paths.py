@@ -179,7 +179,7 @@ def _verified(e: Edge) -> bool:
     from .methods import method
     m = method(e.method)
     return m is not None and m.matcher in ("boundary_removal", "deny_removal", "policy_version_rollback",
-                                          "create_principal")
+                                          "create_principal", "identity_center")
 
 
 def _gains(graph: Graph, node: str, via: Edge | None) -> bool:
