@@ -915,6 +915,7 @@ class Builder:
                 if d.possible:
                     found.append((role, d))
                     break
+        # these, not roles naming cognito-identity as a Service principal, are what a pool can hand out
         self.service_roles[svc] = found
         self.pass_role(m)
 
