@@ -159,3 +159,43 @@ def test_fixtures_are_what_the_generator_writes(tmp_path):
     assert sorted(want) == sorted(have), "run python fixtures/escalation/generate.py"
     stale = [str(k) for k in want if want[k] != have[k]]
     assert not stale, f"stale fixtures (run python fixtures/escalation/generate.py): {stale[:5]}"
+
+
+def _sso_account(assume: bool) -> dict:
+    """A user who may manage Identity Center permission sets (a potential way to admin) and, with `assume`,
+    may also assume an admin role that trusts the account (a certain way)."""
+    acct = "111111111111"
+    stmts = [{"Effect": "Allow", "Action": "sso:*", "Resource": "*"}]
+    if assume:
+        stmts.append({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{acct}:role/admin"})
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{acct}:root"}, "Action": "sts:AssumeRole"}]}
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    return {"UserDetailList": [{"UserName": "ops", "UserId": "AIDAOPSXXXXXXXXXXXXXX", "Path": "/",
+                                "Arn": f"arn:aws:iam::{acct}:user/ops", "GroupList": [], "AttachedManagedPolicies": [],
+                                "UserPolicyList": [{"PolicyName": "ops", "PolicyDocument": {
+                                    "Version": "2012-10-17", "Statement": stmts}}]}],
+            "GroupDetailList": [],
+            "RoleDetailList": [{"RoleName": "admin", "RoleId": "AROAADMINXXXXXXXXXXXX", "Path": "/",
+                                "Arn": f"arn:aws:iam::{acct}:role/admin", "AssumeRolePolicyDocument": trust,
+                                "RolePolicyList": [], "InstanceProfileList": [],
+                                "AttachedManagedPolicies": [{"PolicyName": "AdministratorAccess", "PolicyArn": admin}]}],
+            "Policies": [{"PolicyName": "AdministratorAccess", "Arn": admin, "Path": "/", "DefaultVersionId": "v1",
+                          "IsAttachable": True, "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True,
+                          "Document": {"Version": "2012-10-17",
+                                       "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}]}]}
+
+
+def test_a_certain_way_is_reported_before_a_potential_identity_center_step():
+    from iamlint.loaders import load_data
+    ops = "arn:aws:iam::111111111111:user/ops"
+    for assume in (True, False):
+        model = load_data(_sso_account(assume), "sso.json")
+        hit = [f for f in scan(model, only=["ESC001"]).findings if f.principal == ops]
+        assert len(hit) == 1, hit
+        if assume:      # the certain AssumeRole wins over the potential permission-set step
+            assert not hit[0].potential and "--sts-assume-role--> admin" in hit[0].message, hit[0].message
+        else:           # only Identity Center: reported, potential, naming what it assumes
+            assert hit[0].potential and "sso-create-permission-set?" in hit[0].message, hit[0].message
+            step = hit[0].path[0]
+            assert step.assumes and "Identity Center" in step.assumes

@@ -296,6 +296,10 @@ class Builder:
         self._say("graph: compute that runs as a role")
         for m in by_matcher.get("pass_role", []):
             self.pass_role(m)
+        for m in by_matcher.get("identity_pool_roles", []):
+            self.identity_pool_roles(m)
+        for m in by_matcher.get("identity_center", []):
+            self.identity_center(m)
         for m in by_matcher.get("existing_resource", []):
             self.existing_resource(m)
         for m in by_matcher.get("tool_invoke", []):     # agent tools: marked `tool`, not act-as
@@ -868,7 +872,7 @@ class Builder:
         candidates = self.service_roles.get((m.service or "").lower(), [])
         if not candidates:
             return
-        ctx = {"iam:PassedToService": m.service}
+        ctx = _passed_to(m)
         hubs_done: set[str] = set()
         for actor in self.actors:
             if not self.pre.may(actor, "iam:PassRole"):
@@ -877,6 +881,8 @@ class Builder:
                 continue
             base = EdgeBuilder()
             if not all(self.check_spec(actor, s, {}, base) for s in m.actions):
+                continue
+            if m.also_passes and not self._also_pass(actor, m.also_passes, base):
                 continue
             broad = self._broad(actor, "iam:PassRole", actor.account, ctx)
             every = f"arn:aws:iam::{actor.account}:role/*"
@@ -939,6 +945,70 @@ class Builder:
                 d = self.check(actor, "iam:PassRole", role.arn, context=ctx)
                 if d.possible:
                     self._pass_edge(actor, m, base, role, trust_d, d)
+
+    def _also_pass(self, actor: Principal, service: str, base: EdgeBuilder) -> bool:
+        """Some role of the actor's account trusts `service` and the actor may pass it there (the second role
+        a call passes, e.g. the EMR service role beside the instance profile); its checks join `base`."""
+        for role, trust_d in self.service_roles.get(service.lower(), []):
+            if role.account != actor.account or role.arn == actor.arn:
+                continue
+            d = self.check(actor, "iam:PassRole", role.arn, context={"iam:PassedToService": service})
+            if d.possible:
+                base.add("iam:PassRole", role.arn, d)
+                base.add(f"{service} trust", role.arn, trust_d)
+                return True
+        return False
+
+    def identity_pool_roles(self, m: Method) -> None:
+        """Roles that trust a Cognito identity pool (Federated `cognito-identity.amazonaws.com`, with the
+        pool in `cognito-identity.amazonaws.com:aud`) become pass-role targets: the actor sets one as a role
+        of that pool and takes credentials as an identity of the pool. The trust is judged for the pool it
+        names (the actor picks that pool); the kind of identity (`amr`) stays a condition."""
+        svc = (m.service or "").lower()
+        found: list[tuple[Principal, Decision]] = []
+        for role in self.model.principals():
+            if role.kind is not Kind.ROLE or role.trust_policy is None:
+                continue
+            pools: list[str | None] = []
+            for st in role.trust_policy.statements:
+                if st.is_allow and st.principals and svc in (v.lower() for v in st.principals.get("Federated", ())):
+                    auds = [v for c in st.conditions if c.key_lower == f"{svc}:aud" for v in c.values]
+                    pools.extend(auds or [None])
+            # the caller is the pool's token issuer, a federated principal named by its bare domain: the
+            # evaluator matches `Federated: <domain>` against a provider ARN ending in that domain
+            issuer = f"arn:aws:iam::{role.account}:oidc-provider/{svc}"
+            for pool in dict.fromkeys(pools):
+                d = self.check(issuer, "sts:AssumeRoleWithWebIdentity", role.arn,
+                               context={f"{svc}:aud": pool} if pool else None)
+                if d.possible:
+                    found.append((role, d))
+                    break
+        # these, not roles naming cognito-identity as a Service principal, are what a pool can hand out
+        self.service_roles[svc] = found
+        self.pass_role(m)
+
+    def identity_center(self, m: Method) -> None:
+        """IAM Identity Center (catalog C6): permission sets and account assignments are not in the input, so
+        a step is potential and says what it assumes. Its gain is a new admin session (a role under
+        /aws-reserved/sso.amazonaws.com/), drawn like a principal of one's own: a rewrite of the actor itself."""
+        org = self.model.organization
+        for actor in self.actors:
+            if not all(any(self.pre.may(actor, a) for a in s.actions) for s in m.actions):
+                continue
+            eb = EdgeBuilder()
+            if not all(self.check_spec(actor, s, {}, eb) for s in m.actions):
+                continue
+            where = "this account hosts the Identity Center instance (the management account"
+            mgmt = getattr(org, "management_account", None) if org is not None else None
+            where += f" {mgmt}" if mgmt else ""
+            where += ", or a delegated administrator)"
+            existing = any(s.resource == "{existing}" for s in m.actions)   # a permission set already assigned
+            sso = re.match(r"AWSReservedSSO_(.+)_[0-9a-f]+$", actor.name) if existing and actor.aws_reserved else None
+            if sso:
+                held = f"{actor.name} was provisioned from permission set {sso.group(1)}, the one to change"
+            else:
+                held = f"{m.assumes} (the input has no Identity Center inventory)"
+            self.add(eb.edge(actor.arn, actor.arn, m.id, rewrite=True, potential=True, assumes=f"{held}; {where}"))
 
     def _pass_edge(self, actor: Principal, m: Method, base: EdgeBuilder, role: Principal, trust_d: Decision,
                    d: Decision) -> None:
@@ -1045,6 +1115,14 @@ def _admin_document():
         _ADMIN_DOC = parse_policy({"Version": "2012-10-17",
                                    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
     return _ADMIN_DOC
+
+
+def _passed_to(m: Method) -> dict:
+    """The iam:PassedToService context of a pass-role method; none when AWS does not document the value
+    (a condition on the key then stays unresolved, never silently allowed or denied)."""
+    if m.passed_to == "unknown":
+        return {}
+    return {"iam:PassedToService": m.passed_to or m.service}
 
 
 def _fits_kind(action: str, target: Principal) -> bool:

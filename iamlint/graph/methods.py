@@ -35,6 +35,8 @@ class Method:
     kinds: tuple[str, ...] = ()
     service: str | None = None
     requires: str | None = None
+    passed_to: str | None = None            # iam:PassedToService when not `service` ("unknown": undocumented)
+    also_passes: str | None = None          # a second role passed, one that trusts this service
     inventory: str | None = None
     role_field: str | None = None
     precondition: str | None = None
@@ -66,7 +68,8 @@ def parse_methods(data: Any, source: str) -> list[Method]:
             actions=tuple(ActionSpec(tuple(a["action"].split("|")), a["resource"], a.get("pattern"),
                                      dict(a.get("context") or {})) for a in m["actions"]),
             catalog=m.get("catalog"), kinds=tuple(m.get("kinds") or ()), service=m.get("service"),
-            requires=m.get("requires"), inventory=m.get("inventory"), role_field=m.get("role_field"),
+            requires=m.get("requires"), passed_to=m.get("passed_to"), also_passes=m.get("also_passes"),
+            inventory=m.get("inventory"), role_field=m.get("role_field"),
             precondition=m.get("precondition"), assumes=m.get("assumes"), gains=m.get("gains"),
             resource_state=m.get("resource_state"),
             sources=tuple(m.get("sources") or ())))

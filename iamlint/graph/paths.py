@@ -190,7 +190,7 @@ def _verified(e: Edge) -> bool:
     from .methods import method
     m = method(e.method)
     return m is not None and m.matcher in ("boundary_removal", "deny_removal", "policy_version_rollback",
-                                          "create_principal")
+                                          "create_principal", "identity_center")
 
 
 def _gains(graph: Graph, node: str, via: Edge | None) -> bool:
@@ -210,9 +210,12 @@ def _resolve(e: Edge, target: str) -> Edge:
 
 def toward(graph: Graph, sinks: dict[str, Edge | None], certain_only: bool = False) -> dict[str, Edge | None]:
     """For every node that can reach a sink by act-as edges: its first step on a shortest way (None at a
-    sink). One breadth-first walk backwards from all sinks: linear in the graph, not per start."""
-    nxt: dict[str, Edge | None] = {n: None for n in sinks if n in graph.g}
-    q = deque(sorted(nxt))
+    sink). One breadth-first walk backwards from all sinks: linear in the graph, not per start.
+    With `certain_only`, a sink held only through a potential or conditional step (its tail) is no sink:
+    a certain way elsewhere is preferred. Sinks held directly go first, then those with shorter tails."""
+    nxt: dict[str, Edge | None] = {n: None for n in sinks if n in graph.g
+                                   and not (certain_only and not _certain_tail(sinks[n]))}
+    q = deque(sorted(nxt, key=lambda n: (len(_tail(sinks[n])), n)))
     while q:
         n = q.popleft()
         preds = []
@@ -232,6 +235,14 @@ def toward(graph: Graph, sinks: dict[str, Edge | None], certain_only: bool = Fal
                     q.append(e.source)
         q.extendleft(reversed(hubs))
     return nxt
+
+
+def _tail(t: Edge | list[Edge] | None) -> list[Edge]:
+    return t if isinstance(t, list) else ([t] if t is not None else [])
+
+
+def _certain_tail(t: Edge | list[Edge] | None) -> bool:
+    return not any(e.potential or e.conditional for e in _tail(t))
 
 
 def follow(nxt: dict[str, Edge | None], sinks: dict[str, Edge | None], start: str) -> list[Edge]:
