@@ -122,3 +122,23 @@ def test_self_escalation_is_single_step_to_start():
     path = paths_to_admin(g, start)[0]
     assert len(path) == 1 and path[0].source == start and path[0].target == start
     assert path[0].method == "iam-create-policy-version"
+
+
+@pytest.mark.parametrize("issuer", ["accounts.google.com", "graph.facebook.com", "www.amazon.com"])
+def test_web_identity_issuer_named_by_domain_is_an_entry(issuer):
+    # a trust may name a public web identity issuer by its domain, with no IAM provider resource
+    t = role(A, "web", {"Federated": issuer}, managed=[ADMIN])
+    t["AssumeRolePolicyDocument"]["Statement"][0]["Action"] = "sts:AssumeRoleWithWebIdentity"
+    t["AssumeRolePolicyDocument"]["Statement"][0]["Condition"] = {"StringEquals": {f"{issuer}:aud": "app-1"}}
+    g = build_graph(load_data(gaad(t), "a.json"))
+    assert g.g.has_edge(issuer, f"arn:aws:iam::{A}:role/web")
+    assert g.g.nodes[issuer]["kind"] == "provider"
+    e = next(iter(g.edges_from(issuer)))
+    assert e.method == "sts-assume-role-with-web-identity" and e.conditions
+
+
+def test_web_identity_issuer_trust_for_another_action_is_no_entry():
+    # near miss: the trust names the issuer but allows only sts:AssumeRole, which web identities cannot call
+    t = role(A, "web", {"Federated": "accounts.google.com"}, managed=[ADMIN])
+    g = build_graph(load_data(gaad(t), "a.json"))
+    assert not g.g.has_edge("accounts.google.com", f"arn:aws:iam::{A}:role/web")

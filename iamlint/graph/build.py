@@ -544,12 +544,18 @@ class Builder:
                     self.add(eb.edge(svc, role.arn, "service-trust"))
                     self.service_roles.setdefault(svc.lower(), []).append((role, d))
             for prov, action in federated:
-                d = self.check(prov, action, role.arn)
+                # a web identity issuer named by its domain (accounts.google.com, graph.facebook.com,
+                # cognito-identity.amazonaws.com) is no IAM provider resource: it is asked as an issuer
+                # of that name, and drawn under its own name
+                caller = prov if prov.startswith("arn:") else f"arn:aws:iam::{role.account}:oidc-provider/{prov}"
+                d = self.check(caller, action, role.arn)
                 if d.possible:
                     eb = EdgeBuilder()
                     eb.add(action, role.arn, d)
                     mid = "sts-assume-role-with-saml" if "SAML" in action else "sts-assume-role-with-web-identity"
                     self.add(eb.edge(prov, role.arn, mid))
+                    if caller != prov:
+                        self.g.nodes[prov]["kind"] = "provider"
 
     # -------------------------------------------------------------- IAM writes
     def _rewritable(self, p: Principal) -> bool:
