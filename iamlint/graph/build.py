@@ -229,6 +229,15 @@ class Builder:
         return (pk, ctx, ":role/aws-service-role/" in resource, a.startswith("kms:") and ":key/" in resource,
                 tuple(wildcard.match(x, resource) for x in pats))
 
+    def able(self, *groups: Iterable[str]) -> list[Principal]:
+        """The actors whose identity policies allow at least one action of every group (the prefilter, as
+        set operations over each actor's allowed actions: one pass per method, not one call per pair)."""
+        sets = [frozenset(a.lower() for a in g) for g in groups]
+        if not all(s <= self.pre._known for s in sets):
+            return [p for p in self.actors if all(any(self.pre.may(p, a) for a in s) for s in sets)]
+        known = self.pre._known_allowed
+        return [p for p in self.actors if all(not known(p).isdisjoint(s) for s in sets)]
+
     def check_spec(self, actor: Principal, spec: ActionSpec, binding: dict[str, str],
                    eb: EdgeBuilder) -> bool:
         """Any alternative action of `spec` allowed on its bound resource (records evidence)."""
@@ -665,9 +674,7 @@ class Builder:
         actions = [a for s in m.actions for a in s.actions]
         by_policy = m.actions[0].resource == "{policy}"
         rollback = m.matcher == "policy_version_rollback"
-        for actor in self.actors:
-            if not any(self.pre.may(actor, a) for a in actions):
-                continue
+        for actor in self.able(actions):
             for t in self._targets(actor, m, kinds, hubs=not rollback):
                 if by_policy:
                     for parn in t.managed_policies:
@@ -702,9 +709,7 @@ class Builder:
     def restriction_removal(self, m: Method) -> None:
         kinds = m.kinds or ("user", "role")
         tag = "boundary" if m.matcher == "boundary_removal" else "deny"
-        for actor in self.actors:
-            if not any(self.pre.may(actor, a) for s in m.actions for a in s.actions):
-                continue
+        for actor in self.able([a for s in m.actions for a in s.actions]):
             # only principals with a boundary / a Deny qualify, and each is checked for what removal frees
             for t in self._targets(actor, m, kinds, tag, hubs=False):
                 if tag == "boundary" and not t.permissions_boundary:
@@ -753,9 +758,7 @@ class Builder:
     def create_principal(self, m: Method) -> None:
         """Create a principal of one's own (a role trusting the actor, a user with a key) and give it admin:
         admin-equivalence in one step, drawn as a rewrite of the actor itself (catalog A10, PMapper)."""
-        for actor in self.actors:
-            if not all(any(self.pre.may(actor, a) for a in s.actions) for s in m.actions):
-                continue
+        for actor in self.able(*(s.actions for s in m.actions)):
             if self._scp_caps(actor.account):
                 continue   # the new principal would be held back by the same SCPs
             # every step acts on the same new principal: a name pattern qualifies when it lies inside a
@@ -785,8 +788,8 @@ class Builder:
 
     def add_to_group(self, m: Method) -> None:
         groups = [p for p in self.model.principals() if p.kind is Kind.GROUP]
-        for actor in self.actors:
-            if actor.kind is not Kind.USER or not self.pre.may(actor, "iam:AddUserToGroup"):
+        for actor in self.able(["iam:AddUserToGroup"]):
+            if actor.kind is not Kind.USER:
                 continue
             for grp in groups:
                 if grp.account != actor.account or grp.arn in actor.groups:
@@ -797,9 +800,7 @@ class Builder:
 
     def user_credentials(self, m: Method) -> None:
         users = [p for p in self.model.principals() if p.kind is Kind.USER]
-        for actor in self.actors:
-            if not any(self.pre.may(actor, a) for a in m.actions[0].actions):
-                continue
+        for actor in self.able(m.actions[0].actions):
             spec = m.actions[0]
             classes = None
             if len(m.actions) == 1 and len(spec.actions) == 1 and spec.resource == "{target}" and not spec.context:
@@ -847,9 +848,7 @@ class Builder:
         roles = [p for p in self.model.principals() if p.kind is Kind.ROLE
                  and not p.service_linked and not p.aws_reserved]
         hubs_done: set[str] = set()
-        for actor in self.actors:
-            if not self.pre.may(actor, "iam:UpdateAssumeRolePolicy"):
-                continue
+        for actor in self.able(["iam:UpdateAssumeRolePolicy"]):
             every = f"arn:aws:iam::{actor.account}:role/*"
             if self._uniform(actor, m.actions[0].actions[0], every):
                 # the same answer for every role of the account: one edge to the method's hub
@@ -880,11 +879,7 @@ class Builder:
             return
         ctx = _passed_to(m)
         hubs_done: set[str] = set()
-        for actor in self.actors:
-            if not self.pre.may(actor, "iam:PassRole"):
-                continue
-            if not all(any(self.pre.may(actor, a) for a in s.actions) for s in m.actions):
-                continue
+        for actor in self.able(["iam:PassRole"], *(s.actions for s in m.actions)):
             base = EdgeBuilder()
             if not all(self.check_spec(actor, s, {}, base) for s in m.actions):
                 continue
@@ -998,9 +993,7 @@ class Builder:
         a step is potential and says what it assumes. Its gain is a new admin session (a role under
         /aws-reserved/sso.amazonaws.com/), drawn like a principal of one's own: a rewrite of the actor itself."""
         org = self.model.organization
-        for actor in self.actors:
-            if not all(any(self.pre.may(actor, a) for a in s.actions) for s in m.actions):
-                continue
+        for actor in self.able(*(s.actions for s in m.actions)):
             eb = EdgeBuilder()
             if not all(self.check_spec(actor, s, {}, eb) for s in m.actions):
                 continue
@@ -1057,9 +1050,7 @@ class Builder:
         return False, None
 
     def existing_resource(self, m: Method, tool: bool = False) -> None:
-        for actor in self.actors:
-            if not all(any(self.pre.may(actor, a) for a in s.actions) for s in m.actions):
-                continue
+        for actor in self.able(*(s.actions for s in m.actions)):
             acct = self.model.accounts.get(actor.account)
             inv = (acct.inventory if acct else {}) or {}
             if m.inventory in inv:
