@@ -125,3 +125,26 @@ def test_canary_credentials_never_reach_output(tmp_path, monkeypatch):
     for text in texts:
         for s in secrets:
             assert s not in text
+
+
+# ------------------------------------------------------------------ fast JSON, standard-library behaviour
+@pytest.mark.parametrize("value", [
+    {"a": [1, 2.5, None, True, "x"], "b": {"c": "d"}},
+    {"name": "rôle-été", "tag": "\u2603"},          # non-ASCII: json escapes it, so json writes it
+    {"n": 2 ** 70},                                  # beyond 64 bits: orjson refuses, json writes it
+    [],
+])
+def test_pretty_json_is_exactly_the_standard_librarys(value):
+    import json
+
+    from iamlint.jsonio import dumps_pretty
+    assert dumps_pretty(value) == json.dumps(value, indent=2)
+
+
+
+def test_pretty_json_keeps_every_float():
+    import json
+
+    from iamlint.jsonio import dumps_pretty
+    values = [1e16, 0.1, 1.5e-7, 123456789.123, 1e300, -0.0, 3.0, 2.5e-310]
+    assert json.loads(dumps_pretty(values)) == values

@@ -6,7 +6,6 @@ printed. Findings are in `scan`'s JSON shape plus one `audit` key (state, accoun
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from types import SimpleNamespace
 
@@ -16,6 +15,7 @@ from ..graph.paths import render_chain
 from ..output import Style
 from ..reporters.html import CSP, CSS, _list, _severity, esc
 from ..reporters.text import SEV_STYLE
+from ..jsonio import dumps_pretty
 
 FORMATS = ("text", "json", "markdown", "html")
 EXTENSIONS = {"json": "json", "text": "txt", "markdown": "md", "html": "html"}
@@ -44,7 +44,7 @@ def age(f: dict) -> str:
 
 def render(doc: dict, fmt: str, style: Style | None = None) -> str:
     if fmt == "json":
-        return json.dumps(doc, indent=2)
+        return dumps_pretty(doc)
     return {"text": render_text, "markdown": render_markdown, "html": render_html}[fmt](doc, style)
 
 

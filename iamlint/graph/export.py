@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 
 import networkx as nx
 
 from .build import Graph
+from ..jsonio import dumps_pretty
 
 
 def _subgraph(graph: Graph, focus: str | None) -> nx.MultiDiGraph:
@@ -27,7 +27,7 @@ def to_json(graph: Graph, focus: str | None = None) -> str:
     nodes = [{"id": n, "label": _label(graph, n), "kind": g.nodes[n].get("kind"),
               "admin": graph.admin.get(n)} for n in sorted(g.nodes)]
     edges = [d["edge"].to_json() for _, _, d in sorted(g.edges(data=True), key=lambda x: (x[0], x[1], x[2]["edge"].method))]
-    return json.dumps({"schema_version": 1, "nodes": nodes, "edges": edges}, indent=2)
+    return dumps_pretty({"schema_version": 1, "nodes": nodes, "edges": edges})
 
 
 def _q(s: str) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 
 from .. import __version__
 from ..pipeline import SCHEMA_VERSION
+from ..jsonio import dumps_pretty
 
 
 def document(report) -> dict:
@@ -31,4 +31,4 @@ def render(report, style=None) -> str:
             p = report.model.principal(arn)
             return p.name if p is not None else arn
         doc["check"] = chk.to_json(name)
-    return json.dumps(doc, indent=2)
+    return dumps_pretty(doc)

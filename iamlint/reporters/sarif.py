@@ -18,6 +18,7 @@ from urllib.parse import quote
 from .. import __version__
 from ..graph.paths import render_chain
 from ..iac.symbolic import display
+from ..jsonio import dumps_pretty
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://iamlint.dev"
@@ -262,4 +263,4 @@ def document(report, cwd: str | None = None) -> dict:
 
 
 def render(report, style=None) -> str:
-    return json.dumps(document(report), indent=2)
+    return dumps_pretty(document(report))
