@@ -89,16 +89,38 @@ def _in_act_edges(graph: Graph, node: str):
             yield data["edge"]
 
 
-def _held_directly(graph: Graph, u: str) -> dict[str, list[Edge]]:
-    """What `u` holds without a path search: itself, and each act-as target one step (or one hub) away."""
-    out: dict[str, list[Edge]] = {u: []}
+def _held_directly(graph: Graph, u: str):
+    """What `u` holds without a path search, lazily and in order: itself, then each act-as target one step
+    (or one hub) away, with the edges that get it there (a hub's two edges are merged by `_steps`)."""
+    seen = {u}
+    yield u, ()
     for e in _act_edges(graph, u):
         if is_hub(e.target):
             for f in _act_edges(graph, e.target):
-                out.setdefault(f.target, [merge(e, f)])
-        else:
-            out.setdefault(e.target, [e])
-    return out
+                if f.target not in seen:
+                    seen.add(f.target)
+                    yield f.target, (e, f)
+        elif e.target not in seen:
+            seen.add(e.target)
+            yield e.target, (e,)
+
+
+def _held_one(graph: Graph, u: str, t: str) -> tuple[Edge, ...] | None:
+    """The first way (in `_held_directly`'s order) `u` holds `t` directly, or None: u's own edges only."""
+    if t == u:
+        return ()
+    for e in _act_edges(graph, u):
+        if e.target == t:
+            return (e,)
+        if is_hub(e.target) and graph.g.has_edge(e.target, t):
+            f = next((f for f in _act_edges(graph, e.target) if f.target == t), None)
+            if f is not None:
+                return (e, f)
+    return None
+
+
+def _steps(edges: tuple[Edge, ...]) -> list[Edge]:
+    return [merge(*edges)] if len(edges) == 2 else list(edges)
 
 
 def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
@@ -124,11 +146,14 @@ def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
         e: Edge = data["edge"]
         if not e.rewrite or u in sinks:
             continue
-        held = _held_directly(graph, u)
-        hit = next((t for t in held if (_covers(graph, e.target, t) if is_hub(e.target) else t == e.target)
-                    and (_verified(e) or _gains(graph, t, held[t][-1] if held[t] else None))), None)
+        if is_hub(e.target):
+            cands = ((t, x) for t, x in _held_directly(graph, u) if _covers(graph, e.target, t))
+        else:
+            x = _held_one(graph, u, e.target)
+            cands = iter(() if x is None else ((e.target, x),))
+        hit = next(((t, x) for t, x in cands if _verified(e) or _gains(graph, t, x[0] if x else None)), None)
         if hit is not None:
-            sinks[u] = held[hit] + [_resolve(e, hit)]
+            sinks[u] = _steps(hit[1]) + [_resolve(e, hit[0])]
         else:
             far.setdefault(u, []).append(e)
     # A rewrite u -> t one step is not enough for: whoever reaches both u and t holds u's rights and t
