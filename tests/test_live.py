@@ -15,6 +15,7 @@ from moto import mock_aws  # noqa: E402
 
 from iamlint.loaders import live  # noqa: E402
 from iamlint.loaders.live import collect  # noqa: E402
+from conftest import TEST_REGIONS  # noqa: E402
 
 
 
@@ -248,9 +249,10 @@ def test_pages_are_merged(aws):
            for _ in range(12)]
     calls = []
 
-    def small_pages(params, **kw):
+    def small_pages(params, context, **kw):
         params["MaxResults"] = 5
-        calls.append(dict(params))
+        if context.get("client_region") == REGION:       # (the other enabled regions have no instance)
+            calls.append(dict(params))
 
     aws.events.register("provide-client-params.ec2.DescribeInstances", small_pages)
     out = collect(aws)
@@ -272,10 +274,14 @@ def test_access_denied_is_reported_and_collection_goes_on(account):
     session.events.register("before-call.lambda.ListFunctions", _deny("AccessDeniedException"))
     out = collect(session)
     assert _errors(out) == [{
-        "service": "lambda", "operation": "ListFunctions", "region": REGION,
-        "error_code": "AccessDeniedException", "message": "User is not authorized to perform this action"}]
+        "service": "lambda", "operation": "ListFunctions", "region": r,
+        "error_code": "AccessDeniedException", "message": "User is not authorized to perform this action"}
+        for r in sorted(TEST_REGIONS)]                # every enabled region, in order
     inv = out["Inventory"]
     assert "lambda_functions" not in inv              # unknown, not "no functions"
+    assert inv["partial"]["lambda_functions"] == []
+    assert inv["regions"]["kinds"]["lambda_functions"]["not_read"] == {
+        r: "AccessDeniedException" for r in TEST_REGIONS}
     assert len(inv["ec2_instances"]) == 1 and len(inv["ecs_task_definitions"]) == 1
     assert {r["RoleName"] for r in out["RoleDetailList"]} == {"web", "fn", "svc"}
     assert out["AccountId"] == ACCOUNT
@@ -342,10 +348,18 @@ def test_transport_errors_and_regions(aws):
                     ("sagemaker", "ListNotebookInstances", "ap-southeast-2", "ReadTimeoutError"),
                     ("sagemaker", "ListNotebookInstances", "eu-west-1", "ReadTimeoutError")]
     inv = out["Inventory"]
-    assert inv["lambda_functions"] == [{"arn": fn, "name": "eu", "role": role, "region": "eu-west-1"}]
-    assert "ec2_instances" not in inv and "sagemaker_notebooks" not in inv
+    # us-east-1 is enabled but was not requested: every regional kind is partial, none "complete"
+    assert inv["partial"]["lambda_functions"] == [{"arn": fn, "name": "eu", "role": role, "region": "eu-west-1"}]
+    assert not any(k in inv for k in ("lambda_functions", "ec2_instances", "sagemaker_notebooks"))
+    kinds = inv["regions"]["kinds"]
+    assert kinds["lambda_functions"] == {"read": ["ap-southeast-2", "eu-west-1"], "not_offered": [],
+                                         "not_read": {"us-east-1": "not requested (--region)"}}
+    assert kinds["ec2_instances"]["not_read"] == {"ap-southeast-2": "EndpointConnectionError",
+                                                  "us-east-1": "not requested (--region)"}
+    assert inv["regions"]["requested"] == ["eu-west-1", "ap-southeast-2"]
+    assert inv["regions"]["enabled"] == sorted(TEST_REGIONS)
     assert "lambda eu-west-1: functions" in seen and "lambda ap-southeast-2: functions" in seen
-    assert not any("us-east-1" in m for m in seen)
+    assert not any(m.startswith(("lambda us-east-1", "ec2 us-east-1")) for m in seen)
 
 
 def test_no_secrets_in_output(account):

@@ -1,0 +1,122 @@
+"""Which regions the live collector reads, and what it records about them per inventory kind.
+
+* `enabled_regions(collector)`: the regions the account has enabled, from `ec2:DescribeRegions` (without
+  AllRegions: only regions that need no opt-in or are opted in), else `account:ListRegions`; None when
+  neither can be read (both failures are then recorded).
+* `Availability`: botocore's endpoint data, to skip a region where a service is not offered (no resource
+  of it can exist there). A region botocore does not know (newer than the installed botocore), or a
+  service without endpoint data (endpoint rules only), is read anyway: skipping is never a guess.
+* `Ledger`: per inventory kind, the regions read, not offered, and not read (region -> reason). Its
+  `record()` is the `inventory["regions"]` field (see loaders/inventory.py for how it is consumed).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from .inventory import ANY_REGION
+
+NOT_REQUESTED = "not requested (--region)"
+UNLISTED = "the account's enabled regions could not be listed"
+ENABLED_STATES = ("opt-in-not-required", "opted-in")                 # ec2:DescribeRegions OptInStatus
+ENABLED_OPT_STATUS = ("ENABLED", "ENABLED_BY_DEFAULT")                # account:ListRegions RegionOptStatus
+
+
+def enabled_regions(c: Any) -> list[str] | None:
+    """The account's enabled regions (sorted), or None when they cannot be listed (failures recorded)."""
+    c.step("ec2: enabled regions")
+    got = c.call("ec2", None, "DescribeRegions", report=False)
+    if got:
+        return sorted({r["RegionName"] for r in got.get("Regions") or []
+                       if r.get("RegionName") and r.get("OptInStatus", "opt-in-not-required") in ENABLED_STATES})
+    data, ok = c.paginate("account", None, "ListRegions", report=False,
+                          RegionOptStatusContains=list(ENABLED_OPT_STATUS))
+    if ok:
+        return sorted({r["RegionName"] for r in data.get("Regions") or [] if r.get("RegionName")})
+    c.record_failed(got)
+    c.record_failed(ok)
+    return None
+
+
+class Availability:
+    """Is `service` offered in `region`? False only when botocore's endpoint data says it is not."""
+
+    def __init__(self, session: Any, partition: str | None):
+        self.session = session
+        self.partition = partition or "aws"
+        self._cache: dict[str, frozenset[str]] = {}
+        self._lock = threading.Lock()
+
+    def _regions(self, service: str) -> frozenset[str]:
+        with self._lock:
+            got = self._cache.get(service)
+            if got is None:
+                try:
+                    got = frozenset(self.session.get_available_regions(service, partition_name=self.partition))
+                except Exception:  # noqa: BLE001 - unknown service or partition: no data
+                    got = frozenset()
+                self._cache[service] = got
+            return got
+
+    def has_endpoint_data(self, service: str) -> bool:
+        return bool(self._regions(service))
+
+    def offered(self, service: str, region: str) -> bool:
+        known = self._regions(service)
+        if not known or region not in self._regions("ec2"):
+            return True                                   # no data, or a region newer than botocore: read it
+        return region in known
+
+    def has_client(self, service: str) -> bool:
+        try:
+            return service in self.session.get_available_services()
+        except Exception:  # noqa: BLE001
+            return True                                   # let the call itself fail and be recorded
+
+
+class Ledger:
+    """Per inventory kind: regions read, not offered, not read (reason). Thread-safe."""
+
+    def __init__(self, enabled: list[str] | None, requested: list[str] | None):
+        self.enabled = enabled
+        self.requested = requested
+        self.kinds: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _entry(self, kind: str) -> dict[str, Any]:
+        e = self.kinds.get(kind)
+        if e is None:
+            e = self.kinds[kind] = {"read": set(), "not_offered": set(), "not_read": {}}
+            if self.requested is not None:
+                if self.enabled is None:
+                    e["not_read"][ANY_REGION] = f"{UNLISTED}; only {', '.join(self.requested)} requested"
+                else:
+                    for r in self.enabled:
+                        if r not in self.requested:
+                            e["not_read"][r] = NOT_REQUESTED
+            elif self.enabled is None:
+                e["not_read"][ANY_REGION] = f"{UNLISTED}; only the home region was read"
+        return e
+
+    def read(self, kind: str, region: str, failure: str | None) -> None:
+        with self._lock:
+            e = self._entry(kind)
+            if failure is None:
+                e["read"].add(region)
+            else:
+                e["not_read"][region] = failure
+
+    def not_offered(self, kind: str, region: str) -> None:
+        with self._lock:
+            self._entry(kind)["not_offered"].add(region)
+
+    def complete(self, kind: str) -> bool:
+        e = self.kinds.get(kind)
+        return e is not None and not e["not_read"]
+
+    def record(self) -> dict:
+        return {"enabled": self.enabled, "requested": self.requested,
+                "kinds": {k: {"read": sorted(e["read"]), "not_offered": sorted(e["not_offered"]),
+                              "not_read": dict(sorted(e["not_read"].items()))}
+                          for k, e in sorted(self.kinds.items())}}
