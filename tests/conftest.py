@@ -17,8 +17,8 @@ def example_path():
 
 
 # the regions moto's ec2:DescribeRegions reports as enabled: the live collector reads every enabled region,
-# and moto's full list (38, China included) makes each collection ~15 s. Three keep multi-region tests real.
-TEST_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
+# and moto's full list (38, China included) makes each collection ~15 s. Two keep multi-region tests real.
+TEST_REGIONS = ("us-east-1", "eu-west-1")
 
 
 def set_aws_test_env(monkeypatch, region: str, regions: tuple = TEST_REGIONS) -> None:
@@ -34,6 +34,22 @@ def set_aws_test_env(monkeypatch, region: str, regions: tuple = TEST_REGIONS) ->
     every = RegionsAndZonesBackend.describe_regions
     monkeypatch.setattr(RegionsAndZonesBackend, "describe_regions",
                         lambda self, region_names=None: [r for r in every(self, region_names) if r.name in regions])
+
+
+_BOTO_LOADER = []
+
+
+def boto3_session(region: str):
+    """A boto3 session for moto tests; sessions share one botocore data loader, so the service models
+    (JSON, some of several MB) are parsed once per test run instead of once per test."""
+    import boto3
+    import botocore.session
+    core = botocore.session.get_session()
+    if _BOTO_LOADER:
+        core.register_component("data_loader", _BOTO_LOADER[0])
+    else:
+        _BOTO_LOADER.append(core.get_component("data_loader"))
+    return boto3.session.Session(botocore_session=core, region_name=region)
 
 
 def write_json(tmp_path, name, data):

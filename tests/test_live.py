@@ -51,10 +51,10 @@ BOUNDARY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action":
 
 @pytest.fixture
 def aws(monkeypatch):
-    from conftest import set_aws_test_env
+    from conftest import boto3_session, set_aws_test_env
     set_aws_test_env(monkeypatch, REGION)
     with mock_aws():
-        yield boto3.session.Session(region_name=REGION)
+        yield boto3_session(REGION)
 
 
 def _zip() -> bytes:

@@ -326,8 +326,8 @@ class _Collector:
         targets = self.regional_inventory()
         # the regional reads ran concurrently: their failures in a stable order (region, service, call)
         self.errors[before:] = sorted(self.errors[before:], key=lambda e: (
-            targets.index(e["region"]) if e.get("region") in targets else -1,
-            e["service"], e["operation"], e["error_code"]))
+            (targets.index(e["region"]), e["service"], e["operation"], e["error_code"])
+            if e.get("region") in targets else (-1,)))
 
         self._fix_identity(i.get("arn") for v in list(self.inventory.values()) + list(self.regional.values())
                            if isinstance(v, list) for i in v if isinstance(i, dict))

@@ -46,6 +46,7 @@ class Availability:
         self.session = session
         self.partition = partition or "aws"
         self._cache: dict[str, frozenset[str]] = {}
+        self._services: frozenset[str] | None = None
         self._lock = threading.Lock()
 
     def _regions(self, service: str) -> frozenset[str]:
@@ -69,10 +70,13 @@ class Availability:
         return region in known
 
     def has_client(self, service: str) -> bool:
-        try:
-            return service in self.session.get_available_services()
-        except Exception:  # noqa: BLE001
-            return True                                   # let the call itself fail and be recorded
+        with self._lock:
+            if self._services is None:
+                try:
+                    self._services = frozenset(self.session.get_available_services())
+                except Exception:  # noqa: BLE001 - let the calls themselves fail and be recorded
+                    self._services = frozenset()
+        return not self._services or service in self._services
 
 
 class Ledger:
