@@ -493,8 +493,13 @@ def test_regional_snapshot_fields_round_trip(aws, tmp_path):
     from iamlint.loaders.snapshot import to_snapshot
     dev, admin, fn = _eu_function_account(aws)
     data = collect(aws, regions=["eu-west-1"])
+    snap = to_snapshot(load_data(json.loads(json.dumps(data)), "aws:test"))
+    jsonschema = pytest.importorskip("jsonschema")
+    from iamlint.paths_data import schema_path
+    schema = json.loads(schema_path("snapshot.schema.json").read_text())
+    jsonschema.validate(snap, schema)
     p = tmp_path / "snap.json"
-    p.write_text(json.dumps(to_snapshot(load_data(json.loads(json.dumps(data)), "aws:test"))))
+    p.write_text(json.dumps(snap))
     inv = load_paths([str(p)]).accounts[ACCOUNT].inventory
     assert inv["regions"] == data["Inventory"]["regions"] and inv["partial"] == data["Inventory"]["partial"]
     assert [f["arn"] for f in inv["partial"]["lambda_functions"]] == [fn]
