@@ -586,10 +586,13 @@ CALLS = __import__("re").compile(r'\.(?:call|paginate)\(\s*"([a-z0-9-]+)",\s*[^,
 
 def _static_calls():
     """Every (service, operation) the collectors can call: each goes through call()/paginate()."""
+    import boto3
     out = set()
     for f in ("iamlint/loaders/live.py", "iamlint/audit/collect.py"):
         out |= set(CALLS.findall((ROOT / f).read_text()))
-    return out
+    # a boto3 client name is not always the IAM prefix (stepfunctions: states); the signing name is
+    s = boto3.session.Session(region_name="us-east-1")
+    return {(s.client(svc).meta.service_model.signing_name, op) for svc, op in out}
 
 
 def _allowed(policy: dict, action: str, resource: str = "*", resource_policy: dict | None = None) -> str:

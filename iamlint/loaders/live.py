@@ -44,7 +44,7 @@ import botocore.exceptions
 from botocore import xform_name
 
 from .inventory import PARTIAL, REGIONS
-from .regions import Availability, Ledger, enabled_regions
+from .regions import ENABLED_OPT_STATUS, ENABLED_STATES, Availability, Ledger
 
 __all__ = ["collect", "CLIENT_CONFIG", "READ_ONLY_PREFIXES"]
 
@@ -350,7 +350,7 @@ class _Collector:
     def regional_inventory(self) -> list[str]:
         """Read every regional kind in every target region, a few (kind, region) reads at a time.
         Returns the target regions, in order."""
-        enabled = enabled_regions(self)
+        enabled = self.enabled_regions()
         if enabled is not None:
             enabled = [r for r in enabled if self._in_partition(r)]
         self.ledger = ledger = Ledger(enabled, self.requested)
@@ -392,6 +392,23 @@ class _Collector:
         with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(jobs)))) as pool:
             list(pool.map(run, jobs))
         return targets
+
+    def enabled_regions(self) -> list[str] | None:
+        """The account's enabled regions (sorted): `ec2:DescribeRegions` (without AllRegions: the regions that
+        need no opt-in or are opted in), else `account:ListRegions`; None when neither answers (then both
+        failures are recorded; when the second answers, the first is not: nothing was missed)."""
+        self.step("ec2: enabled regions")
+        got = self.call("ec2", None, "DescribeRegions", report=False)
+        if got:
+            return sorted({r["RegionName"] for r in got.get("Regions") or [] if r.get("RegionName")
+                           and r.get("OptInStatus", "opt-in-not-required") in ENABLED_STATES})
+        data, ok = self.paginate("account", None, "ListRegions", report=False,
+                                 RegionOptStatusContains=list(ENABLED_OPT_STATUS))
+        if ok:
+            return sorted({r["RegionName"] for r in data.get("Regions") or [] if r.get("RegionName")})
+        self.record_failed(got)
+        self.record_failed(ok)
+        return None
 
     def put(self, kind: str, region: str, items: list, *results: Any) -> None:
         """What one regional read found; `results` are the calls that fed it (truthy, or _Failed)."""

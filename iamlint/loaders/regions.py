@@ -1,8 +1,7 @@
 """Which regions the live collector reads, and what it records about them per inventory kind.
 
-* `enabled_regions(collector)`: the regions the account has enabled, from `ec2:DescribeRegions` (without
-  AllRegions: only regions that need no opt-in or are opted in), else `account:ListRegions`; None when
-  neither can be read (both failures are then recorded).
+* `ENABLED_STATES`, `ENABLED_OPT_STATUS`: what counts as an enabled region in `ec2:DescribeRegions` and
+  `account:ListRegions` answers (the calls themselves are the collector's: `_Collector.enabled_regions`).
 * `Availability`: botocore's endpoint data, to skip a region where a service is not offered (no resource
   of it can exist there). A region botocore does not know (newer than the installed botocore), or a
   service without endpoint data (endpoint rules only), is read anyway: skipping is never a guess.
@@ -21,22 +20,6 @@ NOT_REQUESTED = "not requested (--region)"
 UNLISTED = "the account's enabled regions could not be listed"
 ENABLED_STATES = ("opt-in-not-required", "opted-in")                 # ec2:DescribeRegions OptInStatus
 ENABLED_OPT_STATUS = ("ENABLED", "ENABLED_BY_DEFAULT")                # account:ListRegions RegionOptStatus
-
-
-def enabled_regions(c: Any) -> list[str] | None:
-    """The account's enabled regions (sorted), or None when they cannot be listed (failures recorded)."""
-    c.step("ec2: enabled regions")
-    got = c.call("ec2", None, "DescribeRegions", report=False)
-    if got:
-        return sorted({r["RegionName"] for r in got.get("Regions") or []
-                       if r.get("RegionName") and r.get("OptInStatus", "opt-in-not-required") in ENABLED_STATES})
-    data, ok = c.paginate("account", None, "ListRegions", report=False,
-                          RegionOptStatusContains=list(ENABLED_OPT_STATUS))
-    if ok:
-        return sorted({r["RegionName"] for r in data.get("Regions") or [] if r.get("RegionName")})
-    c.record_failed(got)
-    c.record_failed(ok)
-    return None
 
 
 class Availability:
