@@ -14,6 +14,7 @@ boto3 = pytest.importorskip("boto3")
 moto = pytest.importorskip("moto")
 
 import botocore.awsrequest  # noqa: E402
+import botocore.exceptions  # noqa: E402
 import botocore.retries.adaptive  # noqa: E402
 import botocore.retries.standard  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -503,3 +504,45 @@ def test_regional_snapshot_fields_round_trip(aws, tmp_path):
     inv = load_paths([str(p)]).accounts[ACCOUNT].inventory
     assert inv["regions"] == data["Inventory"]["regions"] and inv["partial"] == data["Inventory"]["partial"]
     assert [f["arn"] for f in inv["partial"]["lambda_functions"]] == [fn]
+
+
+def _no_such_endpoint(region, calls=None):
+    """A before-call handler: in `region`, the endpoint's DNS name does not exist (as for a service AWS does
+    not offer there): botocore's EndpointConnectionError caused by "no such name"."""
+    import socket
+
+    def handler(model, context, **kw):
+        if context.get("client_region") == region:
+            if calls is not None:
+                calls.append(model.name)
+            raise botocore.exceptions.EndpointConnectionError(
+                endpoint_url=f"https://{model.service_model.endpoint_prefix}.{region}.amazonaws.com/",
+                error=socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
+    return handler
+
+
+def test_a_service_not_offered_in_a_region_is_not_a_gap(aws):
+    """AgentCore's endpoint does not exist in eu-west-1 while the region's other services answer: the
+    region is `not_offered` for agentcore_runtimes, no error is listed, and the kind is complete."""
+    calls: list = []
+    aws.events.register("before-call.bedrock-agentcore-control", _no_such_endpoint("eu-west-1", calls))
+    out = collect(aws)
+    assert calls == ["ListAgentRuntimes"]                          # tried: no region list decides it
+    assert _errors(out) == []
+    inv = out["Inventory"]
+    assert inv["agentcore_runtimes"] == []
+    assert inv["regions"]["kinds"]["agentcore_runtimes"] == {"read": [REGION], "not_offered": ["eu-west-1"],
+                                                             "not_read": {}}
+
+
+def test_no_name_resolving_anywhere_in_a_region_is_a_gap_not_an_absence(aws):
+    """Every endpoint of eu-west-1 fails to resolve (a broken resolver, not AWS): nothing there was reached,
+    so nothing is settled as not offered; every kind lists eu-west-1 as not read."""
+    aws.events.register("before-call", _no_such_endpoint("eu-west-1"))
+    out = collect(aws)
+    errs = _errors(out)
+    assert errs and {(e["region"], e["error_code"]) for e in errs} == {("eu-west-1", "EndpointNotFound")}
+    for kind, entry in out["Inventory"]["regions"]["kinds"].items():
+        assert entry["not_offered"] == [], kind
+        if "ModuleNotFoundError" not in entry["not_read"].values():
+            assert entry["not_read"] == {"eu-west-1": "EndpointNotFound"}, kind

@@ -44,7 +44,7 @@ import botocore.exceptions
 from botocore import xform_name
 
 from .inventory import PARTIAL, REGIONS
-from .regions import ENABLED_OPT_STATUS, ENABLED_STATES, Availability, Ledger
+from .regions import ENABLED_OPT_STATUS, ENABLED_STATES, ENDPOINT_NOT_FOUND, Availability, Ledger, endpoint_missing
 
 __all__ = ["collect", "CLIENT_CONFIG", "READ_ONLY_PREFIXES"]
 
@@ -225,7 +225,7 @@ class _Collector:
             code = str(err.get("Code") or "ClientError")
             message = str(err.get("Message") or exc)
         else:
-            code = type(exc).__name__
+            code = ENDPOINT_NOT_FOUND if endpoint_missing(exc) else type(exc).__name__
             message = str(exc) or code
         with self._lock:
             self.errors.append({"service": service, "operation": operation,
@@ -248,7 +248,7 @@ class _Collector:
         return None
 
     def _held(self, service: str, operation: str, region: str | None, exc: BaseException) -> _Failed:
-        code = self._code(exc) or type(exc).__name__
+        code = self._code(exc) or (ENDPOINT_NOT_FOUND if endpoint_missing(exc) else type(exc).__name__)
         return _Failed(code, (service, operation, region, exc))
 
     def call(self, service: str, region: str | None, operation: str, *,
@@ -369,11 +369,7 @@ class _Collector:
                 for region in targets:
                     ledger.read(kind, region, "UnknownServiceError")
                 continue
-            for region in targets:
-                if avail.offered(service, region):
-                    jobs.append((kind, region))
-                else:
-                    ledger.not_offered(kind, region)
+            jobs += [(kind, region) for region in targets]
         self.step(f"regional inventory: {len(targets)} region(s)"
                   + (f" of {len(enabled)} enabled" if enabled and self.requested else ""))
         jobs.sort(key=lambda j: targets.index(j[1]))      # region by region: the pool spreads over services
@@ -391,6 +387,9 @@ class _Collector:
 
         with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(jobs)))) as pool:
             list(pool.map(run, jobs))
+        settled = {(dict((k, s) for s, k in REGIONAL)[kind], region) for kind, region in ledger.settle()}
+        self.errors[:] = [e for e in self.errors if not (e["error_code"] == ENDPOINT_NOT_FOUND
+                                                         and (e["service"], e["region"]) in settled)]
         return targets
 
     def enabled_regions(self) -> list[str] | None:

@@ -2,15 +2,20 @@
 
 * `ENABLED_STATES`, `ENABLED_OPT_STATUS`: what counts as an enabled region in `ec2:DescribeRegions` and
   `account:ListRegions` answers (the calls themselves are the collector's: `_Collector.enabled_regions`).
-* `Availability`: botocore's endpoint data, to skip a region where a service is not offered (no resource
-  of it can exist there). A region botocore does not know (newer than the installed botocore), or a
-  service without endpoint data (endpoint rules only), is read anyway: skipping is never a guess.
+* `Availability`: does this boto3 have the service's client, and does botocore hold endpoint data for it
+  (services with endpoint rules only, such as bedrock-agentcore-control, are read with fewer retries).
+  Every service is read in every target region: botocore's region lists age, so they decide nothing.
+* `endpoint_missing(exc)`: the call failed because the endpoint's DNS name does not exist. AWS publishes
+  a name for every region a service is offered in, so when other reads of that region succeeded, the
+  service is not offered there and no such resource can exist (`Ledger.settle`: "not_offered"). A
+  resolver that fails for everything (offline) makes no region "reached", so nothing is settled.
 * `Ledger`: per inventory kind, the regions read, not offered, and not read (region -> reason). Its
   `record()` is the `inventory["regions"]` field (see loaders/inventory.py for how it is consumed).
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any
 
@@ -20,10 +25,30 @@ NOT_REQUESTED = "not requested (--region)"
 UNLISTED = "the account's enabled regions could not be listed"
 ENABLED_STATES = ("opt-in-not-required", "opted-in")                 # ec2:DescribeRegions OptInStatus
 ENABLED_OPT_STATUS = ("ENABLED", "ENABLED_BY_DEFAULT")                # account:ListRegions RegionOptStatus
+ENDPOINT_NOT_FOUND = "EndpointNotFound"                               # error code: the endpoint name has no DNS entry
+_NO_NAME = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def endpoint_missing(exc: BaseException) -> bool:
+    """A botocore EndpointConnectionError whose cause is "no such name" (not a timeout or refused connection,
+    not a temporary resolver failure)."""
+    import botocore.exceptions
+    if not isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return False
+    stack, seen = [exc.kwargs.get("error")], set()
+    while stack:
+        err = stack.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, socket.gaierror):
+            return err.errno in _NO_NAME
+        stack += [getattr(err, "reason", None), getattr(err, "__cause__", None), getattr(err, "__context__", None)]
+    return False
 
 
 class Availability:
-    """Is `service` offered in `region`? False only when botocore's endpoint data says it is not."""
+    """What this boto3/botocore knows of a service: its client, its endpoint data."""
 
     def __init__(self, session: Any, partition: str | None):
         self.session = session
@@ -45,12 +70,6 @@ class Availability:
 
     def has_endpoint_data(self, service: str) -> bool:
         return bool(self._regions(service))
-
-    def offered(self, service: str, region: str) -> bool:
-        known = self._regions(service)
-        if not known or region not in self._regions("ec2"):
-            return True                                   # no data, or a region newer than botocore: read it
-        return region in known
 
     def has_client(self, service: str) -> bool:
         with self._lock:
@@ -94,9 +113,19 @@ class Ledger:
             else:
                 e["not_read"][region] = failure
 
-    def not_offered(self, kind: str, region: str) -> None:
+    def settle(self) -> list[tuple[str, str]]:
+        """Regions where a kind's endpoint does not exist although another read of the region succeeded:
+        not offered there, not "not read". Returns the (kind, region) pairs settled."""
         with self._lock:
-            self._entry(kind)["not_offered"].add(region)
+            reached = {r for e in self.kinds.values() for r in e["read"]}
+            settled = []
+            for kind, e in self.kinds.items():
+                for region, why in list(e["not_read"].items()):
+                    if why == ENDPOINT_NOT_FOUND and region in reached:
+                        del e["not_read"][region]
+                        e["not_offered"].add(region)
+                        settled.append((kind, region))
+            return settled
 
     def complete(self, kind: str) -> bool:
         e = self.kinds.get(kind)
