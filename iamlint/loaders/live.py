@@ -82,6 +82,7 @@ REGIONAL = (
     ("stepfunctions", "state_machines"),
     ("bedrock-agentcore-control", "agentcore_runtimes"),
 )
+SERVICE_OF = {kind: service for service, kind in REGIONAL}
 
 DETAIL_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 
@@ -380,14 +381,13 @@ class _Collector:
             try:
                 getattr(self, kind)(region)
             except Exception as exc:  # noqa: BLE001 - an unexpected answer spoils that read only
-                service = next(s for s, k in REGIONAL if k == kind)
-                self.put(kind, region, [], _Failed(self.record(service, kind, region, exc)))
+                self.put(kind, region, [], _Failed(self.record(SERVICE_OF[kind], kind, region, exc)))
             finally:
                 self._worker.busy = False
 
         with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(jobs)))) as pool:
             list(pool.map(run, jobs))
-        settled = {(dict((k, s) for s, k in REGIONAL)[kind], region) for kind, region in ledger.settle()}
+        settled = {(SERVICE_OF[kind], region) for kind, region in ledger.settle()}
         self.errors[:] = [e for e in self.errors if not (e["error_code"] == ENDPOINT_NOT_FOUND
                                                          and (e["service"], e["region"]) in settled)]
         return targets
