@@ -546,3 +546,21 @@ def test_no_name_resolving_anywhere_in_a_region_is_a_gap_not_an_absence(aws):
         assert entry["not_offered"] == [], kind
         if "ModuleNotFoundError" not in entry["not_read"].values():
             assert entry["not_read"] == {"eu-west-1": "EndpointNotFound"}, kind
+
+
+def test_gap_names_the_regions_not_read_briefly():
+    """The `assumes` text of a step that a partial inventory keeps potential: reasons grouped, long
+    region lists counted, the unknown region list said as such; older inputs keep the old wording."""
+    from iamlint.loaders.inventory import gap, is_complete, known_items
+    not_requested = {r: "not requested (--region)" for r in ("ap-south-1", "ap-east-1", "sa-east-1", "eu-north-1")}
+    inv = {"partial": {"state_machines": [{"arn": "a"}]},
+           "regions": {"kinds": {"state_machines": {"read": [REGION], "not_offered": [],
+                                                    "not_read": {**not_requested, "eu-west-1": "AccessDenied"}}}}}
+    assert gap(inv, "state_machines") == ("the state_machines inventory is incomplete, regions not read: "
+                                          "4 regions (not requested (--region)); eu-west-1 (AccessDenied)")
+    assert known_items(inv, "state_machines") == [{"arn": "a"}] and not is_complete(inv, "state_machines")
+    unknown = {"regions": {"kinds": {"state_machines": {"read": [REGION], "not_read": {"*": "regions unknown"}}}}}
+    assert gap(unknown, "state_machines").endswith("regions not read: regions unknown")
+    assert gap({}, "state_machines") == "the input has no state_machines inventory"
+    assert known_items({"state_machines": []}, "state_machines") == [] and is_complete({"state_machines": []},
+                                                                                        "state_machines")
