@@ -16,14 +16,40 @@ def example_path():
     return str(EXAMPLE)
 
 
-def set_aws_test_env(monkeypatch, region: str) -> None:
-    """Fake credentials and a region for moto; nothing from the developer's own AWS setup leaks in."""
+# the regions moto's ec2:DescribeRegions reports as enabled: the live collector reads every enabled region,
+# and moto's full list (38, China included) makes each collection ~15 s. Two keep multi-region tests real.
+TEST_REGIONS = ("us-east-1", "eu-west-1")
+
+
+def set_aws_test_env(monkeypatch, region: str, regions: tuple = TEST_REGIONS) -> None:
+    """Fake credentials and a region for moto; nothing from the developer's own AWS setup leaks in.
+    moto's account has `regions` enabled (ec2:DescribeRegions)."""
     for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                  "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
                  "AWS_DEFAULT_REGION": region}.items():
         monkeypatch.setenv(k, v)
     for k in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(k, raising=False)
+    from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
+    every = RegionsAndZonesBackend.describe_regions
+    monkeypatch.setattr(RegionsAndZonesBackend, "describe_regions",
+                        lambda self, region_names=None: [r for r in every(self, region_names) if r.name in regions])
+
+
+_BOTO_LOADER = []
+
+
+def boto3_session(region: str):
+    """A boto3 session for moto tests; sessions share one botocore data loader, so the service models
+    (JSON, some of several MB) are parsed once per test run instead of once per test."""
+    import boto3
+    import botocore.session
+    core = botocore.session.get_session()
+    if _BOTO_LOADER:
+        core.register_component("data_loader", _BOTO_LOADER[0])
+    else:
+        _BOTO_LOADER.append(core.get_component("data_loader"))
+    return boto3.session.Session(botocore_session=core, region_name=region)
 
 
 def write_json(tmp_path, name, data):

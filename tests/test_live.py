@@ -15,6 +15,7 @@ from moto import mock_aws  # noqa: E402
 
 from iamlint.loaders import live  # noqa: E402
 from iamlint.loaders.live import collect  # noqa: E402
+from conftest import TEST_REGIONS  # noqa: E402
 
 
 
@@ -50,10 +51,10 @@ BOUNDARY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action":
 
 @pytest.fixture
 def aws(monkeypatch):
-    from conftest import set_aws_test_env
+    from conftest import boto3_session, set_aws_test_env
     set_aws_test_env(monkeypatch, REGION)
     with mock_aws():
-        yield boto3.session.Session(region_name=REGION)
+        yield boto3_session(REGION)
 
 
 def _zip() -> bytes:
@@ -248,9 +249,10 @@ def test_pages_are_merged(aws):
            for _ in range(12)]
     calls = []
 
-    def small_pages(params, **kw):
+    def small_pages(params, context, **kw):
         params["MaxResults"] = 5
-        calls.append(dict(params))
+        if context.get("client_region") == REGION:       # (the other enabled regions have no instance)
+            calls.append(dict(params))
 
     aws.events.register("provide-client-params.ec2.DescribeInstances", small_pages)
     out = collect(aws)
@@ -272,10 +274,14 @@ def test_access_denied_is_reported_and_collection_goes_on(account):
     session.events.register("before-call.lambda.ListFunctions", _deny("AccessDeniedException"))
     out = collect(session)
     assert _errors(out) == [{
-        "service": "lambda", "operation": "ListFunctions", "region": REGION,
-        "error_code": "AccessDeniedException", "message": "User is not authorized to perform this action"}]
+        "service": "lambda", "operation": "ListFunctions", "region": r,
+        "error_code": "AccessDeniedException", "message": "User is not authorized to perform this action"}
+        for r in sorted(TEST_REGIONS)]                # every enabled region, in order
     inv = out["Inventory"]
     assert "lambda_functions" not in inv              # unknown, not "no functions"
+    assert inv["partial"]["lambda_functions"] == []
+    assert inv["regions"]["kinds"]["lambda_functions"]["not_read"] == {
+        r: "AccessDeniedException" for r in TEST_REGIONS}
     assert len(inv["ec2_instances"]) == 1 and len(inv["ecs_task_definitions"]) == 1
     assert {r["RoleName"] for r in out["RoleDetailList"]} == {"web", "fn", "svc"}
     assert out["AccountId"] == ACCOUNT
@@ -342,10 +348,18 @@ def test_transport_errors_and_regions(aws):
                     ("sagemaker", "ListNotebookInstances", "ap-southeast-2", "ReadTimeoutError"),
                     ("sagemaker", "ListNotebookInstances", "eu-west-1", "ReadTimeoutError")]
     inv = out["Inventory"]
-    assert inv["lambda_functions"] == [{"arn": fn, "name": "eu", "role": role, "region": "eu-west-1"}]
-    assert "ec2_instances" not in inv and "sagemaker_notebooks" not in inv
+    # us-east-1 is enabled but was not requested: every regional kind is partial, none "complete"
+    assert inv["partial"]["lambda_functions"] == [{"arn": fn, "name": "eu", "role": role, "region": "eu-west-1"}]
+    assert not any(k in inv for k in ("lambda_functions", "ec2_instances", "sagemaker_notebooks"))
+    kinds = inv["regions"]["kinds"]
+    assert kinds["lambda_functions"] == {"read": ["ap-southeast-2", "eu-west-1"], "not_offered": [],
+                                         "not_read": {"us-east-1": "not requested (--region)"}}
+    assert kinds["ec2_instances"]["not_read"] == {"ap-southeast-2": "EndpointConnectionError",
+                                                  "us-east-1": "not requested (--region)"}
+    assert inv["regions"]["requested"] == ["eu-west-1", "ap-southeast-2"]
+    assert inv["regions"]["enabled"] == sorted(TEST_REGIONS)
     assert "lambda eu-west-1: functions" in seen and "lambda ap-southeast-2: functions" in seen
-    assert not any("us-east-1" in m for m in seen)
+    assert not any(m.startswith(("lambda us-east-1", "ec2 us-east-1")) for m in seen)
 
 
 def test_no_secrets_in_output(account):
@@ -382,7 +396,9 @@ def test_only_read_operations_are_called(account):
             "DescribeStacks", "ListNotebookInstances", "DescribeNotebookInstance", "GetDevEndpoints",
             "ListTaskDefinitions", "DescribeTaskDefinition", "ListAccessKeys", "GetLoginProfile",
             "ListMFADevices", "ListOpenIDConnectProviders", "GetOpenIDConnectProvider", "ListSAMLProviders",
-            "ListAccountAliases", "ListInstanceProfiles", "DescribeOrganization"} <= names
+            "ListAccountAliases", "ListInstanceProfiles", "DescribeOrganization", "DescribeRegions",
+            "DescribeLaunchTemplates", "DescribeLaunchConfigurations", "ListStateMachines",
+            "ListAgentRuntimes"} <= names
 
 
 def test_write_operations_are_refused():
@@ -446,3 +462,152 @@ def test_suite_guard_fails_a_write_from_iamlint_code(aws):
     with pytest.raises(pytest.fail.Exception, match="non-read-only AWS API: iam:CreateUser"):
         scope["write"](aws.client("iam"))
     aws.client("iam").create_user(UserName="y")   # the test's own setup calls are not iamlint's
+
+
+# ------------------------------------------ launch templates, launch configurations, state machines, AgentCore
+
+TRUST_COMPUTE = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": [
+        "ec2.amazonaws.com", "states.amazonaws.com", "bedrock-agentcore.amazonaws.com"]}}]}
+ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+# what `dev` may do: rewrite launch templates, state machines, and run commands in AgentCore runtimes
+DEV = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+    "ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate", "states:UpdateStateMachine",
+    "states:StartExecution", "bedrock-agentcore:InvokeAgentRuntimeCommand"]}]}
+RUNTIME_ARTIFACT = {"containerConfiguration": {"containerUri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/agent:1"}}
+NEW_METHODS = ("ec2-launch-template-version", "states-update-state-machine", "states-start-execution",
+               "bedrock-agentcore-invoke-runtime-command")
+
+
+def _compute_account(aws, *, resources=True):
+    """`dev` (DEV) and `admin` (admin, trusts EC2 / Step Functions / AgentCore, instance profile under a
+    path). With `resources`: a launch template (profile by name), a state machine in eu-west-1 and an
+    AgentCore runtime, all running as admin."""
+    iam = aws.client("iam")
+    admin = iam.create_role(RoleName="admin", AssumeRolePolicyDocument=json.dumps(TRUST_COMPUTE))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="admin", PolicyName="admin", PolicyDocument=json.dumps(ADMIN))
+    prof = iam.create_instance_profile(InstanceProfileName="admin-profile", Path="/apps/")["InstanceProfile"]["Arn"]
+    iam.add_role_to_instance_profile(InstanceProfileName="admin-profile", RoleName="admin")
+    dev = iam.create_user(UserName="dev")["User"]["Arn"]
+    iam.put_user_policy(UserName="dev", PolicyName="dev", PolicyDocument=json.dumps(DEV))
+    f = {"admin": admin, "profile": prof, "dev": dev}
+    if resources:
+        lt = aws.client("ec2").create_launch_template(
+            LaunchTemplateName="web", LaunchTemplateData={"IamInstanceProfile": {"Name": "admin-profile"},
+                                                          "UserData": "c2VjcmV0LXVzZXItZGF0YQ=="})
+        f["template"] = lt["LaunchTemplate"]["LaunchTemplateId"]
+        f["machine"] = aws.client("stepfunctions", region_name="eu-west-1").create_state_machine(
+            name="nightly", roleArn=admin, definition=json.dumps(
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "hunter2-sfn-definition",
+                                                  "End": True}}}))["stateMachineArn"]
+        rt = aws.client("bedrock-agentcore-control").create_agent_runtime(
+            agentRuntimeName="support_agent", agentRuntimeArtifact=RUNTIME_ARTIFACT, roleArn=admin,
+            networkConfiguration={"networkMode": "PUBLIC"},
+            environmentVariables={"API_TOKEN": "hunter2-agent-env"})
+        f["runtime"] = rt["agentRuntimeArn"]
+    return f
+
+
+def _steps(data, dev):
+    """{(method, target, potential)} of dev's edges by the methods that need these inventories."""
+    from iamlint.graph.build import is_hub
+    from iamlint.pipeline import scan
+    g = scan(pytest.importorskip("iamlint.loaders").load_data(json.loads(json.dumps(data)), "aws:test")).graph
+    out = set()
+    for e in g.edges_from(dev):
+        if e.method in NEW_METHODS:
+            for step in (g.edges_from(e.target) if is_hub(e.target) else [e]):
+                out.add((e.method, step.target, e.potential or step.potential))
+    return out
+
+
+def test_new_inventories_are_read_in_every_region(aws):
+    f = _compute_account(aws)
+    ec2 = aws.client("ec2", region_name="eu-west-1")
+    two = ec2.create_launch_template(LaunchTemplateName="two", LaunchTemplateData={})["LaunchTemplate"]
+    ec2.create_launch_template_version(LaunchTemplateId=two["LaunchTemplateId"], LaunchTemplateData={
+        "IamInstanceProfile": {"Arn": f["profile"]}})            # $Latest carries the profile, $Default not
+    jwt = aws.client("bedrock-agentcore-control", region_name="eu-west-1").create_agent_runtime(
+        agentRuntimeName="jwt_agent", agentRuntimeArtifact=RUNTIME_ARTIFACT, roleArn=f["admin"],
+        networkConfiguration={"networkMode": "PUBLIC"}, authorizerConfiguration={"customJWTAuthorizer": {
+            "discoveryUrl": "https://idp.example.com/.well-known/openid-configuration", "allowedClients": ["a"]}})
+    aws.client("autoscaling", region_name="eu-west-1").create_launch_configuration(
+        LaunchConfigurationName="old", ImageId="ami-12c6146b", InstanceType="t3.micro",
+        IamInstanceProfile="admin-profile")
+
+    out = collect(aws)
+    assert _errors(out) == []
+    inv = out["Inventory"]
+    lt_arn = f"arn:aws:ec2:{REGION}:{ACCOUNT}:launch-template/{f['template']}"
+    assert inv["ec2_launch_templates"] == [
+        {"arn": f"arn:aws:ec2:eu-west-1:{ACCOUNT}:launch-template/{two['LaunchTemplateId']}",
+         "id": two["LaunchTemplateId"], "name": "two", "region": "eu-west-1", "instance_profile_arn": f["profile"]},
+        {"arn": lt_arn, "id": f["template"], "name": "web", "region": REGION,
+         "instance_profile_arn": f["profile"]}]                   # by name: the ARN, path included
+    (lc,) = inv["launch_configurations"]
+    assert (lc["name"], lc["region"], lc["instance_profile_arn"]) == ("old", "eu-west-1", f["profile"])
+    assert inv["state_machines"] == [{"arn": f["machine"], "name": "nightly", "region": "eu-west-1",
+                                      "role_arn": f["admin"], "type": "STANDARD"}]
+    assert sorted((r["name"], r["region"], r["role_arn"], r["inbound_auth"]) for r in inv["agentcore_runtimes"]) == [
+        ("jwt_agent", "eu-west-1", f["admin"], "jwt"), ("support_agent", REGION, f["admin"], "iam")]
+    assert jwt["agentRuntimeArn"] in {r["arn"] for r in inv["agentcore_runtimes"]}
+    for kind in ("ec2_launch_templates", "launch_configurations", "state_machines", "agentcore_runtimes"):
+        assert inv["regions"]["kinds"][kind]["read"] == sorted(TEST_REGIONS)
+    text = json.dumps(out)                                          # nothing of what the resources hold
+    assert not any(s in text for s in ("hunter2", "c2VjcmV0LXVzZXItZGF0YQ", "API_TOKEN"))
+
+
+def test_new_inventories_make_steps_certain_or_rule_them_out(aws):
+    """Resource there: the step to the role it runs as is certain. No such resource in any enabled region:
+    no step at all (before, on live scans, every one of them was potential)."""
+    f = _compute_account(aws)
+    assert _steps(collect(aws), f["dev"]) == {(m, f["admin"], False) for m in NEW_METHODS}
+
+
+def test_new_inventories_empty_everywhere_means_no_steps(aws):
+    f = _compute_account(aws, resources=False)
+    out = collect(aws)
+    assert all(out["Inventory"][k] == [] for k in ("ec2_launch_templates", "state_machines", "agentcore_runtimes"))
+    assert _steps(out, f["dev"]) == set()
+
+
+def test_agentcore_not_readable_keeps_its_steps_potential(aws):
+    """AgentCore answers an error in one region (moto plays a service not offered or not allowed there):
+    the runtime read elsewhere gives its certain step, and the unread region keeps a potential one."""
+    f = _compute_account(aws)
+    aws.events.register("before-call.bedrock-agentcore-control.ListAgentRuntimes",
+                        _deny_in("eu-west-1", "UnknownOperationException", 404, "not offered"))
+    out = collect(aws)
+    assert [(e["service"], e["operation"], e["region"]) for e in _errors(out)] == [
+        ("bedrock-agentcore-control", "ListAgentRuntimes", "eu-west-1")]
+    inv = out["Inventory"]
+    assert "agentcore_runtimes" not in inv and [r["arn"] for r in inv["partial"]["agentcore_runtimes"]] == [f["runtime"]]
+    steps = {(t, p) for m, t, p in _steps(out, f["dev"]) if m == "bedrock-agentcore-invoke-runtime-command"}
+    assert steps == {(f["admin"], False), (f["admin"], True)}      # certain (found) and potential (unread region)
+
+
+def test_a_boto3_without_the_agentcore_client_records_it_once(aws, monkeypatch):
+    """An older boto3 has no bedrock-agentcore-control client: one error says so, the kind is not read in any
+    region, and its steps stay potential."""
+    f = _compute_account(aws)
+    every = aws.get_available_services()
+    monkeypatch.setattr(aws, "get_available_services",
+                        lambda: [s for s in every if s != "bedrock-agentcore-control"])
+    out = collect(aws)
+    assert [(e["service"], e["error_code"]) for e in _errors(out)] == [("bedrock-agentcore-control",
+                                                                      "UnknownServiceError")]
+    inv = out["Inventory"]
+    assert inv["regions"]["kinds"]["agentcore_runtimes"]["not_read"] == {
+        r: "UnknownServiceError" for r in TEST_REGIONS}
+    assert {(t, p) for m, t, p in _steps(out, f["dev"]) if m == "bedrock-agentcore-invoke-runtime-command"} == {
+        (f["admin"], True)}
+    assert (("states-update-state-machine", f["admin"], False)) in _steps(out, f["dev"])
+
+
+def _deny_in(region, code, status, message):
+    def handler(model, context, **kw):
+        if context.get("client_region") == region:
+            http = botocore.awsrequest.AWSResponse("https://example.invalid/", status, {}, None)
+            return http, {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        return None
+    return handler

@@ -18,6 +18,8 @@ import networkx as nx
 from ..engine import wildcard
 from ..engine.authorize import Authorizer, _account_of
 from ..engine.evaluate import Decision
+from ..loaders.inventory import gap as inventory_gap
+from ..loaders.inventory import is_complete, known_items
 from ..model.account import Kind, Model, Principal
 from .edges import Edge, EdgeBuilder
 from .methods import ActionSpec, Method, load_methods
@@ -1053,30 +1055,31 @@ class Builder:
         for actor in self.able(*(s.actions for s in m.actions)):
             acct = self.model.accounts.get(actor.account)
             inv = (acct.inventory if acct else {}) or {}
-            if m.inventory in inv:
-                for item in inv.get(m.inventory) or []:
-                    role_arn = _role_of(item, m.role_field, self.profile_role)
-                    if not role_arn or role_arn == actor.arn or not item.get("arn"):
-                        continue
-                    eb = EdgeBuilder()
-                    if all(self.check_spec(actor, s, {"existing": item["arn"]}, eb) for s in m.actions):
-                        rs = m.resource_state or {}
-                        state = item.get(rs.get("field") or "")
-                        if rs and state is not None and state not in rs["values"]:
-                            # e.g. a stopped instance: the step works once someone starts it
-                            self.add(eb.edge(actor.arn, role_arn, m.id, potential=True, tool=tool,
-                                             assumes=f"{item.get('name') or item['arn']} is {state}; the step "
-                                                     f"needs it {' or '.join(rs['values'])}"))
-                        else:
-                            self.add(eb.edge(actor.arn, role_arn, m.id, tool=tool))
-            else:
-                # no inventory of this resource type: every role the service can run is a potential
-                # target. The targets are the same for every actor of the account: one edge to the
-                # method's hub, and the hub's edges to the roles once (linear, not actors x roles)
+            # the resources known to exist (all of them, or those of the regions read); when the list is
+            # not complete, every role the service can run stays a potential target as well (below)
+            for item in known_items(inv, m.inventory):
+                role_arn = _role_of(item, m.role_field, self.profile_role)
+                if not role_arn or role_arn == actor.arn or not item.get("arn"):
+                    continue
+                eb = EdgeBuilder()
+                if all(self.check_spec(actor, s, {"existing": item["arn"]}, eb) for s in m.actions):
+                    rs = m.resource_state or {}
+                    state = item.get(rs.get("field") or "")
+                    if rs and state is not None and state not in rs["values"]:
+                        # e.g. a stopped instance: the step works once someone starts it
+                        self.add(eb.edge(actor.arn, role_arn, m.id, potential=True, tool=tool,
+                                         assumes=f"{item.get('name') or item['arn']} is {state}; the step "
+                                                 f"needs it {' or '.join(rs['values'])}"))
+                    else:
+                        self.add(eb.edge(actor.arn, role_arn, m.id, tool=tool))
+            if not is_complete(inv, m.inventory):
+                # no complete inventory of this resource type: every role the service can run is a
+                # potential target. The targets are the same for every actor of the account: one edge to
+                # the method's hub, and the hub's edges to the roles once (linear, not actors x roles)
                 eb0 = EdgeBuilder()
                 if not all(self.check_spec(actor, s, {}, eb0) for s in m.actions):
                     continue
-                assumes = f"{m.assumes} (the input has no {m.inventory} inventory)"
+                assumes = f"{m.assumes} ({inventory_gap(inv, m.inventory)})"
                 hub = f"{HUB}{m.id}@{actor.account}"
                 self.add(eb0.edge(actor.arn, hub, m.id, potential=True, tool=tool, assumes=assumes))
                 if hub in self._hubs_done:
