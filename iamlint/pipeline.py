@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -78,6 +80,18 @@ def drop_superseded(findings: list[Finding], rules: list[Rule], covered: dict | 
     return [f for f in findings if (f.rule_id, f.principal, tuple(map(str, f.key))) not in gone]
 
 
+@contextmanager
+def _settled():
+    """The model and graph live as long as the scan: the cyclic collector need not walk their millions of
+    objects again each time the rules allocate (a fifth of the rules' time at 20,000 roles). They are
+    handed back to it afterwards, so a long-lived process (an audit, a server) still frees them."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str] | None = None,
          rule_dirs: tuple[str, ...] = (), progress: Callable[[str], None] | None = None,
          config: dict | None = None, exclusions: list | None = None, auth=None) -> Report:
@@ -92,10 +106,13 @@ def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str]
     ctx = RuleContext(graph, config or {})
     findings: list[Finding] = []
     t = time.perf_counter()
-    for rule in rules:
-        if progress:
-            progress(f"rules: {rule.id}")
-        findings.extend(MATCHERS[rule.match["matcher"]](rule, ctx))
+    with _settled():
+        for rule in rules:
+            if progress:
+                progress(f"rules: {rule.id}")
+            r0 = time.perf_counter()
+            findings.extend(MATCHERS[rule.match["matcher"]](rule, ctx))
+            timings[f"rule:{rule.id}"] = time.perf_counter() - r0
     timings["rules"] = time.perf_counter() - t
     findings = drop_superseded(findings, rules, ctx._cache.get("covered"))
     findings = name_agent_sources(findings, ctx)
