@@ -68,6 +68,15 @@ def stages(paths: list[str]) -> dict:
     report = scan(model, auth=auth)
     out["graph"] = report.timings["graph"]
     out["rules"] = report.timings["rules"]
+    out["slowest"] = sorted(((v, k[5:]) for k, v in report.timings.items() if k.startswith("rule:")), reverse=True)[:4]
+    # all-pairs reachability to admin (what ESC001/ESC002 stand on), timed again on its own: the sinks and
+    # the next step toward them from every node, certain steps only and potential ones too
+    from iamlint.graph.paths import admin_sinks, toward
+    t = time.perf_counter()
+    sinks = admin_sinks(report.graph)
+    toward(report.graph, sinks, True)
+    toward(report.graph, sinks, False)
+    out["reach"] = time.perf_counter() - t
     t = time.perf_counter()
     REPORTERS["json"](report)
     out["report"] = time.perf_counter() - t
@@ -109,7 +118,7 @@ def measure(paths: list[str], repeat: int, tmp: str) -> dict:
         if best is None or d["wall"] < best["wall"]:
             best = d
         else:   # best of each figure independently: noise only ever adds time
-            for k in STAGES + ("plain_json", "total", "cpu"):
+            for k in STAGES + ("plain_json", "total", "cpu", "reach"):
                 best[k] = min(best[k], d[k])
     return best
 
@@ -166,10 +175,11 @@ def main() -> None:
     print(f"iamlint benchmark: python {platform.python_version()}, {os.cpu_count()} CPU(s), seed {args.seed}, "
           f"best of {args.repeat} run(s) per size", flush=True)
     head = ["roles", "principals", "file MB", "json s", "wall s", "cpu s", "peak MB", "ratio", *[f"{s} s" for s in STAGES],
-            "edges", "findings"]
+            "reach s", "edges", "findings"]
     rows: list[list[str]] = []
     base = None
     growth = []
+    slow: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
             path = os.path.join(tmp, f"account-{size}.json")
@@ -181,12 +191,14 @@ def main() -> None:
                 print(f"{size} roles: failed: {exc}")
                 continue
             rows.append(_row(f"{size:,}" + (f" dense {args.dense:g}" if args.dense else ""), d, os.path.getsize(path)))
+            slow.append(f"{size:,} roles: " + ", ".join(f"{rid} {sec:.2f}" for sec, rid in d["slowest"]))
             print(table(rows[-1:], head, set(range(1, len(head)))).splitlines()[-1], file=sys.stderr, flush=True)
             if base is None:
-                base = (size, d["wall"], d["total"])
+                base = (size, d["wall"], d["total"], d["graph"], d["reach"])
             else:
                 growth.append(f"{size:,} vs {base[0]:,} roles (x{size / base[0]:.0f}): command x{d['wall'] / base[1]:.1f}, "
-                              f"stages x{d['total'] / base[2]:.1f}")
+                              f"stages x{d['total'] / base[2]:.1f}, graph x{d['graph'] / base[3]:.1f}, "
+                              f"reach x{d['reach'] / base[4]:.1f}")
             os.remove(path)
         if args.org:
             na, nr = (int(x) for x in args.org.lower().split("x"))
@@ -203,9 +215,13 @@ def main() -> None:
         print()
         for g in growth:
             print("growth: " + g)
+        for line in slow:
+            print("slowest rules, s: " + line)
         print("wall s / cpu s / peak MB: `iamlint scan --input FILE --format json` end to end in its own process "
               "(cpu = user + system time, steadier than wall on a shared machine); ratio = wall / json s; "
-              "stage columns: the same pipeline timed stage by stage in process")
+              "stage columns: the same pipeline timed stage by stage in process; reach = all-pairs reachability "
+              "to admin (every principal's next step toward an admin-equivalent, part of the rules stage) "
+              "timed again on its own")
         if args.simulate:
             rate_in, rate_cli = simulate_rate(args.simulate, tmp, args.repeat)
             print(f"simulate: {rate_in:,.0f} cases/s in process, {rate_cli:,.0f} cases/s for `iamlint simulate` "
@@ -216,7 +232,7 @@ def _row(label: str, d: dict, size: int) -> list[str]:
     return [label, f"{d['principals']:,}", f"{size / 1e6:.1f}", f"{d['plain_json']:.2f}", f"{d['wall']:.2f}",
             f"{d['cpu']:.2f}",
             f"{d['cli_peak_mb']:.0f}", f"{d['wall'] / d['plain_json']:.1f}" if d["plain_json"] else "-",
-            *[f"{d[s]:.2f}" for s in STAGES], f"{d['edges']:,}", f"{d['cli_findings']:,}"]
+            *[f"{d[s]:.2f}" for s in STAGES], f"{d['reach']:.2f}", f"{d['edges']:,}", f"{d['cli_findings']:,}"]
 
 
 if __name__ == "__main__":
