@@ -197,16 +197,20 @@ def scan(input: List[str] = typer.Option(None, "--input", "-i", help="snapshot /
         raise UsageError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
     from .config import load_config
     cfg = load_config(config)
-    model = _load_model(input, profile, region, quiet)
-    prog = _progress(quiet)
+    from .pipeline import settle, settled
     from .suppress import load_exclusions
     excl = load_exclusions(exclusions) if exclusions else []
-    report = run_scan(model, only=rules, skip=skip_rules, rule_dirs=tuple(rule_dir or ()), progress=prog,
-                      config=cfg, exclusions=excl)
-    if prog:
-        typer.echo("\r\033[K", err=True, nl=False)
-    style = Style(False if (no_color or output) else None)
-    emit(REPORTERS[format](report, style), output)
+    with settled():
+        model = _load_model(input, profile, region, quiet)
+        settle()
+        prog = _progress(quiet)
+        report = run_scan(model, only=rules, skip=skip_rules, rule_dirs=tuple(rule_dir or ()), progress=prog,
+                          config=cfg, exclusions=excl)
+        if prog:
+            typer.echo("\r\033[K", err=True, nl=False)
+        settle()
+        style = Style(False if (no_color or output) else None)
+        emit(REPORTERS[format](report, style), output)
     if fail_on is not None and report.worst_at_or_above(fail_on):
         raise typer.Exit(1)
 
