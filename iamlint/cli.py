@@ -197,7 +197,7 @@ def scan(input: List[str] = typer.Option(None, "--input", "-i", help="snapshot /
         raise UsageError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
     from .config import load_config
     cfg = load_config(config)
-    from .pipeline import settle, settled
+    from .settle import settle, settled
     from .suppress import load_exclusions
     excl = load_exclusions(exclusions) if exclusions else []
     with settled():

@@ -148,3 +148,34 @@ def test_pretty_json_keeps_every_float():
     from iamlint.jsonio import dumps_pretty
     values = [1e16, 0.1, 1.5e-7, 123456789.123, 1e300, -0.0, 3.0, 2.5e-310]
     assert json.loads(dumps_pretty(values)) == values
+
+
+
+def test_a_scan_hands_what_it_froze_back_to_the_collector():
+    """The model and graph are kept out of the cyclic collector only while a scan runs: a long-lived
+    process (an audit) must still be able to free them, and garbage made during the scan is collected."""
+    import gc
+    import weakref
+
+    from iamlint.loaders import load_paths
+    from iamlint.pipeline import scan
+    from iamlint.settle import settle, settled
+
+    class Node:
+        pass
+
+    gc.unfreeze()
+    with settled():
+        assert gc.get_freeze_count() > 0
+        with settled():
+            settle()
+        assert gc.get_freeze_count() > 0          # the inner block does not thaw the outer one
+        a, b = Node(), Node()
+        a.other, b.other = b, a                     # a cycle made inside is still collected
+        ref = weakref.ref(a)
+        del a, b
+        gc.collect()
+        assert ref() is None
+    assert gc.get_freeze_count() == 0
+    scan(load_paths([str(EXAMPLE)]))
+    assert gc.get_freeze_count() == 0

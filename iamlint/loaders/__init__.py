@@ -6,6 +6,7 @@ from typing import Iterable
 
 from ..errors import InputError
 from ..model.account import Model
+from ..settle import settle
 from .common import read_json
 from .gaad import load_gaad, looks_like_gaad
 from .snapshot import load_snapshot, looks_like_snapshot
@@ -23,7 +24,10 @@ def load_paths(paths: Iterable[str]) -> Model:
     """Load one or more snapshot / authorization-details files into one model (several accounts)."""
     model = Model()
     for path in paths:
-        load_data(read_json(path), path, model)
+        data = read_json(path)
+        settle()        # the parsed document lives until its model is built: keep the collector off it
+        load_data(data, path, model)
+        del data
     return model
 
 
