@@ -69,6 +69,7 @@ class _Prefilter:
         self._known = {a for acts in self.universe.values() for a in acts}
         self._by_patterns: dict[tuple, frozenset] = {}
         self._by_principal: dict[str, frozenset] = {}
+        self._interned: dict[frozenset, frozenset] = {}
 
     def _allowed_by(self, patterns: tuple[str, ...], negated: bool) -> frozenset:
         key = (patterns, negated)
@@ -98,7 +99,10 @@ class _Prefilter:
                     if st.is_allow:
                         out |= self._allowed_by(st.actions if st.actions is not None else st.not_actions,
                                                 st.actions is None)
-            hit = self._by_principal[p.arn] = frozenset(out)
+            # equal answers are kept as one object: principals with the same grants form one class
+            # (Builder.able decides each class once)
+            fs = frozenset(out)
+            hit = self._by_principal[p.arn] = self._interned.setdefault(fs, fs)
         return hit
 
     def may(self, p: Principal, action: str) -> bool:
@@ -183,6 +187,7 @@ class Builder:
         self._sig_patterns: dict = {}                           # check: patterns by (caller, action, account)
         self.hub_members: dict[str, frozenset] = {}             # rewrite hub -> principals it names
         self._rollback: dict = {}                               # policy_rewrite: admin version by (target, policy)
+        self._able_classes: tuple | None = None                 # able: (actors, allowed-action class -> indices)
 
     # -------------------------------------------------------------- helpers
     def add(self, e: Edge) -> None:
@@ -237,8 +242,18 @@ class Builder:
         sets = [frozenset(a.lower() for a in g) for g in groups]
         if not all(s <= self.pre._known for s in sets):
             return [p for p in self.actors if all(any(self.pre.may(p, a) for a in s) for s in sets)]
-        known = self.pre._known_allowed
-        return [p for p in self.actors if all(not known(p).isdisjoint(s) for s in sets)]
+        # the actors by class of allowed actions (each class decided once), in actor order
+        actors = self.actors
+        if self._able_classes is None or self._able_classes[0] is not actors:
+            known = self.pre._known_allowed
+            classes: dict[frozenset, list[int]] = {}
+            for i, p in enumerate(actors):
+                classes.setdefault(known(p), []).append(i)
+            self._able_classes = (actors, classes)
+        hits = [i for k, idx in self._able_classes[1].items() if all(not k.isdisjoint(s) for s in sets)
+                for i in idx]
+        hits.sort()
+        return [actors[i] for i in hits]
 
     def check_spec(self, actor: Principal, spec: ActionSpec, binding: dict[str, str],
                    eb: EdgeBuilder) -> bool:
