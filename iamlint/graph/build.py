@@ -154,8 +154,12 @@ def allow_patterns(auth: Authorizer, p: Principal, action: str) -> list[str] | N
     return out
 
 
-def _could_match(patterns: list[str] | None, arn: str) -> bool:
-    return patterns is None or any(wildcard.match(x, arn) for x in patterns)
+def _tuple(xs: list[str] | None) -> tuple[str, ...] | None:
+    return None if xs is None else tuple(xs)
+
+
+def _could_match(patterns: list[str] | tuple[str, ...] | None, arn: str) -> bool:
+    return patterns is None or wildcard.match_any(patterns if type(patterns) is tuple else tuple(patterns), arn)
 
 
 HUB = "hub:"
@@ -187,6 +191,7 @@ class Builder:
         self._sig_patterns: dict = {}                           # check: patterns by (caller, action, account)
         self.hub_members: dict[str, frozenset] = {}             # rewrite hub -> principals it names
         self._rollback: dict = {}                               # policy_rewrite: admin version by (target, policy)
+        self._cmp_pools: dict = {}                              # _matching: customer-managed policies by pool
         self._able_classes: tuple | None = None                 # able: (actors, allowed-action class -> indices)
 
     # -------------------------------------------------------------- helpers
@@ -446,7 +451,7 @@ class Builder:
             if self.pre.may(p, "sts:AssumeRole"):
                 assumers_by_account.setdefault(p.account, []).append(p)
         all_assumers = [p for ps in assumers_by_account.values() for p in ps]
-        patterns = {p.arn: allow_patterns(self.auth, p, "sts:AssumeRole") for p in all_assumers}
+        patterns = {p.arn: _tuple(allow_patterns(self.auth, p, "sts:AssumeRole")) for p in all_assumers}
         # principals that may call sts:AssumeRole on every role of their account: one edge to a hub
         broad: dict[str, set[str]] = {}
         for acct, ps in assumers_by_account.items():
@@ -618,8 +623,15 @@ class Builder:
         if hit is None:
             pool = [p for k in kinds for p in self._pool(acct, k, tag)]
             if via == "policy":
-                hit = [p for p in pool if any(_cmp(self.model, x) and wildcard.match(pat, x)
-                                              for x in p.managed_policies)]
+                # the pool's customer-managed policies, each matched once against the pattern
+                pk = (tag, acct, kinds)
+                held = self._cmp_pools.get(pk)
+                if held is None:
+                    held = self._cmp_pools[pk] = [(p, frozenset(x for x in p.managed_policies
+                                                                 if _cmp(self.model, x))) for p in pool]
+                named = {x for _, xs in held for x in xs}
+                named = {x for x in named if wildcard.match(pat, x)}
+                hit = [p for p, xs in held if not named.isdisjoint(xs)]
             elif not wildcard.has_wildcard(pat):
                 hit = [p for p in pool if p.arn == pat]
             else:
@@ -956,7 +968,7 @@ class Builder:
                             teb.add(f"{m.service} trust", role.arn, trust_d)
                             self.add(teb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
                 continue
-            pats = allow_patterns(self.auth, actor, "iam:PassRole")
+            pats = _tuple(allow_patterns(self.auth, actor, "iam:PassRole"))
             for role, trust_d in candidates:
                 if role.arn == actor.arn or role.account != actor.account or not _could_match(pats, role.arn):
                     continue

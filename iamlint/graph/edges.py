@@ -53,9 +53,10 @@ class EdgeBuilder:
     def add(self, action: str, resource: str, d: Decision) -> None:
         self.actions.append(action)
         self.resources.append(resource)
-        self.evidence.extend(r.label() for r in d.allowed_by)
-        self.conditions.extend(p.describe() for p in d.conditions)
-        self.keys.extend(p.condition.key for p in d.conditions)
+        labels, described, keys = d.evidence_parts
+        self.evidence.extend(labels)
+        self.conditions.extend(described)
+        self.keys.extend(keys)
 
     def copy(self) -> "EdgeBuilder":
         return EdgeBuilder(list(self.actions), list(self.resources), list(self.evidence),
