@@ -9,6 +9,7 @@ whenever it can also act as the target; a self-loop is self-escalation).
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -531,12 +532,6 @@ class Builder:
                             action = ("sts:AssumeRoleWithSAML" if ":saml-provider/" in v
                                       else "sts:AssumeRoleWithWebIdentity")
                             federated.add((v, action))
-            for acct in wide:
-                for p in exact.get(role.arn, ()):
-                    if p.account == acct:
-                        callers.setdefault(p.arn, p)
-                for p in fuzzy.get(acct, ()):
-                    callers.setdefault(p.arn, p)
             simple = role.account in wide and _simple_account_trust(role)
             hub_users = broad.get(role.account, set()) if simple else set()
             if simple and hub_users:
@@ -556,6 +551,17 @@ class Builder:
                         eb.add("sts:AssumeRole", role.arn, root_d)
                         self.add(eb.edge(hub, role.arn, "sts-assume-role"))
                     covered |= members[hub]
+            # the assumers of the accounts the trust admits as a whole; those the loop below would pass
+            # over (reached through a hub, or grants that cannot name this role) are left out here already
+            for acct in wide:
+                for p in exact.get(role.arn, ()):
+                    if p.account == acct:
+                        callers.setdefault(p.arn, p)
+                for p in fuzzy.get(acct, ()):
+                    arn = p.arn
+                    if arn in named or not (arn in hub_users or arn in covered
+                                            or not _could_match(patterns[arn], role.arn)):
+                        callers.setdefault(arn, p)
             for arn, p in callers.items():
                 if p is not None and arn not in named and (
                         arn in hub_users or arn in covered or not _could_match(patterns.get(arn), role.arn)):
@@ -1323,4 +1329,14 @@ def _external_kind(node: str) -> str:
 
 
 def build_graph(model: Model, auth: Authorizer | None = None, progress=None) -> Graph:
-    return Builder(model, auth, progress).build()
+    # The build allocates hundreds of thousands of objects (edges, decisions, graph dicts) and frees next
+    # to no cycles; each allocation burst made the cyclic collector walk the whole model and the growing
+    # graph again (a sixth of the build at 20,000 roles). It is paused for the build and restored after;
+    # whatever cyclic garbage the build left is found by the collector's next run as usual.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return Builder(model, auth, progress).build()
+    finally:
+        if was_enabled:
+            gc.enable()
