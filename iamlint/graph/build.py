@@ -303,7 +303,13 @@ class Builder:
             by_matcher.setdefault(m.matcher, []).append(m)
         self._say("graph: admin-equivalent principals")
         self.admin: dict[str, str] = {}
+        # both of admin_level's probe lists start with the same action, and it answers None when no Allow
+        # statement names it: the prefilter (no statement admits it at all) tells so without a scan
+        first = ADMIN_PROBES[0].lower()
+        shortcut = first == IAM_WRITE_PROBES[0].lower() and first in self.pre._known
         for p in self.model.principals():
+            if shortcut and p.kind is not Kind.GROUP and first not in self.pre._known_allowed(p):
+                continue
             level = admin_level(self.auth, p)
             if level:
                 self.admin[p.arn] = level

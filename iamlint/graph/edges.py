@@ -63,10 +63,18 @@ class EdgeBuilder:
                            list(self.conditions), list(self.keys))
 
     def edge(self, source: str, target: str, method: str, **kw) -> Edge:
-        u = lambda xs: tuple(dict.fromkeys(xs))  # noqa: E731
-        pairs = u(zip(self.actions, self.resources))
-        return Edge(source, target, method, tuple(a for a, _ in pairs), tuple(r for _, r in pairs),
-                    u(self.evidence), u(self.conditions), u(self.keys), **kw)
+        if len(self.actions) == 1 and len(self.resources) == 1:
+            acts, ress = tuple(self.actions), tuple(self.resources)
+        else:
+            pairs = tuple(dict.fromkeys(zip(self.actions, self.resources)))
+            acts, ress = tuple(a for a, _ in pairs), tuple(r for _, r in pairs)
+        return Edge(source, target, method, acts, ress, _unique(self.evidence), _unique(self.conditions),
+                    _unique(self.keys), **kw)
+
+
+def _unique(xs: list[str]) -> tuple[str, ...]:
+    """The items in order, each once."""
+    return tuple(xs) if len(xs) < 2 else tuple(dict.fromkeys(xs))
 
 
 def merge(a: Edge, b: Edge) -> Edge:
