@@ -1216,20 +1216,39 @@ def _user_precondition(model: Model, u: Principal, pre: str | None) -> tuple[boo
 
 def _cap_class(auth: Authorizer, p: Principal) -> tuple | None:
     """Principals whose admin-equivalence under an added admin policy must be the same: same account (so
-    the same SCPs), kind, boundary and identity Deny statements, where none of those statements reads the
-    principal (a policy variable, or a condition on a key about the caller). None: decide on its own."""
+    the same SCPs), kind, boundary and identity Deny statements, where none of those statements holds a
+    policy variable. When some of them (or of the account's RCPs) has a condition on a key about the caller
+    (an SCP exempting `aws:PrincipalArn` role/admin-*), the answers of those conditions for this principal
+    join the class: the evaluator reads the caller there only through them. None: decide on its own."""
     ps = auth.policy_set(p)
     denies = tuple(st for pol in ps.identity for st in pol.document.statements if not st.is_allow)
     stmts = denies + tuple(st for pol in ps.boundaries for st in pol.document.statements) + tuple(
         st for lvl in (ps.scps or ()) for pol in lvl for st in pol.document.statements)
+    reads = False
     for st in stmts:
-        if any("${" in x for x in (st.resources or st.not_resources or ())) or any(
-                c.key.lower().startswith(CALLER_KEYS) or any("${" in v for v in c.values)
-                for c in st.conditions):
+        if _has_variable(st):
             return None
-    return (p.account, p.kind, p.service_linked, tuple(b.arn for b in ps.boundaries),
-            tuple((st.effect, st.actions, st.not_actions, st.resources, st.not_resources, st.conditions)
-                  for st in denies))
+        reads = reads or any(c.key_lower.startswith(CALLER_KEYS) for c in st.conditions)
+    key = (p.account, p.kind, p.service_linked, tuple(b.arn for b in ps.boundaries),
+           tuple((st.effect, st.actions, st.not_actions, st.resources, st.not_resources, st.conditions)
+                 for st in denies))
+    if not reads:
+        return key
+    org = auth.model.organization
+    rcps = auth._guardrails(org.rcps, p.account, "rcp") if org is not None else None
+    stmts += tuple(st for lvl in (rcps or ()) for pol in lvl for st in pol.document.statements)
+    if any(_has_variable(st) for st in stmts):
+        return None
+    from ..engine.conditions import evaluate_condition
+    ctx = auth.default_context(p, p.arn)
+    return key + (tuple(evaluate_condition(c, ctx) for st in stmts for c in st.conditions
+                        if c.key_lower.startswith(CALLER_KEYS)),)
+
+
+def _has_variable(st) -> bool:
+    """A policy variable in the statement's resources or condition values."""
+    return any("${" in x for x in (st.resources or st.not_resources or ())) or any(
+        "${" in v for c in st.conditions for v in c.values)
 
 
 def _has_identity_deny(auth: Authorizer, p: Principal) -> bool:
