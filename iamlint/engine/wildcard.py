@@ -23,6 +23,12 @@ def _compile(pattern: str, ignore_case: bool) -> re.Pattern:
     return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
+def compiled(pattern: str, ignore_case: bool = False) -> re.Pattern:
+    """The pattern's regular expression: `match(pattern, v)` is `compiled(pattern).fullmatch(v) is not None`
+    for a pattern with a wildcard."""
+    return _compile(pattern, ignore_case)
+
+
 def has_wildcard(pattern: str) -> bool:
     return "*" in pattern or "?" in pattern
 

@@ -635,19 +635,23 @@ class Builder:
         if hit is None:
             pool = [p for k in kinds for p in self._pool(acct, k, tag)]
             if via == "policy":
-                # the pool's customer-managed policies, each matched once against the pattern
+                # the pool's customer-managed policies, each with the positions in the pool of the
+                # principals holding it (listed once per pool), each matched once against the pattern
                 pk = (tag, acct, kinds)
-                held = self._cmp_pools.get(pk)
-                if held is None:
-                    held = self._cmp_pools[pk] = [(p, frozenset(x for x in p.managed_policies
-                                                                 if _cmp(self.model, x))) for p in pool]
-                named = {x for _, xs in held for x in xs}
-                named = {x for x in named if wildcard.match(pat, x)}
-                hit = [p for p, xs in held if not named.isdisjoint(xs)]
+                where = self._cmp_pools.get(pk)
+                if where is None:
+                    where = self._cmp_pools[pk] = {}
+                    for i, p in enumerate(pool):
+                        for x in dict.fromkeys(p.managed_policies):
+                            if _cmp(self.model, x):
+                                where.setdefault(x, []).append(i)
+                idx = sorted({i for x, ids in where.items() if wildcard.match(pat, x) for i in ids})
+                hit = [pool[i] for i in idx]
             elif not wildcard.has_wildcard(pat):
                 hit = [p for p in pool if p.arn == pat]
             else:
-                hit = [p for p in pool if wildcard.match(pat, p.arn)]
+                rx = wildcard.compiled(pat)
+                hit = [p for p in pool if rx.fullmatch(p.arn) is not None]
             self._pattern_cache[key] = hit
         return hit
 
@@ -743,8 +747,15 @@ class Builder:
         decided once per target and policy, whichever actor may roll it back."""
         key = (t.arn, parn)
         if key not in self._rollback:
-            self._rollback[key] = next((v for v in pol.versions if not v.is_default and admin_level(
-                self.auth, t, replace={parn: v.document}) in ("admin", "iam-write")), None)
+            # admin_level (of a user or role) answers None when no identity statement names its first probe
+            # everywhere: with `pol` swapped, that is known from the target's other policies and the version
+            first = ADMIN_PROBES[0].lower()
+            quick = t.kind is not Kind.GROUP and first == IAM_WRITE_PROBES[0].lower()
+            others = quick and any(_document_allows(n.document, first, everywhere=True)
+                                   for n in self.auth.policy_set(t).identity if n.arn != parn)
+            self._rollback[key] = next((v for v in pol.versions if not v.is_default and not (
+                quick and not others and not _document_allows(v.document, first, everywhere=True))
+                and admin_level(self.auth, t, replace={parn: v.document}) in ("admin", "iam-write")), None)
         return self._rollback[key]
 
     def restriction_removal(self, m: Method) -> None:
@@ -1310,13 +1321,17 @@ def identity_allows(auth: Authorizer, p: Principal, action: str, everywhere: boo
     pattern that can cover every resource: all `*`, a variable, or NotResource)? When none does, p cannot be
     allowed it on "*" (no resource policy applies there): a cheap test before asking the evaluator."""
     a = action.lower()
-    for pol in auth.policy_set(p).identity:
-        for st in pol.document.statements:
-            if st.is_allow and (wildcard.match_any_ci(st.actions, a) if st.actions is not None
-                                else not wildcard.match_any_ci(st.not_actions, a)):
-                if not everywhere or st.resources is None or any(
-                        not x.strip("*") or "${" in x for x in st.resources):
-                    return True
+    return any(_document_allows(pol.document, a, everywhere) for pol in auth.policy_set(p).identity)
+
+
+def _document_allows(doc, action_lower: str, everywhere: bool = False) -> bool:
+    """identity_allows for one document."""
+    for st in doc.statements:
+        if st.is_allow and (wildcard.match_any_ci(st.actions, action_lower) if st.actions is not None
+                            else not wildcard.match_any_ci(st.not_actions, action_lower)):
+            if not everywhere or st.resources is None or any(
+                    not x.strip("*") or "${" in x for x in st.resources):
+                return True
     return False
 
 
