@@ -127,9 +127,12 @@ class Authorizer:
         rcps = self._guardrails(org.rcps, racct, "rcp") if org else None
         ps = PolicySet(identity=base.identity, resource=rp, boundaries=base.boundaries, scps=base.scps,
                        rcps=rcps, session=None)
-        ctx = self.default_context(p, principal_arn).merged(context, complete=complete or None)
-        if complete:
-            ctx.complete = True
+        ctx = self.default_context(p, principal_arn)
+        if context or complete:
+            # a copy: the default context is shared by every request of this principal (never changed)
+            ctx = ctx.merged(context, complete=complete or None)
+            if complete:
+                ctx.complete = True
         caller = self.caller(principal_arn)
         mgmt = bool(org and org.management_account and caller.account == org.management_account)
         req = Request(action=action, resource=resource, principal=principal_arn, context=ctx,

@@ -19,6 +19,7 @@ answer is then Conditional, naming the undecided conditions. Nothing is guessed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterable
 
 from ..model.policy import Condition, PolicyDocument, Statement
@@ -134,6 +135,13 @@ class Decision:
     @property
     def condition_keys(self) -> tuple[str, ...]:
         return tuple(sorted({p.condition.key for p in self.conditions}))
+
+    @cached_property
+    def evidence_parts(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(labels of the granting statements, undecided conditions described, their keys), in order: what
+        an edge records of this decision, formatted once however many edges it backs."""
+        return (tuple(r.label() for r in self.allowed_by), tuple(p.describe() for p in self.conditions),
+                tuple(p.condition.key for p in self.conditions))
 
     def to_json(self) -> dict:
         return {

@@ -1,6 +1,7 @@
 """Wildcard patterns as IAM uses them: `*` any run of characters, `?` exactly one.
 
-Matching is compiled to a regular expression once per (pattern, case) and cached.
+Matching is compiled to a regular expression once per (pattern, case) and cached; the pattern-to-pattern
+questions (`intersects`, `arn_intersects`, `covers`) are pure functions of their strings, cached by them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ def _compile(pattern: str, ignore_case: bool) -> re.Pattern:
     return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
+def compiled(pattern: str, ignore_case: bool = False) -> re.Pattern:
+    """The pattern's regular expression: `match(pattern, v)` is `compiled(pattern).fullmatch(v) is not None`
+    for a pattern with a wildcard."""
+    return _compile(pattern, ignore_case)
+
+
 def has_wildcard(pattern: str) -> bool:
     return "*" in pattern or "?" in pattern
 
@@ -36,6 +43,22 @@ def match(pattern: str, value: str, ignore_case: bool = False) -> bool:
 
 
 @lru_cache(maxsize=65536)
+@lru_cache(maxsize=65536)
+def _any_exact(patterns: tuple[str, ...]) -> re.Pattern | None:
+    """One regular expression for a tuple of patterns (case-sensitive); None when one of them is `*`."""
+    if "*" in patterns:
+        return None
+    return re.compile("|".join(f"(?:{_compile(p, False).pattern})" for p in patterns), re.DOTALL)
+
+
+def match_any(patterns: tuple[str, ...], value: str) -> bool:
+    """Same answer as `any(match(p, value) for p in patterns)`, compiled once per tuple."""
+    if not patterns:
+        return False
+    rx = _any_exact(patterns)
+    return rx is None or rx.fullmatch(value) is not None
+
+
 @lru_cache(maxsize=65536)
 def _any_matcher(patterns: tuple[str, ...]) -> tuple[frozenset, re.Pattern | None]:
     literal = frozenset(p.lower() for p in patterns if not has_wildcard(p))
@@ -52,6 +75,7 @@ def match_any_ci(patterns: tuple[str, ...], value_lower: str) -> bool:
     return value_lower in literal or (rx is not None and rx.fullmatch(value_lower) is not None)
 
 
+@lru_cache(maxsize=1 << 18)
 def intersects(a: str, b: str, ignore_case: bool = False) -> bool:
     """True when some string matches both wildcard patterns `a` and `b`.
 
@@ -87,6 +111,7 @@ def intersects(a: str, b: str, ignore_case: bool = False) -> bool:
     return False
 
 
+@lru_cache(maxsize=1 << 18)
 def arn_intersects(a: str, b: str, ignore_case: bool = False) -> bool:
     """`intersects` for ARN patterns: can some real ARN match both? A real ARN has no colon in its first
     five fields (partition, service, region, account), so those are compared field by field and a `*`
@@ -98,6 +123,7 @@ def arn_intersects(a: str, b: str, ignore_case: bool = False) -> bool:
     return all(intersects(x, y, ignore_case) for x, y in zip(pa, pb))
 
 
+@lru_cache(maxsize=1 << 18)
 def covers(general: str, specific: str, ignore_case: bool = False) -> bool:
     """True when every string matching `specific` also matches `general` (sound for `*` in `specific`)."""
     if general == "*":

@@ -9,6 +9,7 @@ whenever it can also act as the target; a self-loop is self-escalation).
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -69,6 +70,7 @@ class _Prefilter:
         self._known = {a for acts in self.universe.values() for a in acts}
         self._by_patterns: dict[tuple, frozenset] = {}
         self._by_principal: dict[str, frozenset] = {}
+        self._interned: dict[frozenset, frozenset] = {}
 
     def _allowed_by(self, patterns: tuple[str, ...], negated: bool) -> frozenset:
         key = (patterns, negated)
@@ -98,7 +100,10 @@ class _Prefilter:
                     if st.is_allow:
                         out |= self._allowed_by(st.actions if st.actions is not None else st.not_actions,
                                                 st.actions is None)
-            hit = self._by_principal[p.arn] = frozenset(out)
+            # equal answers are kept as one object: principals with the same grants form one class
+            # (Builder.able decides each class once)
+            fs = frozenset(out)
+            hit = self._by_principal[p.arn] = self._interned.setdefault(fs, fs)
         return hit
 
     def may(self, p: Principal, action: str) -> bool:
@@ -150,8 +155,12 @@ def allow_patterns(auth: Authorizer, p: Principal, action: str) -> list[str] | N
     return out
 
 
-def _could_match(patterns: list[str] | None, arn: str) -> bool:
-    return patterns is None or any(wildcard.match(x, arn) for x in patterns)
+def _tuple(xs: list[str] | None) -> tuple[str, ...] | None:
+    return None if xs is None else tuple(xs)
+
+
+def _could_match(patterns: list[str] | tuple[str, ...] | None, arn: str) -> bool:
+    return patterns is None or wildcard.match_any(patterns if type(patterns) is tuple else tuple(patterns), arn)
 
 
 HUB = "hub:"
@@ -183,6 +192,8 @@ class Builder:
         self._sig_patterns: dict = {}                           # check: patterns by (caller, action, account)
         self.hub_members: dict[str, frozenset] = {}             # rewrite hub -> principals it names
         self._rollback: dict = {}                               # policy_rewrite: admin version by (target, policy)
+        self._cmp_pools: dict = {}                              # _matching: customer-managed policies by pool
+        self._able_classes: tuple | None = None                 # able: (actors, allowed-action class -> indices)
 
     # -------------------------------------------------------------- helpers
     def add(self, e: Edge) -> None:
@@ -237,8 +248,18 @@ class Builder:
         sets = [frozenset(a.lower() for a in g) for g in groups]
         if not all(s <= self.pre._known for s in sets):
             return [p for p in self.actors if all(any(self.pre.may(p, a) for a in s) for s in sets)]
-        known = self.pre._known_allowed
-        return [p for p in self.actors if all(not known(p).isdisjoint(s) for s in sets)]
+        # the actors by class of allowed actions (each class decided once), in actor order
+        actors = self.actors
+        if self._able_classes is None or self._able_classes[0] is not actors:
+            known = self.pre._known_allowed
+            classes: dict[frozenset, list[int]] = {}
+            for i, p in enumerate(actors):
+                classes.setdefault(known(p), []).append(i)
+            self._able_classes = (actors, classes)
+        hits = [i for k, idx in self._able_classes[1].items() if all(not k.isdisjoint(s) for s in sets)
+                for i in idx]
+        hits.sort()
+        return [actors[i] for i in hits]
 
     def check_spec(self, actor: Principal, spec: ActionSpec, binding: dict[str, str],
                    eb: EdgeBuilder) -> bool:
@@ -282,7 +303,13 @@ class Builder:
             by_matcher.setdefault(m.matcher, []).append(m)
         self._say("graph: admin-equivalent principals")
         self.admin: dict[str, str] = {}
+        # both of admin_level's probe lists start with the same action, and it answers None when no Allow
+        # statement names it: the prefilter (no statement admits it at all) tells so without a scan
+        first = ADMIN_PROBES[0].lower()
+        shortcut = first == IAM_WRITE_PROBES[0].lower() and first in self.pre._known
         for p in self.model.principals():
+            if shortcut and p.kind is not Kind.GROUP and first not in self.pre._known_allowed(p):
+                continue
             level = admin_level(self.auth, p)
             if level:
                 self.admin[p.arn] = level
@@ -431,7 +458,7 @@ class Builder:
             if self.pre.may(p, "sts:AssumeRole"):
                 assumers_by_account.setdefault(p.account, []).append(p)
         all_assumers = [p for ps in assumers_by_account.values() for p in ps]
-        patterns = {p.arn: allow_patterns(self.auth, p, "sts:AssumeRole") for p in all_assumers}
+        patterns = {p.arn: _tuple(allow_patterns(self.auth, p, "sts:AssumeRole")) for p in all_assumers}
         # principals that may call sts:AssumeRole on every role of their account: one edge to a hub
         broad: dict[str, set[str]] = {}
         for acct, ps in assumers_by_account.items():
@@ -511,12 +538,6 @@ class Builder:
                             action = ("sts:AssumeRoleWithSAML" if ":saml-provider/" in v
                                       else "sts:AssumeRoleWithWebIdentity")
                             federated.add((v, action))
-            for acct in wide:
-                for p in exact.get(role.arn, ()):
-                    if p.account == acct:
-                        callers.setdefault(p.arn, p)
-                for p in fuzzy.get(acct, ()):
-                    callers.setdefault(p.arn, p)
             simple = role.account in wide and _simple_account_trust(role)
             hub_users = broad.get(role.account, set()) if simple else set()
             if simple and hub_users:
@@ -536,6 +557,17 @@ class Builder:
                         eb.add("sts:AssumeRole", role.arn, root_d)
                         self.add(eb.edge(hub, role.arn, "sts-assume-role"))
                     covered |= members[hub]
+            # the assumers of the accounts the trust admits as a whole; those the loop below would pass
+            # over (reached through a hub, or grants that cannot name this role) are left out here already
+            for acct in wide:
+                for p in exact.get(role.arn, ()):
+                    if p.account == acct:
+                        callers.setdefault(p.arn, p)
+                for p in fuzzy.get(acct, ()):
+                    arn = p.arn
+                    if arn in named or not (arn in hub_users or arn in covered
+                                            or not _could_match(patterns[arn], role.arn)):
+                        callers.setdefault(arn, p)
             for arn, p in callers.items():
                 if p is not None and arn not in named and (
                         arn in hub_users or arn in covered or not _could_match(patterns.get(arn), role.arn)):
@@ -603,12 +635,23 @@ class Builder:
         if hit is None:
             pool = [p for k in kinds for p in self._pool(acct, k, tag)]
             if via == "policy":
-                hit = [p for p in pool if any(_cmp(self.model, x) and wildcard.match(pat, x)
-                                              for x in p.managed_policies)]
+                # the pool's customer-managed policies, each with the positions in the pool of the
+                # principals holding it (listed once per pool), each matched once against the pattern
+                pk = (tag, acct, kinds)
+                where = self._cmp_pools.get(pk)
+                if where is None:
+                    where = self._cmp_pools[pk] = {}
+                    for i, p in enumerate(pool):
+                        for x in dict.fromkeys(p.managed_policies):
+                            if _cmp(self.model, x):
+                                where.setdefault(x, []).append(i)
+                idx = sorted({i for x, ids in where.items() if wildcard.match(pat, x) for i in ids})
+                hit = [pool[i] for i in idx]
             elif not wildcard.has_wildcard(pat):
                 hit = [p for p in pool if p.arn == pat]
             else:
-                hit = [p for p in pool if wildcard.match(pat, p.arn)]
+                rx = wildcard.compiled(pat)
+                hit = [p for p in pool if rx.fullmatch(p.arn) is not None]
             self._pattern_cache[key] = hit
         return hit
 
@@ -704,8 +747,15 @@ class Builder:
         decided once per target and policy, whichever actor may roll it back."""
         key = (t.arn, parn)
         if key not in self._rollback:
-            self._rollback[key] = next((v for v in pol.versions if not v.is_default and admin_level(
-                self.auth, t, replace={parn: v.document}) in ("admin", "iam-write")), None)
+            # admin_level (of a user or role) answers None when no identity statement names its first probe
+            # everywhere: with `pol` swapped, that is known from the target's other policies and the version
+            first = ADMIN_PROBES[0].lower()
+            quick = t.kind is not Kind.GROUP and first == IAM_WRITE_PROBES[0].lower()
+            others = quick and any(_document_allows(n.document, first, everywhere=True)
+                                   for n in self.auth.policy_set(t).identity if n.arn != parn)
+            self._rollback[key] = next((v for v in pol.versions if not v.is_default and not (
+                quick and not others and not _document_allows(v.document, first, everywhere=True))
+                and admin_level(self.auth, t, replace={parn: v.document}) in ("admin", "iam-write")), None)
         return self._rollback[key]
 
     def restriction_removal(self, m: Method) -> None:
@@ -941,7 +991,7 @@ class Builder:
                             teb.add(f"{m.service} trust", role.arn, trust_d)
                             self.add(teb.edge(hub, role.arn, m.id, potential=potential, assumes=assumes))
                 continue
-            pats = allow_patterns(self.auth, actor, "iam:PassRole")
+            pats = _tuple(allow_patterns(self.auth, actor, "iam:PassRole"))
             for role, trust_d in candidates:
                 if role.arn == actor.arn or role.account != actor.account or not _could_match(pats, role.arn):
                     continue
@@ -1177,20 +1227,39 @@ def _user_precondition(model: Model, u: Principal, pre: str | None) -> tuple[boo
 
 def _cap_class(auth: Authorizer, p: Principal) -> tuple | None:
     """Principals whose admin-equivalence under an added admin policy must be the same: same account (so
-    the same SCPs), kind, boundary and identity Deny statements, where none of those statements reads the
-    principal (a policy variable, or a condition on a key about the caller). None: decide on its own."""
+    the same SCPs), kind, boundary and identity Deny statements, where none of those statements holds a
+    policy variable. When some of them (or of the account's RCPs) has a condition on a key about the caller
+    (an SCP exempting `aws:PrincipalArn` role/admin-*), the answers of those conditions for this principal
+    join the class: the evaluator reads the caller there only through them. None: decide on its own."""
     ps = auth.policy_set(p)
     denies = tuple(st for pol in ps.identity for st in pol.document.statements if not st.is_allow)
     stmts = denies + tuple(st for pol in ps.boundaries for st in pol.document.statements) + tuple(
         st for lvl in (ps.scps or ()) for pol in lvl for st in pol.document.statements)
+    reads = False
     for st in stmts:
-        if any("${" in x for x in (st.resources or st.not_resources or ())) or any(
-                c.key.lower().startswith(CALLER_KEYS) or any("${" in v for v in c.values)
-                for c in st.conditions):
+        if _has_variable(st):
             return None
-    return (p.account, p.kind, p.service_linked, tuple(b.arn for b in ps.boundaries),
-            tuple((st.effect, st.actions, st.not_actions, st.resources, st.not_resources, st.conditions)
-                  for st in denies))
+        reads = reads or any(c.key_lower.startswith(CALLER_KEYS) for c in st.conditions)
+    key = (p.account, p.kind, p.service_linked, tuple(b.arn for b in ps.boundaries),
+           tuple((st.effect, st.actions, st.not_actions, st.resources, st.not_resources, st.conditions)
+                 for st in denies))
+    if not reads:
+        return key
+    org = auth.model.organization
+    rcps = auth._guardrails(org.rcps, p.account, "rcp") if org is not None else None
+    stmts += tuple(st for lvl in (rcps or ()) for pol in lvl for st in pol.document.statements)
+    if any(_has_variable(st) for st in stmts):
+        return None
+    from ..engine.conditions import evaluate_condition
+    ctx = auth.default_context(p, p.arn)
+    return key + (tuple(evaluate_condition(c, ctx) for st in stmts for c in st.conditions
+                        if c.key_lower.startswith(CALLER_KEYS)),)
+
+
+def _has_variable(st) -> bool:
+    """A policy variable in the statement's resources or condition values."""
+    return any("${" in x for x in (st.resources or st.not_resources or ())) or any(
+        "${" in v for c in st.conditions for v in c.values)
 
 
 def _has_identity_deny(auth: Authorizer, p: Principal) -> bool:
@@ -1252,13 +1321,17 @@ def identity_allows(auth: Authorizer, p: Principal, action: str, everywhere: boo
     pattern that can cover every resource: all `*`, a variable, or NotResource)? When none does, p cannot be
     allowed it on "*" (no resource policy applies there): a cheap test before asking the evaluator."""
     a = action.lower()
-    for pol in auth.policy_set(p).identity:
-        for st in pol.document.statements:
-            if st.is_allow and (wildcard.match_any_ci(st.actions, a) if st.actions is not None
-                                else not wildcard.match_any_ci(st.not_actions, a)):
-                if not everywhere or st.resources is None or any(
-                        not x.strip("*") or "${" in x for x in st.resources):
-                    return True
+    return any(_document_allows(pol.document, a, everywhere) for pol in auth.policy_set(p).identity)
+
+
+def _document_allows(doc, action_lower: str, everywhere: bool = False) -> bool:
+    """identity_allows for one document."""
+    for st in doc.statements:
+        if st.is_allow and (wildcard.match_any_ci(st.actions, action_lower) if st.actions is not None
+                            else not wildcard.match_any_ci(st.not_actions, action_lower)):
+            if not everywhere or st.resources is None or any(
+                    not x.strip("*") or "${" in x for x in st.resources):
+                return True
     return False
 
 
@@ -1296,4 +1369,14 @@ def _external_kind(node: str) -> str:
 
 
 def build_graph(model: Model, auth: Authorizer | None = None, progress=None) -> Graph:
-    return Builder(model, auth, progress).build()
+    # The build allocates hundreds of thousands of objects (edges, decisions, graph dicts) and frees next
+    # to no cycles; each allocation burst made the cyclic collector walk the whole model and the growing
+    # graph again (a sixth of the build at 20,000 roles). It is paused for the build and restored after;
+    # whatever cyclic garbage the build left is found by the collector's next run as usual.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return Builder(model, auth, progress).build()
+    finally:
+        if was_enabled:
+            gc.enable()

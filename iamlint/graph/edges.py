@@ -53,19 +53,28 @@ class EdgeBuilder:
     def add(self, action: str, resource: str, d: Decision) -> None:
         self.actions.append(action)
         self.resources.append(resource)
-        self.evidence.extend(r.label() for r in d.allowed_by)
-        self.conditions.extend(p.describe() for p in d.conditions)
-        self.keys.extend(p.condition.key for p in d.conditions)
+        labels, described, keys = d.evidence_parts
+        self.evidence.extend(labels)
+        self.conditions.extend(described)
+        self.keys.extend(keys)
 
     def copy(self) -> "EdgeBuilder":
         return EdgeBuilder(list(self.actions), list(self.resources), list(self.evidence),
                            list(self.conditions), list(self.keys))
 
     def edge(self, source: str, target: str, method: str, **kw) -> Edge:
-        u = lambda xs: tuple(dict.fromkeys(xs))  # noqa: E731
-        pairs = u(zip(self.actions, self.resources))
-        return Edge(source, target, method, tuple(a for a, _ in pairs), tuple(r for _, r in pairs),
-                    u(self.evidence), u(self.conditions), u(self.keys), **kw)
+        if len(self.actions) == 1 and len(self.resources) == 1:
+            acts, ress = tuple(self.actions), tuple(self.resources)
+        else:
+            pairs = tuple(dict.fromkeys(zip(self.actions, self.resources)))
+            acts, ress = tuple(a for a, _ in pairs), tuple(r for _, r in pairs)
+        return Edge(source, target, method, acts, ress, _unique(self.evidence), _unique(self.conditions),
+                    _unique(self.keys), **kw)
+
+
+def _unique(xs: list[str]) -> tuple[str, ...]:
+    """The items in order, each once."""
+    return tuple(xs) if len(xs) < 2 else tuple(dict.fromkeys(xs))
 
 
 def merge(a: Edge, b: Edge) -> Edge:
