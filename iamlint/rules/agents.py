@@ -10,6 +10,7 @@ steps, gives a finding one severity lower that names the conditions: never dropp
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, replace
 from typing import Iterable
 
@@ -360,31 +361,141 @@ def _tool_power(ctx, t: Principal) -> list[str]:
     return memo[t.arn]
 
 
-def agent_tool_privileged(rule, ctx) -> Iterable[Finding]:
-    """AGT005: invoke a tool (Lambda, state machine) whose role is admin, or may write IAM or destroy."""
-    r, reached = _reached(ctx)
-    for p in reached:
-        hits = []
-        for st in sorted(_out_steps(ctx, p.arn, lambda e: e.tool), key=lambda st: (st.target, st.method)):
-            t = ctx.model.principal(st.target)
-            if t is None or t.arn == p.arn:
-                continue
-            if _level(ctx, t.arn) in ADMIN:
-                hits.append((0, st, "an administrator"))
-                continue
+def _tool_hit(ctx, arn: str) -> tuple[int, str] | None:
+    """(rank, what) of invoking a tool that runs as `arn`: 0 an administrator, 1 it may write IAM or
+    destroy; None when it is no principal or holds neither (memoized per target)."""
+    memo = ctx._cache.setdefault("agents:tool-hit", {})
+    if arn in memo:
+        return memo[arn]
+    t = ctx.model.principal(arn)
+    out = None
+    if t is not None:
+        if _level(ctx, arn) in ADMIN:
+            out = (0, "an administrator")
+        else:
             power = _tool_power(ctx, t)
             if power:
-                hits.append((1, st, f"may {_short(power, 3)}"))
-        if not hits:
+                out = (1, f"may {_short(power, 3)}")
+    memo[arn] = out
+    return out
+
+
+def _hub_tool_hits(ctx, hub: str) -> list[tuple]:
+    """(rank, target, j, last edge, what) for each out-edge j of `hub` into a privileged tool role."""
+    memo = ctx._cache.setdefault("agents:hub-tool-hits", {})
+    if hub not in memo:
+        out = []
+        for j, (_, _, d2) in enumerate(ctx.graph.g.out_edges(hub, data=True)):
+            last: Edge = d2["edge"]
+            hit = _tool_hit(ctx, last.target)
+            if hit is not None:
+                out.append((hit[0], last.target, j, last, hit[1]))
+        memo[hub] = out
+    return memo[hub]
+
+
+def _hub_tool_stream(ctx, hub: str, potential: bool, conditional: bool) -> list[tuple]:
+    """The hub's tool hits as AGT005 orders them for a step into the hub with these uncertainties:
+    (rank, (potential, conditional), target, j, last edge, what), sorted (computed once per hub)."""
+    memo = ctx._cache.setdefault("agents:hub-tool-stream", {})
+    key = (hub, potential, conditional)
+    if key not in memo:
+        memo[key] = sorted(((rank, (last.potential or potential, last.conditional or conditional), target, j,
+                             last, what) for rank, target, j, last, what in _hub_tool_hits(ctx, hub)),
+                           key=lambda x: x[:4])
+    return memo[key]
+
+
+def _hub_tool_names(ctx, sig: tuple) -> tuple[dict, dict]:
+    """For the hubs (and step methods) a principal invokes tools through: how many hits name each tool
+    text, and each target's texts (to take the principal's own out). Shared by principals of one `sig`."""
+    memo = ctx._cache.setdefault("agents:hub-tool-names", {})
+    if sig not in memo:
+        counts: dict[str, int] = {}
+        by_target: dict[str, list[str]] = {}
+        for hub, method in sig:
+            for _, target, _, _, what in _hub_tool_hits(ctx, hub):
+                text = f"{_tool_name(ctx, target)} ({method}: {what})"
+                counts[text] = counts.get(text, 0) + 1
+                by_target.setdefault(target, []).append(text)
+        memo[sig] = (counts, by_target)
+    return memo[sig]
+
+
+def _tool_name(ctx, arn: str) -> str:
+    memo = ctx._cache.setdefault("agents:names", {})
+    n = memo.get(arn)
+    if n is None:
+        n = memo[arn] = ctx.name(arn)
+    return n
+
+
+def _via_hub(stream: list[tuple], first: Edge, i: int):
+    for rank, unc, target, j, last, what in stream:
+        yield rank, unc, target, first.method, i, j, first, last, what
+
+
+def agent_tool_privileged(rule, ctx) -> Iterable[Finding]:
+    """AGT005: invoke a tool (Lambda, state machine) whose role is admin, or may write IAM or destroy.
+
+    Every step to a tool target is ranked (administrator first, then certain before uncertain steps, then
+    by target and method, then in the order the steps come out of the principal). A shared hub (e.g. "may
+    invoke every function") is ranked once per hub, not once per principal that reaches it: a principal
+    merges its hubs' ranked lists lazily, reads the first few, and counts the distinct tools from counts
+    shared by principals with the same hubs."""
+    r, reached = _reached(ctx)
+    for p in reached:
+        streams = []
+        hub_sig = []
+        direct: list[tuple] = []
+        for i, (_, _, data) in enumerate(e for e in ctx.graph.g.out_edges(p.arn, data=True)
+                                         if e[2]["edge"].tool):
+            e: Edge = data["edge"]
+            if is_hub(e.target):
+                stream = _hub_tool_stream(ctx, e.target, e.potential, e.conditional)
+                if stream:
+                    streams.append(_via_hub(stream, e, i))
+                    hub_sig.append((e.target, e.method))
+            elif e.target != p.arn:
+                hit = _tool_hit(ctx, e.target)
+                if hit is not None:
+                    direct.append((hit[0], (e.potential, e.conditional), e.target, e.method, i, 0, None, e, hit[1]))
+        if direct:
+            streams.append(iter(sorted(direct, key=lambda x: x[:6])))
+        if not streams:
             continue
-        hits.sort(key=lambda x: (x[0], x[1].uncertain, x[1].target))
-        rank, best, what = hits[0]
-        best = best.edge()
+        best = None
+        first: list[str] = []
+        seen_text: set[str] = set()
+        for rank, _, target, method, _, _, f, last, what in heapq.merge(*streams, key=lambda x: x[:6]):
+            if target == p.arn:
+                continue
+            if best is None:
+                best = (rank, _Step(f, last))
+            text = f"{_tool_name(ctx, target)} ({method}: {what})"
+            if text not in seen_text:
+                seen_text.add(text)
+                first.append(text)
+                if len(first) > 3:
+                    break
+        if best is None:
+            continue
+        # the number of distinct tool texts over every hit but those naming p itself
+        counts, by_target = _hub_tool_names(ctx, tuple(hub_sig))
+        gone: dict[str, int] = {}
+        for text in by_target.get(p.arn, ()):
+            gone[text] = gone.get(text, 0) + 1
+        left = {text for text, n in gone.items() if counts[text] == n}
+        n_tools = len(counts) - len(left)
+        extra_texts = {f"{_tool_name(ctx, x[2])} ({x[3]}: {x[8]})" for x in direct}
+        n_tools += sum(1 for text in extra_texts if text not in counts or text in left)
+        rank, step = best
+        edge = step.edge()
         sev = rule.severity if rank == 0 else lower(rule.severity)
-        tools = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method}: {w})" for _, e, w in hits))
+        shown = ", ".join(first[:3]) + (f" and {n_tools - 3} more" if n_tools > 3 else "")
         yield _emit(rule, ctx, r, p, f"may invoke tools that run as privileged roles, with inputs it controls: "
-                    f"{_short(tools, 3)}", sev, evidence=best.evidence, extra=[best], key=("tool",),
-                    potential=best.potential)
+                    f"{shown}", sev, evidence=edge.evidence, extra=[edge], key=("tool",),
+                    potential=edge.potential)
 
 
 # ---------------------------------------------------------------- AGT006/7/8/22/25: action sets
