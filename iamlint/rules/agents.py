@@ -76,16 +76,51 @@ def _scoping_only(d, scoping: list[str]) -> bool:
     return bool(keys) and all(any(wildcard.match(s, k, ignore_case=True) for s in scoping) for k in keys)
 
 
+def _principal(ctx, arn: str) -> Principal | None:
+    """`ctx.model.principal`, memoized per scan (the rules ask it millions of times at 20,000 roles)."""
+    memo = ctx._cache.setdefault("agents:principal", {})
+    try:
+        return memo[arn]
+    except KeyError:
+        p = memo[arn] = ctx.model.principal(arn)
+        return p
+
+
+def _prefilter(ctx) -> _Prefilter:
+    """The graph's action prefilter, over the actions the agent rules ask about: a principal's identity
+    Allow statements are matched against them once, and each answer is a set lookup."""
+    pre = ctx._cache.get("agents:prefilter")
+    if pre is None:
+        universe = [a for name in action_data()["sets"] for a in action_set(name)]
+        universe += list(ADMIN_PROBES) + list(IAM_WRITE_PROBES) + list(action_data()["execution_role_probes"])
+        universe += ["iam:PassRole", "sts:AssumeRole"]
+        pre = ctx._cache["agents:prefilter"] = _Prefilter(ctx.graph.auth, universe)
+    return pre
+
+
+def _maybe(ctx, p: Principal, actions: tuple[str, ...]) -> tuple[str, ...]:
+    """The actions of `actions` (in order) that some identity Allow statement of `p` names: for the rest
+    `_check` answers "no identity policy statement allows the action" without asking the evaluator."""
+    pre = _prefilter(ctx)
+    if not all(a.lower() in pre._known for a in actions):
+        return tuple(a for a in actions if pre.may(p, a))
+    allowed = pre._known_allowed(p)
+    memo = ctx._cache.setdefault("agents:maybe", {})
+    key = (allowed, actions)
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = tuple(a for a in actions if a.lower() in allowed)
+    return hit
+
+
 def _check(ctx, arn: str, action: str, resource: str, mode: str = "exact"):
     """The evaluator's decision, memoized per scan: several AGT rules ask the same questions."""
     memo = ctx._cache.setdefault("agents:checks", {})
     key = (arn, action, resource, mode)
     d = memo.get(key)
     if d is None:
-        pre = ctx._cache.get("agents:prefilter")
-        if pre is None:
-            pre = ctx._cache["agents:prefilter"] = _Prefilter(ctx.graph.auth)
-        p = ctx.model.principal(arn)
+        pre = _prefilter(ctx)
+        p = _principal(ctx, arn)
         if p is not None and not pre.may(p, action):
             d = _NO_GRANT     # no identity statement allows the action at all (the graph's prefilter)
         else:
@@ -187,7 +222,7 @@ def _set_hits(ctx, p: Principal, actions: Iterable[str], scoping: list[str], mod
     """(certain hits, conditional hits, hits except what a Deny protects, evidence, conditions) of
     `actions` on every resource of their type."""
     certain, maybe, carved, ev, conds = [], [], [], [], []
-    for a in actions:
+    for a in _maybe(ctx, p, tuple(actions)):   # the others: no identity statement allows them
         if a.lower() == "sts:getfederationtoken" and p.kind is not Kind.USER:
             continue   # only users can call it
         pattern = every_resource(a, p.account)
@@ -249,7 +284,7 @@ def agent_iam_write(rule, ctx) -> Iterable[Finding]:
             continue   # AGT001
         scopes: dict[str, list[str]] = {"itself": [], "every": [], "some": []}
         ev, conds, certain = [], [], set()
-        for a in action_set("iam_write"):
+        for a in _maybe(ctx, p, action_set("iam_write")):
             tries = [("itself", res, "exact") for res in self_resources(ctx.model, p, a)]
             tries += [("every", every_resource(a, p.account), "all"), ("some", every_resource(a, p.account), "some")]
             for scope, res, mode in tries:
@@ -282,7 +317,9 @@ def agent_iam_write(rule, ctx) -> Iterable[Finding]:
 def _probes(ctx, arn: str) -> frozenset:
     memo = ctx._cache.setdefault("agents:probes", {})
     if arn not in memo:
-        memo[arn] = frozenset(a for a in ADMIN_PROBES if _check(ctx, arn, a, "*", "all").possible)
+        p = _principal(ctx, arn)
+        probes = ADMIN_PROBES if p is None else _maybe(ctx, p, ADMIN_PROBES)
+        memo[arn] = frozenset(a for a in probes if _check(ctx, arn, a, "*", "all").possible)
     return memo[arn]
 
 
@@ -356,7 +393,7 @@ def _tool_power(ctx, t: Principal) -> list[str]:
     """IAM-write and destructive actions a tool's role may do on some resource (memoized per role)."""
     memo = ctx._cache.setdefault("agents:tool-power", {})
     if t.arn not in memo:
-        memo[t.arn] = [a for a in action_set("iam_write") + action_set("destructive")
+        memo[t.arn] = [a for a in _maybe(ctx, t, action_set("iam_write") + action_set("destructive"))
                        if _check(ctx, t.arn, a, every_resource(a, t.account), "some").possible]
     return memo[t.arn]
 
@@ -543,7 +580,7 @@ def agent_no_boundary(rule, ctx) -> Iterable[Finding]:
         p = ctx.model.principal(arn)
         if p is None or p.permissions_boundary or p.kind is Kind.GROUP:
             continue
-        risky = [a for a in action_set("iam_write") + ("iam:PassRole",)
+        risky = [a for a in _maybe(ctx, p, action_set("iam_write") + ("iam:PassRole",))
                  if _check(ctx, p.arn, a, every_resource(a, p.account), "some").possible]
         sev = lower(rule.severity, -1) if risky else rule.severity
         extra = f"; it may {_short(risky, 3)}, so it could grant itself more" if risky else ""
@@ -728,7 +765,7 @@ def agent_no_deny_guardrail(rule, ctx) -> Iterable[Finding]:
         open_sets: dict[str, list[str]] = {}
         ev, conds, certain = [], [], False
         for name in sets:
-            for a in action_set(name):
+            for a in _maybe(ctx, p, action_set(name)):
                 d = _check(ctx, p.arn, a, every_resource(a, p.account), "all")
                 if not d.possible or _deny_named(d):
                     continue
