@@ -854,23 +854,51 @@ def agentcore_broad_managed(rule, ctx) -> Iterable[Finding]:
 ATTRIBUTION_KEYS = ("sts:sourceidentity", "aws:requesttag/*", "aws:tagkeys", "sts:transitivetagkeys")
 
 
-def _assumers(ctx, role: str) -> list[tuple[str, Edge]]:
-    """(principal, edge) pairs that may assume `role` with sts:AssumeRole, hubs resolved."""
-    out = []
+def _hub_assumers(ctx, hubs: tuple[str, ...]) -> tuple[str, ...]:
+    """The users and roles (sorted, once each) whose steps lead into any of these hubs (memoized: an
+    "assume any role of the account" hub is shared by every role that trusts the account)."""
+    memo = ctx._cache.setdefault("agents:hub-assumers", {})
+    if hubs not in memo:
+        out = set()
+        for hub in hubs:
+            for s2, _, _ in ctx.graph.g.in_edges(hub, data=True):
+                q = _principal(ctx, s2)
+                if q is not None and q.kind is not Kind.GROUP:
+                    out.add(s2)
+        memo[hubs] = tuple(sorted(out))
+    return memo[hubs]
+
+
+def _assumers(ctx, role: str) -> tuple[str, ...]:
+    """The users and roles that may assume `role` with sts:AssumeRole, hubs resolved, sorted."""
+    direct, hubs = set(), set()
     for src, _, data in ctx.graph.g.in_edges(role, data=True):
-        e: Edge = data["edge"]
-        if e.method != "sts-assume-role":
+        if data["edge"].method != "sts-assume-role":
             continue
         if is_hub(src):
-            for s2, _, d2 in ctx.graph.g.in_edges(src, data=True):
-                q = ctx.model.principal(s2)
-                if q is not None and q.kind is not Kind.GROUP:
-                    out.append((s2, merge(d2["edge"], e)))
+            hubs.add(src)
         else:
-            q = ctx.model.principal(src)
+            q = _principal(ctx, src)
             if q is not None and q.kind is not Kind.GROUP:
-                out.append((src, e))
-    return sorted(dict(out).items())
+                direct.add(src)
+    base = _hub_assumers(ctx, tuple(sorted(hubs)))
+    if not direct:
+        return base
+    return tuple(sorted(direct.union(base)))
+
+
+def _short_names(ctx, arns: list[str], n: int) -> str:
+    """`_short` of the principals' names, naming only the first `n`."""
+    head = ", ".join(ctx.name(a) for a in arns[:n])
+    return head + (f" and {len(arns) - n} more" if len(arns) > n else "")
+
+
+def _human_kind(ctx, arn: str, sources: dict, cfg: dict) -> str | None:
+    """`_human_or_ci` of a principal by ARN, memoized per scan."""
+    memo = ctx._cache.setdefault("agents:human-or-ci", {})
+    if arn not in memo:
+        memo[arn] = _human_or_ci(ctx, _principal(ctx, arn), sources.get(arn), cfg)
+    return memo[arn]
 
 
 def agent_no_source_identity(rule, ctx) -> Iterable[Finding]:
@@ -882,24 +910,23 @@ def agent_no_source_identity(rule, ctx) -> Iterable[Finding]:
     for p in reached:
         if p.kind is not Kind.ROLE:
             continue
-        callers = [(c, e) for c, e in _assumers(ctx, p.arn) if c != p.arn]
-        humans = [(c, e) for c, e in callers
-                  if _human_or_ci(ctx, ctx.model.principal(c), sources.get(c), cfg) in
+        callers = [c for c in _assumers(ctx, p.arn) if c != p.arn]
+        humans = [c for c in callers if _human_kind(ctx, c, sources, cfg) in
                   ("IAM user", "human role", "declared operator")]
         if not humans and len(callers) < 2:
             continue
         path = r.path(p.arn)
         prev = path[-1].source if path else None
         pick = humans or callers     # ask as the principal the agent's path comes from, when it is one of them
-        c, e = next(((c, e) for c, e in pick if c == prev), pick[0])
+        c = prev if prev in pick else pick[0]
         d = _check(ctx, c, "sts:AssumeRole", p.arn)
         if not d.possible:
             continue
         keys = {pc.condition.key.lower() for pc in d.conditions if pc.statement.effect == "Allow"}
         if any(wildcard.match(k, key, ignore_case=True) for k in ATTRIBUTION_KEYS for key in keys):
             continue   # the trust asks for a source identity or session tags
-        who = (f"is assumed by humans ({_short([ctx.name(c) for c, _ in humans], 3)})" if humans
-               else f"is shared by {len(callers)} principals ({_short([ctx.name(c) for c, _ in callers], 3)})")
+        who = (f"is assumed by humans ({_short_names(ctx, humans, 3)})" if humans
+               else f"is shared by {len(callers)} principals ({_short_names(ctx, callers, 3)})")
         yield _emit(rule, ctx, r, p, f"{who}, and its trust does not require sts:SourceIdentity or session tags: "
                     f"CloudTrail cannot tell which person or agent acted through it", rule.severity,
                     evidence=_labels(ctx.model.principal(c), d) or (f"role/{p.name} trust policy",),
