@@ -36,15 +36,18 @@ _NO_GRANT = Decision(IMPLICIT, reason="no identity policy statement allows the a
 # ---------------------------------------------------------------- shared
 
 def _reached(ctx) -> tuple[Reach, list[Principal]]:
-    r = agent_reach(ctx)
-    return r, [ctx.model.principal(a) for a in r.principals(ctx.model)]
+    hit = ctx._cache.get("agents:reached")
+    if hit is None:
+        r = agent_reach(ctx)
+        hit = ctx._cache["agents:reached"] = (r, [_principal(ctx, a) for a in r.principals(ctx.model)])
+    return hit
 
 
 def _where(ctx, r: Reach, p: Principal) -> str:
     src = r.source_of(p.arn)
     if src is None or src.arn == p.arn:
-        return f"agent source {ctx.name(p.arn)}"
-    return f"{ctx.name(p.arn)} (reachable from agent source {ctx.name(src.arn)} in {len(r.path(p.arn))} step(s))"
+        return f"agent source {_name(ctx, p.arn)}"
+    return f"{_name(ctx, p.arn)} (reachable from agent source {_name(ctx, src.arn)} in {len(r.path(p.arn))} step(s))"
 
 
 def _emit(rule, ctx, r: Reach, p: Principal, what: str, severity: str, *, evidence=(), conditions=(),
@@ -84,6 +87,15 @@ def _principal(ctx, arn: str) -> Principal | None:
     except KeyError:
         p = memo[arn] = ctx.model.principal(arn)
         return p
+
+
+def _name(ctx, arn: str) -> str:
+    """`ctx.name`, memoized per scan."""
+    memo = ctx._cache.setdefault("agents:names", {})
+    n = memo.get(arn)
+    if n is None:
+        n = memo[arn] = ctx.name(arn)
+    return n
 
 
 def _prefilter(ctx) -> _Prefilter:
@@ -162,20 +174,34 @@ class _Step:
         return merge(self.first, self.last) if self.first else self.last
 
 
-def _out_steps(ctx, arn: str, keep, by_class: bool = False):
-    """The steps out of `arn` (through hubs). With `by_class`, a hub yields one step per class of targets
-    that give the same answer to the rules (admin level and probe actions), the first target of each:
-    what a principal gains through a hub is then decided in hubs x classes, not hubs x targets."""
-    for _, _, data in ctx.graph.g.out_edges(arn, data=True):
-        e: Edge = data["edge"]
-        if not keep(e):
-            continue
-        if is_hub(e.target):
-            if by_class:   # the first target of each class that is not the principal itself
-                lasts = [next((x for x in members if x.target != arn), None) for members in _hub_classes(ctx, e.target)]
-            else:
-                lasts = [d2["edge"] for _, _, d2 in ctx.graph.g.out_edges(e.target, data=True)]
-            for last in lasts:
+def _out_edges(ctx, arn: str) -> dict[tuple[bool, str | None], list[tuple[int, Edge]]]:
+    """The edges out of `arn` by (tool, method category), each with its place among them (memoized: the
+    step rules each read a few kinds of the edges out of every reachable principal)."""
+    memo = ctx._cache.setdefault("agents:out-edges", {})
+    hit = memo.get(arn)
+    if hit is None:
+        hit = memo[arn] = {}
+        cats = ctx._cache.setdefault("agents:categories", {})
+        for i, (_, _, data) in enumerate(ctx.graph.g.out_edges(arn, data=True)):
+            e: Edge = data["edge"]
+            if e.method not in cats:
+                cats[e.method] = _category(e)
+            hit.setdefault((e.tool, cats[e.method]), []).append((i, e))
+    return hit
+
+
+def _out_steps(ctx, arn: str, tool: bool, categories: tuple[str, ...]):
+    """The steps out of `arn` (through hubs) by edges of these categories, in the order of the edges.
+    A hub yields one step per class of targets that give the same answer to the rules (admin level and
+    probe actions), the first target of each: what a principal gains through a hub is then decided in
+    hubs x classes, not hubs x targets."""
+    index = _out_edges(ctx, arn)
+    groups = [index[k] for k in dict.fromkeys((tool, c) for c in categories) if k in index]
+    edges = groups[0] if len(groups) == 1 else sorted(x for g in groups for x in g) if groups else ()
+    for _, e in edges:
+        if is_hub(e.target):   # the first target of each class that is not the principal itself
+            for members in _hub_classes(ctx, e.target):
+                last = next((x for x in members if x.target != arn), None)
                 if last is not None:
                     yield _Step(e, last)
         else:
@@ -188,7 +214,7 @@ def _hub_classes(ctx, hub: str) -> list[list[Edge]]:
         firsts: dict = {}
         for _, _, d2 in sorted(ctx.graph.g.out_edges(hub, data=True), key=lambda x: (x[1], x[2]["edge"].method)):
             e2: Edge = d2["edge"]
-            if ctx.model.principal(e2.target) is None:
+            if _principal(ctx, e2.target) is None:
                 continue
             key = (_level(ctx, e2.target), _probes(ctx, e2.target), e2.potential, e2.conditional)
             members = firsts.setdefault(key, [])
@@ -325,11 +351,16 @@ def _probes(ctx, arn: str) -> frozenset:
 
 def _stronger(ctx, p: Principal, target: str) -> list[str]:
     """Probe actions `target` may do on every resource and `p` may not (what p gains by becoming it)."""
-    t = ctx.model.principal(target)
+    t = _principal(ctx, target)
     if t is None or t.kind is Kind.GROUP:
         return []
-    extra = _probes(ctx, target) - _probes(ctx, p.arn)
-    return [a for a in ADMIN_PROBES if a in extra]
+    memo = ctx._cache.setdefault("agents:stronger", {})
+    key = (_probes(ctx, target), _probes(ctx, p.arn))
+    hit = memo.get(key)
+    if hit is None:
+        extra = key[0] - key[1]
+        hit = memo[key] = [a for a in ADMIN_PROBES if a in extra]
+    return list(hit)
 
 
 def _step_rule(rule, ctx, categories: tuple[str, ...], tool: bool):
@@ -337,9 +368,8 @@ def _step_rule(rule, ctx, categories: tuple[str, ...], tool: bool):
     for p in reached:
         if _level(ctx, p.arn) in ADMIN:
             continue   # already everything: AGT001
-        steps = [st for st in _out_steps(ctx, p.arn, lambda e: e.tool == tool and _category(e) in categories,
-                                         by_class=True)
-                 if st.target != p.arn and ctx.model.principal(st.target) is not None]
+        steps = [st for st in _out_steps(ctx, p.arn, tool, categories)
+                 if st.target != p.arn and _principal(ctx, st.target) is not None]
         if not steps:
             continue
         scored = []
@@ -360,7 +390,7 @@ def agent_passrole(rule, ctx) -> Iterable[Finding]:
         found.add(p.arn)
         admin = [e for a, e, _ in scored if a]
         best = min(admin or [e for _, e, _ in scored], key=lambda st: st.uncertain).edge()
-        targets = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method})" for _, e, _ in scored))
+        targets = list(dict.fromkeys(f"{_name(ctx, e.target)} ({e.method})" for _, e, _ in scored))
         sev = rule.severity if admin else lower(rule.severity)
         what = (f"may pass {'an administrator role' if admin else 'a stronger role'} to new compute it creates: "
                 f"{_short(targets, 4)}")
@@ -382,7 +412,7 @@ def agent_exec_into(rule, ctx) -> Iterable[Finding]:
     for p, r, scored in _step_rule(rule, ctx, ("existing-passrole",), False):
         admin = [e for a, e, _ in scored if a]
         best = min(admin or [e for _, e, _ in scored], key=lambda st: st.uncertain).edge()
-        targets = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method})" for _, e, _ in scored))
+        targets = list(dict.fromkeys(f"{_name(ctx, e.target)} ({e.method})" for _, e, _ in scored))
         sev = rule.severity if admin else lower(rule.severity)
         gains = "" if admin else f", gaining {_short(scored[0][2], 3)}"
         yield _emit(rule, ctx, r, p, f"may run code as an existing stronger role: {_short(targets, 4)}{gains}",
@@ -404,7 +434,7 @@ def _tool_hit(ctx, arn: str) -> tuple[int, str] | None:
     memo = ctx._cache.setdefault("agents:tool-hit", {})
     if arn in memo:
         return memo[arn]
-    t = ctx.model.principal(arn)
+    t = _principal(ctx, arn)
     out = None
     if t is not None:
         if _level(ctx, arn) in ADMIN:
@@ -452,19 +482,11 @@ def _hub_tool_names(ctx, sig: tuple) -> tuple[dict, dict]:
         by_target: dict[str, list[str]] = {}
         for hub, method in sig:
             for _, target, _, _, what in _hub_tool_hits(ctx, hub):
-                text = f"{_tool_name(ctx, target)} ({method}: {what})"
+                text = f"{_name(ctx, target)} ({method}: {what})"
                 counts[text] = counts.get(text, 0) + 1
                 by_target.setdefault(target, []).append(text)
         memo[sig] = (counts, by_target)
     return memo[sig]
-
-
-def _tool_name(ctx, arn: str) -> str:
-    memo = ctx._cache.setdefault("agents:names", {})
-    n = memo.get(arn)
-    if n is None:
-        n = memo[arn] = ctx.name(arn)
-    return n
 
 
 def _via_hub(stream: list[tuple], first: Edge, i: int):
@@ -485,9 +507,11 @@ def agent_tool_privileged(rule, ctx) -> Iterable[Finding]:
         streams = []
         hub_sig = []
         direct: list[tuple] = []
-        for i, (_, _, data) in enumerate(e for e in ctx.graph.g.out_edges(p.arn, data=True)
-                                         if e[2]["edge"].tool):
-            e: Edge = data["edge"]
+        index = _out_edges(ctx, p.arn)
+        tools = [x for k, g in index.items() if k[0] for x in g]
+        if len(tools) > 1:
+            tools.sort(key=lambda x: x[0])
+        for i, e in tools:    # i: the edge's place among p's out-edges (the order of the steps)
             if is_hub(e.target):
                 stream = _hub_tool_stream(ctx, e.target, e.potential, e.conditional)
                 if stream:
@@ -509,7 +533,7 @@ def agent_tool_privileged(rule, ctx) -> Iterable[Finding]:
                 continue
             if best is None:
                 best = (rank, _Step(f, last))
-            text = f"{_tool_name(ctx, target)} ({method}: {what})"
+            text = f"{_name(ctx, target)} ({method}: {what})"
             if text not in seen_text:
                 seen_text.add(text)
                 first.append(text)
@@ -524,7 +548,7 @@ def agent_tool_privileged(rule, ctx) -> Iterable[Finding]:
             gone[text] = gone.get(text, 0) + 1
         left = {text for text, n in gone.items() if counts[text] == n}
         n_tools = len(counts) - len(left)
-        extra_texts = {f"{_tool_name(ctx, x[2])} ({x[3]}: {x[8]})" for x in direct}
+        extra_texts = {f"{_name(ctx, x[2])} ({x[3]}: {x[8]})" for x in direct}
         n_tools += sum(1 for text in extra_texts if text not in counts or text in left)
         rank, step = best
         edge = step.edge()
@@ -577,7 +601,7 @@ def agent_action_set(rule, ctx) -> Iterable[Finding]:
 def agent_no_boundary(rule, ctx) -> Iterable[Finding]:
     r, _ = _reached(ctx)
     for arn in sorted(agent_sources(ctx)):
-        p = ctx.model.principal(arn)
+        p = _principal(ctx, arn)
         if p is None or p.permissions_boundary or p.kind is Kind.GROUP:
             continue
         risky = [a for a in _maybe(ctx, p, action_set("iam_write") + ("iam:PassRole",))
@@ -606,13 +630,13 @@ def agent_chain_to_human(rule, ctx) -> Iterable[Finding]:
             yield _emit(rule, ctx, r, p, f"is a human / break-glass role ({why}){note}, and the agent can chain "
                         f"into it", rule.severity, key=("human",))
             continue
-        prev = ctx.model.principal(path[-1].source)
+        prev = _principal(ctx, path[-1].source)
         if prev is None or prev.kind is Kind.GROUP or _level(ctx, p.arn) in ADMIN:
             continue   # an administrator reached: AGT001
         gain = _stronger(ctx, prev, p.arn)
         lose = _stronger(ctx, p, prev.arn)
         if gain and not lose:
-            yield _emit(rule, ctx, r, p, f"holds strictly more than {ctx.name(prev.arn)}, which chains into it (it adds "
+            yield _emit(rule, ctx, r, p, f"holds strictly more than {_name(ctx, prev.arn)}, which chains into it (it adds "
                         f"{_short(gain, 3)})", lower(rule.severity), key=("stronger",))
 
 
@@ -622,12 +646,12 @@ def operator_inheritance(rule, ctx) -> Iterable[Finding]:
     r, reached = _reached(ctx)
     ops = [s for s in agent_sources(ctx).values() if s.kind == "operator"]
     for src in sorted(ops, key=lambda s: s.arn):
-        p = ctx.model.principal(src.arn)
+        p = _principal(ctx, src.arn)
         mine = [q for q in reached if r.origin.get(q.arn) == src.arn]
         admin = [q for q in mine if _level(ctx, q.arn) in ADMIN]
         if admin:
             q = sorted(admin, key=lambda q: (_uncertain(r.path(q.arn)), len(r.path(q.arn)), q.arn))[0]
-            what = ("is an administrator" if q is p else f"can become administrator {ctx.name(q.arn)}")
+            what = ("is an administrator" if q is p else f"can become administrator {_name(ctx, q.arn)}")
             path = r.path(q.arn)
         else:
             found = None
@@ -640,7 +664,7 @@ def operator_inheritance(rule, ctx) -> Iterable[Finding]:
                 continue
             q, acts = found
             what = (f"may destroy on every resource ({_short(acts, 3)})" if q is p
-                    else f"can become {ctx.name(q.arn)}, which may destroy on every resource ({_short(acts, 3)})")
+                    else f"can become {_name(ctx, q.arn)}, which may destroy on every resource ({_short(acts, 3)})")
             path = r.path(q.arn)
         yield _emit(rule, ctx, r, p, f"{what}; the local agent tools it runs inherit all of it (app-level "
                     f"guardrails such as supervised modes or MCP deny lists are not enforced by IAM)",
@@ -653,7 +677,7 @@ def agent_user_keys(rule, ctx) -> Iterable[Finding]:
     limit = int(((ctx.config.get("agent_rules") or {}).get("key_age_days")) or rule.match.get("key_age_days", 90))
     r, _ = _reached(ctx)
     for arn in sorted(agent_sources(ctx)):
-        p = ctx.model.principal(arn)
+        p = _principal(ctx, arn)
         if p is None or p.kind is not Kind.USER:
             continue
         acct = ctx.model.accounts.get(p.account)
@@ -684,7 +708,7 @@ def agent_execution_role_overbroad(rule, ctx) -> Iterable[Finding]:
     cfg = agent_settings(ctx)
     r, _ = _reached(ctx)
     for arn, src in sorted(agent_sources(ctx).items()):
-        p = ctx.model.principal(arn)
+        p = _principal(ctx, arn)
         if p is None or p.kind is not Kind.ROLE or p.arn not in ctx.graph.g:
             continue
         services = sorted({s for s, _, d in ctx.graph.g.in_edges(p.arn, data=True)
@@ -734,7 +758,7 @@ def agent_long_session(rule, ctx) -> Iterable[Finding]:
                 or rule.match.get("max_seconds", 3600))
     r, _ = _reached(ctx)
     for arn in sorted(agent_sources(ctx)):
-        p = ctx.model.principal(arn)
+        p = _principal(ctx, arn)
         if p is None or p.kind is not Kind.ROLE or not p.max_session_duration or p.max_session_duration <= limit:
             continue
         yield _emit(rule, ctx, r, p, f"allows sessions of {p.max_session_duration} s (MaxSessionDuration), over "
@@ -759,7 +783,7 @@ def agent_no_deny_guardrail(rule, ctx) -> Iterable[Finding]:
     sets = rule.match.get("sets") or GUARDRAIL_SETS
     r, _ = _reached(ctx)
     for arn in sorted(agent_sources(ctx)):
-        p = ctx.model.principal(arn)
+        p = _principal(ctx, arn)
         if p is None or p.kind is Kind.GROUP or p.arn not in ctx.graph.g:
             continue
         open_sets: dict[str, list[str]] = {}
@@ -837,7 +861,7 @@ def agentcore_broad_managed(rule, ctx) -> Iterable[Finding]:
                 f = _emit(rule, ctx, r, p, what, rule.severity, evidence=ev,
                           conditions=() if certain else conds, key=("agentcore",))
                 if src is None:    # not an agent principal: no agent source to name
-                    f = replace(f, message=f"{ctx.name(p.arn)} {what}")
+                    f = replace(f, message=f"{_name(ctx, p.arn)} {what}")
                 yield f
                 continue
         if src is not None and src.kind == "agent-service" and p.kind is Kind.ROLE:
@@ -889,7 +913,7 @@ def _assumers(ctx, role: str) -> tuple[str, ...]:
 
 def _short_names(ctx, arns: list[str], n: int) -> str:
     """`_short` of the principals' names, naming only the first `n`."""
-    head = ", ".join(ctx.name(a) for a in arns[:n])
+    head = ", ".join(_name(ctx, a) for a in arns[:n])
     return head + (f" and {len(arns) - n} more" if len(arns) > n else "")
 
 
@@ -929,7 +953,7 @@ def agent_no_source_identity(rule, ctx) -> Iterable[Finding]:
                else f"is shared by {len(callers)} principals ({_short_names(ctx, callers, 3)})")
         yield _emit(rule, ctx, r, p, f"{who}, and its trust does not require sts:SourceIdentity or session tags: "
                     f"CloudTrail cannot tell which person or agent acted through it", rule.severity,
-                    evidence=_labels(ctx.model.principal(c), d) or (f"role/{p.name} trust policy",),
+                    evidence=_labels(_principal(ctx, c), d) or (f"role/{p.name} trust policy",),
                     conditions=_pending(d), key=("source-identity",))
 
 
@@ -1009,7 +1033,7 @@ def ci_agent_role_overbroad(rule, ctx) -> Iterable[Finding]:
     needs_ = rule.match.get("agent_needs") or ()
     r, _ = _reached(ctx)
     for arn, src in sorted(agent_sources(ctx).items()):
-        p = ctx.model.principal(arn)
+        p = _principal(ctx, arn)
         if src.kind != "ci-agent" or p is None or p.kind is not Kind.ROLE:
             continue
         if _level(ctx, p.arn) in ADMIN:
@@ -1040,7 +1064,7 @@ def agent_iam_implied_scope(rule, ctx) -> Iterable[Finding]:
         return
     r, _ = _reached(ctx)
     for arn, src in sorted(agent_sources(ctx).items()):
-        p = ctx.model.principal(arn)
+        p = _principal(ctx, arn)
         if p is None or p.kind is Kind.GROUP or p.arn not in ctx.graph.g:
             continue
         if _level(ctx, p.arn) in ADMIN:
@@ -1049,7 +1073,7 @@ def agent_iam_implied_scope(rule, ctx) -> Iterable[Finding]:
         else:
             writes = _granted_actions(ctx, p, writes_only=True, stop_after=3)
             certain = [(a, d) for a, d in writes if d.allowed]
-        reach = len([q for q, o in r.origin.items() if o == arn and q != arn and ctx.model.principal(q)])
+        reach = len([q for q, o in r.origin.items() if o == arn and q != arn and _principal(ctx, q)])
         via = f"; it reaches {reach} other principal(s), counted in their own findings" if reach else ""
         if not writes:
             what = "implies Scope 1 (read-only) of the Agentic AI Security Scoping Matrix: no write allowed"
