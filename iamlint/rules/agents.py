@@ -27,7 +27,7 @@ from ..graph.edges import Edge, merge
 from ..graph.methods import method as method_of
 from ..graph.paths import collapse
 from ..model.account import Kind, Principal
-from .hygiene import _now, _parse_time, _probe_evidence, _short, lower, ref_label
+from .hygiene import _now, _parse_time, _probe_evidence, _short, lower, ref_label, sorted_principals
 
 ADMIN = ("admin", "iam-write")
 _NO_GRANT = Decision(IMPLICIT, reason="no identity policy statement allows the action")
@@ -114,7 +114,11 @@ def _maybe(ctx, p: Principal, actions: tuple[str, ...]) -> tuple[str, ...]:
     """The actions of `actions` (in order) that some identity Allow statement of `p` names: for the rest
     `_check` answers "no identity policy statement allows the action" without asking the evaluator."""
     pre = _prefilter(ctx)
-    if not all(a.lower() in pre._known for a in actions):
+    known = ctx._cache.setdefault("agents:maybe-known", {})
+    ok = known.get(actions)
+    if ok is None:
+        ok = known[actions] = all(a.lower() in pre._known for a in actions)
+    if not ok:
         return tuple(a for a in actions if pre.may(p, a))
     allowed = pre._known_allowed(p)
     memo = ctx._cache.setdefault("agents:maybe", {})
@@ -847,7 +851,7 @@ def agentcore_broad_managed(rule, ctx) -> Iterable[Finding]:
     r, _ = _reached(ctx)
     human_probes = rule.match["human_probes"]
     agent_probes = rule.match["agent_role_probes"]
-    for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
+    for p in sorted_principals(ctx):
         if p.kind is Kind.GROUP or p.service_linked or _level(ctx, p.arn) in ADMIN or p.arn not in ctx.graph.g:
             continue
         src = sources.get(p.arn)
@@ -966,7 +970,7 @@ def devops_agent_elevated(rule, ctx) -> Iterable[Finding]:
     principals = {s.lower() for s in rule.match["service_principals"]}
     marker = rule.match["managed_policy"]
     r, _ = _reached(ctx)
-    for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
+    for p in sorted_principals(ctx):
         if p.kind is not Kind.ROLE or p.arn not in ctx.graph.g:
             continue
         trusted = [e for s, _, d in ctx.graph.g.in_edges(p.arn, data=True)

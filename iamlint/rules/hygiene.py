@@ -80,6 +80,14 @@ class OwnedPolicy:
         return f"{self.where} {st.label()}"
 
 
+def sorted_principals(ctx) -> list[Principal]:
+    """Every principal of the model, sorted by ARN (once per scan; callers must not change the list)."""
+    hit = ctx._cache.get("rules:sorted-principals")
+    if hit is None:
+        hit = ctx._cache["rules:sorted-principals"] = sorted(ctx.model.principals(), key=lambda p: p.arn)
+    return hit
+
+
 def _policy_owners(ctx) -> list[Principal]:
     """Users, roles and groups whose policies the structural rules read (not service-linked roles)."""
     hit = ctx._cache.get("hygiene:owners")
@@ -283,7 +291,7 @@ def pass_role_star(rule, ctx) -> Iterable[Finding]:
     from ..graph.build import identity_allows
     service_keys = {k.lower() for k in rule.match.get("service_keys", ["iam:PassedToService"])}
     auth = ctx.graph.auth
-    for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
+    for p in sorted_principals(ctx):
         if p.kind is Kind.GROUP or p.service_linked:
             continue
         if ctx.graph.admin.get(p.arn) in ("admin", "iam-write"):
@@ -499,7 +507,7 @@ def stale_role(rule, ctx) -> Iterable[Finding]:
     now, src = _now(ctx)
     if now is None:
         return
-    for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
+    for p in sorted_principals(ctx):
         if p.kind is not Kind.ROLE or p.service_linked or p.aws_reserved:
             continue
         created = _parse_time(p.create_date)
@@ -525,7 +533,7 @@ def stale_role(rule, ctx) -> Iterable[Finding]:
 
 def long_session_privileged(rule, ctx) -> Iterable[Finding]:
     limit = int(rule.match.get("min_seconds", 43200))
-    for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
+    for p in sorted_principals(ctx):
         if p.kind is not Kind.ROLE or p.service_linked or not p.max_session_duration:
             continue
         if p.max_session_duration < limit:
