@@ -116,6 +116,40 @@ def ref_no_source_identity(rule, ctx):
                       conditions=A._pending(d), key=("source-identity",))
 
 
+def _ref_out_steps(ctx, arn, keep):
+    for _, _, data in ctx.graph.g.out_edges(arn, data=True):
+        e = data["edge"]
+        if not keep(e):
+            continue
+        if is_hub(e.target):
+            lasts = [next((x for x in members if x.target != arn), None) for members in A._hub_classes(ctx, e.target)]
+            for last in lasts:
+                if last is not None:
+                    yield A._Step(e, last)
+        else:
+            yield A._Step(None, e)
+
+
+def ref_step_rule(ctx, categories, tool):
+    """_step_rule (AGT003, AGT004) as it was: every principal's steps through hub classes scored anew."""
+    r, reached = A._reached(ctx)
+    for p in reached:
+        if A._level(ctx, p.arn) in A.ADMIN:
+            continue
+        steps = [st for st in _ref_out_steps(ctx, p.arn, lambda e: e.tool == tool and A._category(e) in categories)
+                 if st.target != p.arn and ctx.model.principal(st.target) is not None]
+        if not steps:
+            continue
+        scored = []
+        for st in sorted(steps, key=lambda st: (st.target, st.method)):
+            lvl = A._level(ctx, st.target)
+            gain = A._stronger(ctx, p, st.target) if lvl not in A.ADMIN else ["*"]
+            if gain:
+                scored.append((lvl in A.ADMIN, st, gain))
+        if scored:
+            yield p, r, scored
+
+
 REFERENCES = {"AGT005": ref_tool_privileged, "AGT027": ref_no_source_identity}
 
 
@@ -220,6 +254,17 @@ def test_fast_rules_match_their_references(name, model):
         fast = _dump(MATCHERS[rule.match["matcher"]](rule, ctx))
         slow = _dump(ref(rule, ctx))
         assert fast == slow, (name, rid)
+
+
+@pytest.mark.parametrize("name,model", list(_models()), ids=lambda x: x if isinstance(x, str) else "")
+def test_step_rule_matches_its_reference(name, model):
+    ctx = RuleContext(build_graph(model), {})
+    for categories in (("new-passrole",), ("existing-passrole",), ("new-passrole", "existing-passrole")):
+        fast = [(p.arn, [(a, st.first, st.last, list(g)) for a, st, g in sc])
+                for p, _, sc in A._step_rule(None, ctx, categories, False)]
+        slow = [(p.arn, [(a, st.first, st.last, list(g)) for a, st, g in sc])
+                for p, _, sc in ref_step_rule(ctx, categories, False)]
+        assert fast == slow, (name, categories)
 
 
 def _agt005(m):

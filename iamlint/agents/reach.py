@@ -76,7 +76,8 @@ def compute(graph, sources: dict[str, AgentSource]) -> Reach:
             queue = deque(seen_order)        # second pass: widen from everything reached so far
         while queue:
             n = queue.popleft()
-            edges = sorted(_walk_edges(graph, n, certain_only),
+            # an edge into a node already reached is skipped below anyway: leave it out before the sort
+            edges = sorted((e for e in _walk_edges(graph, n, certain_only) if e.target not in r.origin),
                            key=lambda e: (e.potential, e.conditional, e.tool, e.method, e.target))
             for e in edges:
                 if e.target in r.origin:

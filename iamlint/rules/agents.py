@@ -194,25 +194,11 @@ def _out_edges(ctx, arn: str) -> dict[tuple[bool, str | None], list[tuple[int, E
     return hit
 
 
-def _out_steps(ctx, arn: str, tool: bool, categories: tuple[str, ...]):
-    """The steps out of `arn` (through hubs) by edges of these categories, in the order of the edges.
-    A hub yields one step per class of targets that give the same answer to the rules (admin level and
-    probe actions), the first target of each: what a principal gains through a hub is then decided in
-    hubs x classes, not hubs x targets."""
-    index = _out_edges(ctx, arn)
-    groups = [index[k] for k in dict.fromkeys((tool, c) for c in categories) if k in index]
-    edges = groups[0] if len(groups) == 1 else sorted(x for g in groups for x in g) if groups else ()
-    for _, e in edges:
-        if is_hub(e.target):   # the first target of each class that is not the principal itself
-            for members in _hub_classes(ctx, e.target):
-                last = next((x for x in members if x.target != arn), None)
-                if last is not None:
-                    yield _Step(e, last)
-        else:
-            yield _Step(None, e)
-
-
 def _hub_classes(ctx, hub: str) -> list[list[Edge]]:
+    """The hub's targets by class of the same answer to the step rules (admin level, probe actions and
+    the step's uncertainty), the first two of each by (target, method). A principal steps through a hub
+    to the first target of each class that is not itself: what it gains through a hub is then decided in
+    hubs x classes, not hubs x targets."""
     memo = ctx._cache.setdefault("agents:hub-classes", {})
     if hub not in memo:
         firsts: dict = {}
@@ -367,22 +353,61 @@ def _stronger(ctx, p: Principal, target: str) -> list[str]:
     return list(hit)
 
 
+def _gain(ctx, p: Principal, target: str) -> tuple[bool, list[str]]:
+    """(target is an administrator, what `p` gains by becoming `target`: ["*"] for an administrator)."""
+    if _level(ctx, target) in ADMIN:
+        return True, ["*"]
+    return False, _stronger(ctx, p, target)
+
+
+def _hub_gains(ctx, hub: str, p: Principal) -> list[tuple[Edge, bool, list[str]]]:
+    """(last edge, admin, gain) of each class of `hub` (its first target that is not `p`) with a gain, in
+    class order. Memoized per (hub, p's probe actions, p when it is one of the class heads): what p gains
+    depends on nothing else, so the principals that share a hub share the answer."""
+    classes = _hub_classes(ctx, hub)
+    heads = ctx._cache.setdefault("agents:hub-heads", {})
+    if hub not in heads:
+        heads[hub] = frozenset(x.target for members in classes for x in members)
+    excl = p.arn if p.arn in heads[hub] else None
+    memo = ctx._cache.setdefault("agents:hub-gains", {})
+    key = (hub, _probes(ctx, p.arn), excl)
+    hit = memo.get(key)
+    if hit is None:
+        hit = []
+        for members in classes:
+            last = next((x for x in members if x.target != excl), None)
+            if last is None or last.target == p.arn or _principal(ctx, last.target) is None:
+                continue
+            adm, gain = _gain(ctx, p, last.target)
+            if gain:
+                hit.append((last, adm, gain))
+        memo[key] = hit
+    return hit
+
+
 def _step_rule(rule, ctx, categories: tuple[str, ...], tool: bool):
+    """(p, reach, [(admin, step, gain)]) for each reachable principal that is not itself an administrator
+    and may step (through edges of these categories) into a target it gains something by becoming;
+    the steps sorted by target and method (one step per class of a hub's targets: _hub_classes)."""
     r, reached = _reached(ctx)
     for p in reached:
         if _level(ctx, p.arn) in ADMIN:
             continue   # already everything: AGT001
-        steps = [st for st in _out_steps(ctx, p.arn, tool, categories)
-                 if st.target != p.arn and _principal(ctx, st.target) is not None]
-        if not steps:
+        index = _out_edges(ctx, p.arn)
+        groups = [index[k] for k in dict.fromkeys((tool, c) for c in categories) if k in index]
+        if not groups:
             continue
+        edges = groups[0] if len(groups) == 1 else sorted(x for g in groups for x in g)
         scored = []
-        for st in sorted(steps, key=lambda st: (st.target, st.method)):
-            lvl = _level(ctx, st.target)
-            gain = _stronger(ctx, p, st.target) if lvl not in ADMIN else ["*"]
-            if gain:
-                scored.append((lvl in ADMIN, st, gain))
+        for _, e in edges:
+            if is_hub(e.target):
+                scored += [(adm, _Step(e, last), gain) for last, adm, gain in _hub_gains(ctx, e.target, p)]
+            elif e.target != p.arn and _principal(ctx, e.target) is not None:
+                adm, gain = _gain(ctx, p, e.target)
+                if gain:
+                    scored.append((adm, _Step(None, e), gain))
         if scored:
+            scored.sort(key=lambda x: (x[1].target, x[1].method))
             yield p, r, scored
 
 
