@@ -940,6 +940,26 @@ def _assumers(ctx, role: str) -> tuple[str, ...]:
     return tuple(sorted(direct.union(base)))
 
 
+_HUMAN_KINDS = ("IAM user", "human role", "declared operator")
+
+
+def _callers(ctx, role: str, sources: dict, cfg: dict) -> tuple[list[str], list[str]]:
+    """(assumers of `role` but itself, the human ones among them), both sorted. The lists of a role that
+    only hubs lead into are shared with the other roles behind the same hubs (read only)."""
+    all_ = _assumers(ctx, role)
+    memo = ctx._cache.setdefault("agents:callers", {})
+    hit = memo.get(id(all_))
+    if hit is None or hit[0] is not all_:
+        humans = [c for c in all_ if _human_kind(ctx, c, sources, cfg) in _HUMAN_KINDS]
+        hit = (all_, frozenset(all_), list(all_), humans)
+        if len(all_) > 8:
+            memo[id(all_)] = hit      # all_ kept in the entry, so its id stays its own
+    _, members, callers, humans = hit
+    if role in members:
+        return [c for c in callers if c != role], [c for c in humans if c != role]
+    return callers, humans
+
+
 def _short_names(ctx, arns: list[str], n: int) -> str:
     """`_short` of the principals' names, naming only the first `n`."""
     head = ", ".join(_name(ctx, a) for a in arns[:n])
@@ -963,9 +983,7 @@ def agent_no_source_identity(rule, ctx) -> Iterable[Finding]:
     for p in reached:
         if p.kind is not Kind.ROLE:
             continue
-        callers = [c for c in _assumers(ctx, p.arn) if c != p.arn]
-        humans = [c for c in callers if _human_kind(ctx, c, sources, cfg) in
-                  ("IAM user", "human role", "declared operator")]
+        callers, humans = _callers(ctx, p.arn, sources, cfg)
         if not humans and len(callers) < 2:
             continue
         path = r.path(p.arn)
