@@ -24,6 +24,7 @@ class Reach:
     sources: dict[str, AgentSource]
     origin: dict[str, str] = field(default_factory=dict)          # node -> its nearest agent source
     parent: dict[str, Edge | None] = field(default_factory=dict)  # node -> edge it was reached by
+    _paths: dict[str, list[Edge]] = field(default_factory=dict, repr=False, compare=False)
 
     def __contains__(self, node: str) -> bool:
         return node in self.origin
@@ -33,13 +34,18 @@ class Reach:
         return self.sources.get(src) if src else None
 
     def path(self, node: str) -> list[Edge]:
-        """The path from the node's agent source to it ([] for a source itself)."""
-        out: list[Edge] = []
-        while self.parent.get(node) is not None:
-            e = self.parent[node]
-            out.append(e)
-            node = e.source
-        return collapse(list(reversed(out)))
+        """The path from the node's agent source to it ([] for a source itself). Drawn once per node (the
+        walk is complete when rules ask); each caller gets its own list."""
+        hit = self._paths.get(node)
+        if hit is None:
+            out: list[Edge] = []
+            n = node
+            while self.parent.get(n) is not None:
+                e = self.parent[n]
+                out.append(e)
+                n = e.source
+            hit = self._paths[node] = collapse(list(reversed(out)))
+        return list(hit)
 
     def principals(self, model) -> list[str]:
         """Reached users and roles of the model (sources included), sorted by ARN."""
@@ -76,7 +82,8 @@ def compute(graph, sources: dict[str, AgentSource]) -> Reach:
             queue = deque(seen_order)        # second pass: widen from everything reached so far
         while queue:
             n = queue.popleft()
-            edges = sorted(_walk_edges(graph, n, certain_only),
+            # an edge into a node already reached is skipped below anyway: leave it out before the sort
+            edges = sorted((e for e in _walk_edges(graph, n, certain_only) if e.target not in r.origin),
                            key=lambda e: (e.potential, e.conditional, e.tool, e.method, e.target))
             for e in edges:
                 if e.target in r.origin:

@@ -16,6 +16,7 @@ the trust, say) makes no source; a conditional one makes a source that is marked
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -81,8 +82,24 @@ def settings(config: dict | None) -> dict:
     return out
 
 
+@lru_cache(maxsize=256)
+def _quick(patterns: tuple[str, ...]):
+    """(lower-cased literal patterns, one regex for the wildcard ones, a bare "*" among them): a value no
+    literal equals and the regex does not match is matched by none of `patterns` (each as wildcard.match
+    reads it: a literal compared lower-cased, a wildcard pattern as its case-blind regex)."""
+    literal = frozenset(p.lower() for p in patterns if not wildcard.has_wildcard(p))
+    wild = [wildcard._compile(p, True).pattern for p in patterns if wildcard.has_wildcard(p) and p != "*"]
+    rx = re.compile("|".join(f"(?:{w})" for w in wild), re.DOTALL | re.IGNORECASE) if wild else None
+    return literal, rx, "*" in patterns
+
+
 def _any(patterns, value: str) -> str | None:
-    for p in patterns or ():
+    if not patterns:
+        return None
+    literal, rx, star = _quick(tuple(patterns))
+    if not star and value.lower() not in literal and (rx is None or rx.fullmatch(value) is None):
+        return None     # no pattern matches: the common case, decided without the loop
+    for p in patterns:
         if wildcard.match(p, value, ignore_case=True):
             return p
     return None
@@ -184,7 +201,10 @@ def classify(model, graph, cfg: dict) -> dict[str, AgentSource]:
         # (a), (b) trusts, as the graph decided them
         trusted_compute = []
         if p.kind is Kind.ROLE and p.arn in graph.g:
-            for src, _, data in sorted(graph.g.in_edges(p.arn, data=True), key=lambda x: (x[0], x[2]["edge"].method)):
+            # only these two kinds of edge make a source: the others are left out before the sort
+            trusts = [x for x in graph.g.in_edges(p.arn, data=True)
+                      if x[2]["edge"].method in ("service-trust", "sts-assume-role-with-web-identity")]
+            for src, _, data in sorted(trusts, key=lambda x: (x[0], x[2]["edge"].method)):
                 e = data["edge"]
                 if e.method == "service-trust":
                     if _any(cfg.get("service_principals"), src):

@@ -10,6 +10,7 @@ steps, gives a finding one severity lower that names the conditions: never dropp
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, replace
 from typing import Iterable
 
@@ -26,7 +27,7 @@ from ..graph.edges import Edge, merge
 from ..graph.methods import method as method_of
 from ..graph.paths import collapse
 from ..model.account import Kind, Principal
-from .hygiene import _now, _parse_time, _probe_evidence, _short, lower, ref_label
+from .hygiene import _now, _parse_time, _probe_evidence, _short, lower, ref_label, sorted_principals
 
 ADMIN = ("admin", "iam-write")
 _NO_GRANT = Decision(IMPLICIT, reason="no identity policy statement allows the action")
@@ -35,15 +36,18 @@ _NO_GRANT = Decision(IMPLICIT, reason="no identity policy statement allows the a
 # ---------------------------------------------------------------- shared
 
 def _reached(ctx) -> tuple[Reach, list[Principal]]:
-    r = agent_reach(ctx)
-    return r, [ctx.model.principal(a) for a in r.principals(ctx.model)]
+    hit = ctx._cache.get("agents:reached")
+    if hit is None:
+        r = agent_reach(ctx)
+        hit = ctx._cache["agents:reached"] = (r, [_principal(ctx, a) for a in r.principals(ctx.model)])
+    return hit
 
 
 def _where(ctx, r: Reach, p: Principal) -> str:
     src = r.source_of(p.arn)
     if src is None or src.arn == p.arn:
-        return f"agent source {ctx.name(p.arn)}"
-    return f"{ctx.name(p.arn)} (reachable from agent source {ctx.name(src.arn)} in {len(r.path(p.arn))} step(s))"
+        return f"agent source {_name(ctx, p.arn)}"
+    return f"{_name(ctx, p.arn)} (reachable from agent source {_name(ctx, src.arn)} in {len(r.path(p.arn))} step(s))"
 
 
 def _emit(rule, ctx, r: Reach, p: Principal, what: str, severity: str, *, evidence=(), conditions=(),
@@ -75,16 +79,64 @@ def _scoping_only(d, scoping: list[str]) -> bool:
     return bool(keys) and all(any(wildcard.match(s, k, ignore_case=True) for s in scoping) for k in keys)
 
 
+def _principal(ctx, arn: str) -> Principal | None:
+    """`ctx.model.principal`, memoized per scan (the rules ask it millions of times at 20,000 roles)."""
+    memo = ctx._cache.setdefault("agents:principal", {})
+    try:
+        return memo[arn]
+    except KeyError:
+        p = memo[arn] = ctx.model.principal(arn)
+        return p
+
+
+def _name(ctx, arn: str) -> str:
+    """`ctx.name`, memoized per scan."""
+    memo = ctx._cache.setdefault("agents:names", {})
+    n = memo.get(arn)
+    if n is None:
+        n = memo[arn] = ctx.name(arn)
+    return n
+
+
+def _prefilter(ctx) -> _Prefilter:
+    """The graph's action prefilter, over the actions the agent rules ask about: a principal's identity
+    Allow statements are matched against them once, and each answer is a set lookup."""
+    pre = ctx._cache.get("agents:prefilter")
+    if pre is None:
+        universe = [a for name in action_data()["sets"] for a in action_set(name)]
+        universe += list(ADMIN_PROBES) + list(IAM_WRITE_PROBES) + list(action_data()["execution_role_probes"])
+        universe += ["iam:PassRole", "sts:AssumeRole"]
+        pre = ctx._cache["agents:prefilter"] = _Prefilter(ctx.graph.auth, universe)
+    return pre
+
+
+def _maybe(ctx, p: Principal, actions: tuple[str, ...]) -> tuple[str, ...]:
+    """The actions of `actions` (in order) that some identity Allow statement of `p` names: for the rest
+    `_check` answers "no identity policy statement allows the action" without asking the evaluator."""
+    pre = _prefilter(ctx)
+    known = ctx._cache.setdefault("agents:maybe-known", {})
+    ok = known.get(actions)
+    if ok is None:
+        ok = known[actions] = all(a.lower() in pre._known for a in actions)
+    if not ok:
+        return tuple(a for a in actions if pre.may(p, a))
+    allowed = pre._known_allowed(p)
+    memo = ctx._cache.setdefault("agents:maybe", {})
+    key = (allowed, actions)
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = tuple(a for a in actions if a.lower() in allowed)
+    return hit
+
+
 def _check(ctx, arn: str, action: str, resource: str, mode: str = "exact"):
     """The evaluator's decision, memoized per scan: several AGT rules ask the same questions."""
     memo = ctx._cache.setdefault("agents:checks", {})
     key = (arn, action, resource, mode)
     d = memo.get(key)
     if d is None:
-        pre = ctx._cache.get("agents:prefilter")
-        if pre is None:
-            pre = ctx._cache["agents:prefilter"] = _Prefilter(ctx.graph.auth)
-        p = ctx.model.principal(arn)
+        pre = _prefilter(ctx)
+        p = _principal(ctx, arn)
         if p is not None and not pre.may(p, action):
             d = _NO_GRANT     # no identity statement allows the action at all (the graph's prefilter)
         else:
@@ -126,33 +178,33 @@ class _Step:
         return merge(self.first, self.last) if self.first else self.last
 
 
-def _out_steps(ctx, arn: str, keep, by_class: bool = False):
-    """The steps out of `arn` (through hubs). With `by_class`, a hub yields one step per class of targets
-    that give the same answer to the rules (admin level and probe actions), the first target of each:
-    what a principal gains through a hub is then decided in hubs x classes, not hubs x targets."""
-    for _, _, data in ctx.graph.g.out_edges(arn, data=True):
-        e: Edge = data["edge"]
-        if not keep(e):
-            continue
-        if is_hub(e.target):
-            if by_class:   # the first target of each class that is not the principal itself
-                lasts = [next((x for x in members if x.target != arn), None) for members in _hub_classes(ctx, e.target)]
-            else:
-                lasts = [d2["edge"] for _, _, d2 in ctx.graph.g.out_edges(e.target, data=True)]
-            for last in lasts:
-                if last is not None:
-                    yield _Step(e, last)
-        else:
-            yield _Step(None, e)
+def _out_edges(ctx, arn: str) -> dict[tuple[bool, str | None], list[tuple[int, Edge]]]:
+    """The edges out of `arn` by (tool, method category), each with its place among them (memoized: the
+    step rules each read a few kinds of the edges out of every reachable principal)."""
+    memo = ctx._cache.setdefault("agents:out-edges", {})
+    hit = memo.get(arn)
+    if hit is None:
+        hit = memo[arn] = {}
+        cats = ctx._cache.setdefault("agents:categories", {})
+        for i, (_, _, data) in enumerate(ctx.graph.g.out_edges(arn, data=True)):
+            e: Edge = data["edge"]
+            if e.method not in cats:
+                cats[e.method] = _category(e)
+            hit.setdefault((e.tool, cats[e.method]), []).append((i, e))
+    return hit
 
 
 def _hub_classes(ctx, hub: str) -> list[list[Edge]]:
+    """The hub's targets by class of the same answer to the step rules (admin level, probe actions and
+    the step's uncertainty), the first two of each by (target, method). A principal steps through a hub
+    to the first target of each class that is not itself: what it gains through a hub is then decided in
+    hubs x classes, not hubs x targets."""
     memo = ctx._cache.setdefault("agents:hub-classes", {})
     if hub not in memo:
         firsts: dict = {}
         for _, _, d2 in sorted(ctx.graph.g.out_edges(hub, data=True), key=lambda x: (x[1], x[2]["edge"].method)):
             e2: Edge = d2["edge"]
-            if ctx.model.principal(e2.target) is None:
+            if _principal(ctx, e2.target) is None:
                 continue
             key = (_level(ctx, e2.target), _probes(ctx, e2.target), e2.potential, e2.conditional)
             members = firsts.setdefault(key, [])
@@ -186,7 +238,7 @@ def _set_hits(ctx, p: Principal, actions: Iterable[str], scoping: list[str], mod
     """(certain hits, conditional hits, hits except what a Deny protects, evidence, conditions) of
     `actions` on every resource of their type."""
     certain, maybe, carved, ev, conds = [], [], [], [], []
-    for a in actions:
+    for a in _maybe(ctx, p, tuple(actions)):   # the others: no identity statement allows them
         if a.lower() == "sts:getfederationtoken" and p.kind is not Kind.USER:
             continue   # only users can call it
         pattern = every_resource(a, p.account)
@@ -248,7 +300,7 @@ def agent_iam_write(rule, ctx) -> Iterable[Finding]:
             continue   # AGT001
         scopes: dict[str, list[str]] = {"itself": [], "every": [], "some": []}
         ev, conds, certain = [], [], set()
-        for a in action_set("iam_write"):
+        for a in _maybe(ctx, p, action_set("iam_write")):
             tries = [("itself", res, "exact") for res in self_resources(ctx.model, p, a)]
             tries += [("every", every_resource(a, p.account), "all"), ("some", every_resource(a, p.account), "some")]
             for scope, res, mode in tries:
@@ -281,36 +333,81 @@ def agent_iam_write(rule, ctx) -> Iterable[Finding]:
 def _probes(ctx, arn: str) -> frozenset:
     memo = ctx._cache.setdefault("agents:probes", {})
     if arn not in memo:
-        memo[arn] = frozenset(a for a in ADMIN_PROBES if _check(ctx, arn, a, "*", "all").possible)
+        p = _principal(ctx, arn)
+        probes = ADMIN_PROBES if p is None else _maybe(ctx, p, ADMIN_PROBES)
+        memo[arn] = frozenset(a for a in probes if _check(ctx, arn, a, "*", "all").possible)
     return memo[arn]
 
 
 def _stronger(ctx, p: Principal, target: str) -> list[str]:
     """Probe actions `target` may do on every resource and `p` may not (what p gains by becoming it)."""
-    t = ctx.model.principal(target)
+    t = _principal(ctx, target)
     if t is None or t.kind is Kind.GROUP:
         return []
-    extra = _probes(ctx, target) - _probes(ctx, p.arn)
-    return [a for a in ADMIN_PROBES if a in extra]
+    memo = ctx._cache.setdefault("agents:stronger", {})
+    key = (_probes(ctx, target), _probes(ctx, p.arn))
+    hit = memo.get(key)
+    if hit is None:
+        extra = key[0] - key[1]
+        hit = memo[key] = [a for a in ADMIN_PROBES if a in extra]
+    return list(hit)
+
+
+def _gain(ctx, p: Principal, target: str) -> tuple[bool, list[str]]:
+    """(target is an administrator, what `p` gains by becoming `target`: ["*"] for an administrator)."""
+    if _level(ctx, target) in ADMIN:
+        return True, ["*"]
+    return False, _stronger(ctx, p, target)
+
+
+def _hub_gains(ctx, hub: str, p: Principal) -> list[tuple[Edge, bool, list[str]]]:
+    """(last edge, admin, gain) of each class of `hub` (its first target that is not `p`) with a gain, in
+    class order. Memoized per (hub, p's probe actions, p when it is one of the class heads): what p gains
+    depends on nothing else, so the principals that share a hub share the answer."""
+    classes = _hub_classes(ctx, hub)
+    heads = ctx._cache.setdefault("agents:hub-heads", {})
+    if hub not in heads:
+        heads[hub] = frozenset(x.target for members in classes for x in members)
+    excl = p.arn if p.arn in heads[hub] else None
+    memo = ctx._cache.setdefault("agents:hub-gains", {})
+    key = (hub, _probes(ctx, p.arn), excl)
+    hit = memo.get(key)
+    if hit is None:
+        hit = []
+        for members in classes:
+            last = next((x for x in members if x.target != excl), None)
+            if last is None or last.target == p.arn or _principal(ctx, last.target) is None:
+                continue
+            adm, gain = _gain(ctx, p, last.target)
+            if gain:
+                hit.append((last, adm, gain))
+        memo[key] = hit
+    return hit
 
 
 def _step_rule(rule, ctx, categories: tuple[str, ...], tool: bool):
+    """(p, reach, [(admin, step, gain)]) for each reachable principal that is not itself an administrator
+    and may step (through edges of these categories) into a target it gains something by becoming;
+    the steps sorted by target and method (one step per class of a hub's targets: _hub_classes)."""
     r, reached = _reached(ctx)
     for p in reached:
         if _level(ctx, p.arn) in ADMIN:
             continue   # already everything: AGT001
-        steps = [st for st in _out_steps(ctx, p.arn, lambda e: e.tool == tool and _category(e) in categories,
-                                         by_class=True)
-                 if st.target != p.arn and ctx.model.principal(st.target) is not None]
-        if not steps:
+        index = _out_edges(ctx, p.arn)
+        groups = [index[k] for k in dict.fromkeys((tool, c) for c in categories) if k in index]
+        if not groups:
             continue
+        edges = groups[0] if len(groups) == 1 else sorted(x for g in groups for x in g)
         scored = []
-        for st in sorted(steps, key=lambda st: (st.target, st.method)):
-            lvl = _level(ctx, st.target)
-            gain = _stronger(ctx, p, st.target) if lvl not in ADMIN else ["*"]
-            if gain:
-                scored.append((lvl in ADMIN, st, gain))
+        for _, e in edges:
+            if is_hub(e.target):
+                scored += [(adm, _Step(e, last), gain) for last, adm, gain in _hub_gains(ctx, e.target, p)]
+            elif e.target != p.arn and _principal(ctx, e.target) is not None:
+                adm, gain = _gain(ctx, p, e.target)
+                if gain:
+                    scored.append((adm, _Step(None, e), gain))
         if scored:
+            scored.sort(key=lambda x: (x[1].target, x[1].method))
             yield p, r, scored
 
 
@@ -322,7 +419,7 @@ def agent_passrole(rule, ctx) -> Iterable[Finding]:
         found.add(p.arn)
         admin = [e for a, e, _ in scored if a]
         best = min(admin or [e for _, e, _ in scored], key=lambda st: st.uncertain).edge()
-        targets = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method})" for _, e, _ in scored))
+        targets = list(dict.fromkeys(f"{_name(ctx, e.target)} ({e.method})" for _, e, _ in scored))
         sev = rule.severity if admin else lower(rule.severity)
         what = (f"may pass {'an administrator role' if admin else 'a stronger role'} to new compute it creates: "
                 f"{_short(targets, 4)}")
@@ -344,7 +441,7 @@ def agent_exec_into(rule, ctx) -> Iterable[Finding]:
     for p, r, scored in _step_rule(rule, ctx, ("existing-passrole",), False):
         admin = [e for a, e, _ in scored if a]
         best = min(admin or [e for _, e, _ in scored], key=lambda st: st.uncertain).edge()
-        targets = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method})" for _, e, _ in scored))
+        targets = list(dict.fromkeys(f"{_name(ctx, e.target)} ({e.method})" for _, e, _ in scored))
         sev = rule.severity if admin else lower(rule.severity)
         gains = "" if admin else f", gaining {_short(scored[0][2], 3)}"
         yield _emit(rule, ctx, r, p, f"may run code as an existing stronger role: {_short(targets, 4)}{gains}",
@@ -355,36 +452,140 @@ def _tool_power(ctx, t: Principal) -> list[str]:
     """IAM-write and destructive actions a tool's role may do on some resource (memoized per role)."""
     memo = ctx._cache.setdefault("agents:tool-power", {})
     if t.arn not in memo:
-        memo[t.arn] = [a for a in action_set("iam_write") + action_set("destructive")
+        memo[t.arn] = [a for a in _maybe(ctx, t, action_set("iam_write") + action_set("destructive"))
                        if _check(ctx, t.arn, a, every_resource(a, t.account), "some").possible]
     return memo[t.arn]
 
 
-def agent_tool_privileged(rule, ctx) -> Iterable[Finding]:
-    """AGT005: invoke a tool (Lambda, state machine) whose role is admin, or may write IAM or destroy."""
-    r, reached = _reached(ctx)
-    for p in reached:
-        hits = []
-        for st in sorted(_out_steps(ctx, p.arn, lambda e: e.tool), key=lambda st: (st.target, st.method)):
-            t = ctx.model.principal(st.target)
-            if t is None or t.arn == p.arn:
-                continue
-            if _level(ctx, t.arn) in ADMIN:
-                hits.append((0, st, "an administrator"))
-                continue
+def _tool_hit(ctx, arn: str) -> tuple[int, str] | None:
+    """(rank, what) of invoking a tool that runs as `arn`: 0 an administrator, 1 it may write IAM or
+    destroy; None when it is no principal or holds neither (memoized per target)."""
+    memo = ctx._cache.setdefault("agents:tool-hit", {})
+    if arn in memo:
+        return memo[arn]
+    t = _principal(ctx, arn)
+    out = None
+    if t is not None:
+        if _level(ctx, arn) in ADMIN:
+            out = (0, "an administrator")
+        else:
             power = _tool_power(ctx, t)
             if power:
-                hits.append((1, st, f"may {_short(power, 3)}"))
-        if not hits:
+                out = (1, f"may {_short(power, 3)}")
+    memo[arn] = out
+    return out
+
+
+def _hub_tool_hits(ctx, hub: str) -> list[tuple]:
+    """(rank, target, j, last edge, what) for each out-edge j of `hub` into a privileged tool role."""
+    memo = ctx._cache.setdefault("agents:hub-tool-hits", {})
+    if hub not in memo:
+        out = []
+        for j, (_, _, d2) in enumerate(ctx.graph.g.out_edges(hub, data=True)):
+            last: Edge = d2["edge"]
+            hit = _tool_hit(ctx, last.target)
+            if hit is not None:
+                out.append((hit[0], last.target, j, last, hit[1]))
+        memo[hub] = out
+    return memo[hub]
+
+
+def _hub_tool_stream(ctx, hub: str, potential: bool, conditional: bool) -> list[tuple]:
+    """The hub's tool hits as AGT005 orders them for a step into the hub with these uncertainties:
+    (rank, (potential, conditional), target, j, last edge, what), sorted (computed once per hub)."""
+    memo = ctx._cache.setdefault("agents:hub-tool-stream", {})
+    key = (hub, potential, conditional)
+    if key not in memo:
+        memo[key] = sorted(((rank, (last.potential or potential, last.conditional or conditional), target, j,
+                             last, what) for rank, target, j, last, what in _hub_tool_hits(ctx, hub)),
+                           key=lambda x: x[:4])
+    return memo[key]
+
+
+def _hub_tool_names(ctx, sig: tuple) -> tuple[dict, dict]:
+    """For the hubs (and step methods) a principal invokes tools through: how many hits name each tool
+    text, and each target's texts (to take the principal's own out). Shared by principals of one `sig`."""
+    memo = ctx._cache.setdefault("agents:hub-tool-names", {})
+    if sig not in memo:
+        counts: dict[str, int] = {}
+        by_target: dict[str, list[str]] = {}
+        for hub, method in sig:
+            for _, target, _, _, what in _hub_tool_hits(ctx, hub):
+                text = f"{_name(ctx, target)} ({method}: {what})"
+                counts[text] = counts.get(text, 0) + 1
+                by_target.setdefault(target, []).append(text)
+        memo[sig] = (counts, by_target)
+    return memo[sig]
+
+
+def _via_hub(stream: list[tuple], first: Edge, i: int):
+    for rank, unc, target, j, last, what in stream:
+        yield rank, unc, target, first.method, i, j, first, last, what
+
+
+def agent_tool_privileged(rule, ctx) -> Iterable[Finding]:
+    """AGT005: invoke a tool (Lambda, state machine) whose role is admin, or may write IAM or destroy.
+
+    Every step to a tool target is ranked (administrator first, then certain before uncertain steps, then
+    by target and method, then in the order the steps come out of the principal). A shared hub (e.g. "may
+    invoke every function") is ranked once per hub, not once per principal that reaches it: a principal
+    merges its hubs' ranked lists lazily, reads the first few, and counts the distinct tools from counts
+    shared by principals with the same hubs."""
+    r, reached = _reached(ctx)
+    for p in reached:
+        streams = []
+        hub_sig = []
+        direct: list[tuple] = []
+        index = _out_edges(ctx, p.arn)
+        tools = [x for k, g in index.items() if k[0] for x in g]
+        if len(tools) > 1:
+            tools.sort(key=lambda x: x[0])
+        for i, e in tools:    # i: the edge's place among p's out-edges (the order of the steps)
+            if is_hub(e.target):
+                stream = _hub_tool_stream(ctx, e.target, e.potential, e.conditional)
+                if stream:
+                    streams.append(_via_hub(stream, e, i))
+                    hub_sig.append((e.target, e.method))
+            elif e.target != p.arn:
+                hit = _tool_hit(ctx, e.target)
+                if hit is not None:
+                    direct.append((hit[0], (e.potential, e.conditional), e.target, e.method, i, 0, None, e, hit[1]))
+        if direct:
+            streams.append(iter(sorted(direct, key=lambda x: x[:6])))
+        if not streams:
             continue
-        hits.sort(key=lambda x: (x[0], x[1].uncertain, x[1].target))
-        rank, best, what = hits[0]
-        best = best.edge()
+        best = None
+        first: list[str] = []
+        seen_text: set[str] = set()
+        for rank, _, target, method, _, _, f, last, what in heapq.merge(*streams, key=lambda x: x[:6]):
+            if target == p.arn:
+                continue
+            if best is None:
+                best = (rank, _Step(f, last))
+            text = f"{_name(ctx, target)} ({method}: {what})"
+            if text not in seen_text:
+                seen_text.add(text)
+                first.append(text)
+                if len(first) > 3:
+                    break
+        if best is None:
+            continue
+        # the number of distinct tool texts over every hit but those naming p itself
+        counts, by_target = _hub_tool_names(ctx, tuple(hub_sig))
+        gone: dict[str, int] = {}
+        for text in by_target.get(p.arn, ()):
+            gone[text] = gone.get(text, 0) + 1
+        left = {text for text, n in gone.items() if counts[text] == n}
+        n_tools = len(counts) - len(left)
+        extra_texts = {f"{_name(ctx, x[2])} ({x[3]}: {x[8]})" for x in direct}
+        n_tools += sum(1 for text in extra_texts if text not in counts or text in left)
+        rank, step = best
+        edge = step.edge()
         sev = rule.severity if rank == 0 else lower(rule.severity)
-        tools = list(dict.fromkeys(f"{ctx.name(e.target)} ({e.method}: {w})" for _, e, w in hits))
+        shown = ", ".join(first[:3]) + (f" and {n_tools - 3} more" if n_tools > 3 else "")
         yield _emit(rule, ctx, r, p, f"may invoke tools that run as privileged roles, with inputs it controls: "
-                    f"{_short(tools, 3)}", sev, evidence=best.evidence, extra=[best], key=("tool",),
-                    potential=best.potential)
+                    f"{shown}", sev, evidence=edge.evidence, extra=[edge], key=("tool",),
+                    potential=edge.potential)
 
 
 # ---------------------------------------------------------------- AGT006/7/8/22/25: action sets
@@ -429,10 +630,10 @@ def agent_action_set(rule, ctx) -> Iterable[Finding]:
 def agent_no_boundary(rule, ctx) -> Iterable[Finding]:
     r, _ = _reached(ctx)
     for arn in sorted(agent_sources(ctx)):
-        p = ctx.model.principal(arn)
+        p = _principal(ctx, arn)
         if p is None or p.permissions_boundary or p.kind is Kind.GROUP:
             continue
-        risky = [a for a in action_set("iam_write") + ("iam:PassRole",)
+        risky = [a for a in _maybe(ctx, p, action_set("iam_write") + ("iam:PassRole",))
                  if _check(ctx, p.arn, a, every_resource(a, p.account), "some").possible]
         sev = lower(rule.severity, -1) if risky else rule.severity
         extra = f"; it may {_short(risky, 3)}, so it could grant itself more" if risky else ""
@@ -458,13 +659,13 @@ def agent_chain_to_human(rule, ctx) -> Iterable[Finding]:
             yield _emit(rule, ctx, r, p, f"is a human / break-glass role ({why}){note}, and the agent can chain "
                         f"into it", rule.severity, key=("human",))
             continue
-        prev = ctx.model.principal(path[-1].source)
+        prev = _principal(ctx, path[-1].source)
         if prev is None or prev.kind is Kind.GROUP or _level(ctx, p.arn) in ADMIN:
             continue   # an administrator reached: AGT001
         gain = _stronger(ctx, prev, p.arn)
         lose = _stronger(ctx, p, prev.arn)
         if gain and not lose:
-            yield _emit(rule, ctx, r, p, f"holds strictly more than {ctx.name(prev.arn)}, which chains into it (it adds "
+            yield _emit(rule, ctx, r, p, f"holds strictly more than {_name(ctx, prev.arn)}, which chains into it (it adds "
                         f"{_short(gain, 3)})", lower(rule.severity), key=("stronger",))
 
 
@@ -474,12 +675,12 @@ def operator_inheritance(rule, ctx) -> Iterable[Finding]:
     r, reached = _reached(ctx)
     ops = [s for s in agent_sources(ctx).values() if s.kind == "operator"]
     for src in sorted(ops, key=lambda s: s.arn):
-        p = ctx.model.principal(src.arn)
+        p = _principal(ctx, src.arn)
         mine = [q for q in reached if r.origin.get(q.arn) == src.arn]
         admin = [q for q in mine if _level(ctx, q.arn) in ADMIN]
         if admin:
             q = sorted(admin, key=lambda q: (_uncertain(r.path(q.arn)), len(r.path(q.arn)), q.arn))[0]
-            what = ("is an administrator" if q is p else f"can become administrator {ctx.name(q.arn)}")
+            what = ("is an administrator" if q is p else f"can become administrator {_name(ctx, q.arn)}")
             path = r.path(q.arn)
         else:
             found = None
@@ -492,7 +693,7 @@ def operator_inheritance(rule, ctx) -> Iterable[Finding]:
                 continue
             q, acts = found
             what = (f"may destroy on every resource ({_short(acts, 3)})" if q is p
-                    else f"can become {ctx.name(q.arn)}, which may destroy on every resource ({_short(acts, 3)})")
+                    else f"can become {_name(ctx, q.arn)}, which may destroy on every resource ({_short(acts, 3)})")
             path = r.path(q.arn)
         yield _emit(rule, ctx, r, p, f"{what}; the local agent tools it runs inherit all of it (app-level "
                     f"guardrails such as supervised modes or MCP deny lists are not enforced by IAM)",
@@ -505,7 +706,7 @@ def agent_user_keys(rule, ctx) -> Iterable[Finding]:
     limit = int(((ctx.config.get("agent_rules") or {}).get("key_age_days")) or rule.match.get("key_age_days", 90))
     r, _ = _reached(ctx)
     for arn in sorted(agent_sources(ctx)):
-        p = ctx.model.principal(arn)
+        p = _principal(ctx, arn)
         if p is None or p.kind is not Kind.USER:
             continue
         acct = ctx.model.accounts.get(p.account)
@@ -536,7 +737,7 @@ def agent_execution_role_overbroad(rule, ctx) -> Iterable[Finding]:
     cfg = agent_settings(ctx)
     r, _ = _reached(ctx)
     for arn, src in sorted(agent_sources(ctx).items()):
-        p = ctx.model.principal(arn)
+        p = _principal(ctx, arn)
         if p is None or p.kind is not Kind.ROLE or p.arn not in ctx.graph.g:
             continue
         services = sorted({s for s, _, d in ctx.graph.g.in_edges(p.arn, data=True)
@@ -586,7 +787,7 @@ def agent_long_session(rule, ctx) -> Iterable[Finding]:
                 or rule.match.get("max_seconds", 3600))
     r, _ = _reached(ctx)
     for arn in sorted(agent_sources(ctx)):
-        p = ctx.model.principal(arn)
+        p = _principal(ctx, arn)
         if p is None or p.kind is not Kind.ROLE or not p.max_session_duration or p.max_session_duration <= limit:
             continue
         yield _emit(rule, ctx, r, p, f"allows sessions of {p.max_session_duration} s (MaxSessionDuration), over "
@@ -611,13 +812,13 @@ def agent_no_deny_guardrail(rule, ctx) -> Iterable[Finding]:
     sets = rule.match.get("sets") or GUARDRAIL_SETS
     r, _ = _reached(ctx)
     for arn in sorted(agent_sources(ctx)):
-        p = ctx.model.principal(arn)
+        p = _principal(ctx, arn)
         if p is None or p.kind is Kind.GROUP or p.arn not in ctx.graph.g:
             continue
         open_sets: dict[str, list[str]] = {}
         ev, conds, certain = [], [], False
         for name in sets:
-            for a in action_set(name):
+            for a in _maybe(ctx, p, action_set(name)):
                 d = _check(ctx, p.arn, a, every_resource(a, p.account), "all")
                 if not d.possible or _deny_named(d):
                     continue
@@ -675,7 +876,7 @@ def agentcore_broad_managed(rule, ctx) -> Iterable[Finding]:
     r, _ = _reached(ctx)
     human_probes = rule.match["human_probes"]
     agent_probes = rule.match["agent_role_probes"]
-    for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
+    for p in sorted_principals(ctx):
         if p.kind is Kind.GROUP or p.service_linked or _level(ctx, p.arn) in ADMIN or p.arn not in ctx.graph.g:
             continue
         src = sources.get(p.arn)
@@ -689,7 +890,7 @@ def agentcore_broad_managed(rule, ctx) -> Iterable[Finding]:
                 f = _emit(rule, ctx, r, p, what, rule.severity, evidence=ev,
                           conditions=() if certain else conds, key=("agentcore",))
                 if src is None:    # not an agent principal: no agent source to name
-                    f = replace(f, message=f"{ctx.name(p.arn)} {what}")
+                    f = replace(f, message=f"{_name(ctx, p.arn)} {what}")
                 yield f
                 continue
         if src is not None and src.kind == "agent-service" and p.kind is Kind.ROLE:
@@ -706,23 +907,71 @@ def agentcore_broad_managed(rule, ctx) -> Iterable[Finding]:
 ATTRIBUTION_KEYS = ("sts:sourceidentity", "aws:requesttag/*", "aws:tagkeys", "sts:transitivetagkeys")
 
 
-def _assumers(ctx, role: str) -> list[tuple[str, Edge]]:
-    """(principal, edge) pairs that may assume `role` with sts:AssumeRole, hubs resolved."""
-    out = []
+def _hub_assumers(ctx, hubs: tuple[str, ...]) -> tuple[str, ...]:
+    """The users and roles (sorted, once each) whose steps lead into any of these hubs (memoized: an
+    "assume any role of the account" hub is shared by every role that trusts the account)."""
+    memo = ctx._cache.setdefault("agents:hub-assumers", {})
+    if hubs not in memo:
+        out = set()
+        for hub in hubs:
+            for s2, _, _ in ctx.graph.g.in_edges(hub, data=True):
+                q = _principal(ctx, s2)
+                if q is not None and q.kind is not Kind.GROUP:
+                    out.add(s2)
+        memo[hubs] = tuple(sorted(out))
+    return memo[hubs]
+
+
+def _assumers(ctx, role: str) -> tuple[str, ...]:
+    """The users and roles that may assume `role` with sts:AssumeRole, hubs resolved, sorted."""
+    direct, hubs = set(), set()
     for src, _, data in ctx.graph.g.in_edges(role, data=True):
-        e: Edge = data["edge"]
-        if e.method != "sts-assume-role":
+        if data["edge"].method != "sts-assume-role":
             continue
         if is_hub(src):
-            for s2, _, d2 in ctx.graph.g.in_edges(src, data=True):
-                q = ctx.model.principal(s2)
-                if q is not None and q.kind is not Kind.GROUP:
-                    out.append((s2, merge(d2["edge"], e)))
+            hubs.add(src)
         else:
-            q = ctx.model.principal(src)
+            q = _principal(ctx, src)
             if q is not None and q.kind is not Kind.GROUP:
-                out.append((src, e))
-    return sorted(dict(out).items())
+                direct.add(src)
+    base = _hub_assumers(ctx, tuple(sorted(hubs)))
+    if not direct:
+        return base
+    return tuple(sorted(direct.union(base)))
+
+
+_HUMAN_KINDS = ("IAM user", "human role", "declared operator")
+
+
+def _callers(ctx, role: str, sources: dict, cfg: dict) -> tuple[list[str], list[str]]:
+    """(assumers of `role` but itself, the human ones among them), both sorted. The lists of a role that
+    only hubs lead into are shared with the other roles behind the same hubs (read only)."""
+    all_ = _assumers(ctx, role)
+    memo = ctx._cache.setdefault("agents:callers", {})
+    hit = memo.get(id(all_))
+    if hit is None or hit[0] is not all_:
+        humans = [c for c in all_ if _human_kind(ctx, c, sources, cfg) in _HUMAN_KINDS]
+        hit = (all_, frozenset(all_), list(all_), humans)
+        if len(all_) > 8:
+            memo[id(all_)] = hit      # all_ kept in the entry, so its id stays its own
+    _, members, callers, humans = hit
+    if role in members:
+        return [c for c in callers if c != role], [c for c in humans if c != role]
+    return callers, humans
+
+
+def _short_names(ctx, arns: list[str], n: int) -> str:
+    """`_short` of the principals' names, naming only the first `n`."""
+    head = ", ".join(_name(ctx, a) for a in arns[:n])
+    return head + (f" and {len(arns) - n} more" if len(arns) > n else "")
+
+
+def _human_kind(ctx, arn: str, sources: dict, cfg: dict) -> str | None:
+    """`_human_or_ci` of a principal by ARN, memoized per scan."""
+    memo = ctx._cache.setdefault("agents:human-or-ci", {})
+    if arn not in memo:
+        memo[arn] = _human_or_ci(ctx, _principal(ctx, arn), sources.get(arn), cfg)
+    return memo[arn]
 
 
 def agent_no_source_identity(rule, ctx) -> Iterable[Finding]:
@@ -734,27 +983,24 @@ def agent_no_source_identity(rule, ctx) -> Iterable[Finding]:
     for p in reached:
         if p.kind is not Kind.ROLE:
             continue
-        callers = [(c, e) for c, e in _assumers(ctx, p.arn) if c != p.arn]
-        humans = [(c, e) for c, e in callers
-                  if _human_or_ci(ctx, ctx.model.principal(c), sources.get(c), cfg) in
-                  ("IAM user", "human role", "declared operator")]
+        callers, humans = _callers(ctx, p.arn, sources, cfg)
         if not humans and len(callers) < 2:
             continue
         path = r.path(p.arn)
         prev = path[-1].source if path else None
         pick = humans or callers     # ask as the principal the agent's path comes from, when it is one of them
-        c, e = next(((c, e) for c, e in pick if c == prev), pick[0])
+        c = prev if prev in pick else pick[0]
         d = _check(ctx, c, "sts:AssumeRole", p.arn)
         if not d.possible:
             continue
         keys = {pc.condition.key.lower() for pc in d.conditions if pc.statement.effect == "Allow"}
         if any(wildcard.match(k, key, ignore_case=True) for k in ATTRIBUTION_KEYS for key in keys):
             continue   # the trust asks for a source identity or session tags
-        who = (f"is assumed by humans ({_short([ctx.name(c) for c, _ in humans], 3)})" if humans
-               else f"is shared by {len(callers)} principals ({_short([ctx.name(c) for c, _ in callers], 3)})")
+        who = (f"is assumed by humans ({_short_names(ctx, humans, 3)})" if humans
+               else f"is shared by {len(callers)} principals ({_short_names(ctx, callers, 3)})")
         yield _emit(rule, ctx, r, p, f"{who}, and its trust does not require sts:SourceIdentity or session tags: "
                     f"CloudTrail cannot tell which person or agent acted through it", rule.severity,
-                    evidence=_labels(ctx.model.principal(c), d) or (f"role/{p.name} trust policy",),
+                    evidence=_labels(_principal(ctx, c), d) or (f"role/{p.name} trust policy",),
                     conditions=_pending(d), key=("source-identity",))
 
 
@@ -767,7 +1013,7 @@ def devops_agent_elevated(rule, ctx) -> Iterable[Finding]:
     principals = {s.lower() for s in rule.match["service_principals"]}
     marker = rule.match["managed_policy"]
     r, _ = _reached(ctx)
-    for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
+    for p in sorted_principals(ctx):
         if p.kind is not Kind.ROLE or p.arn not in ctx.graph.g:
             continue
         trusted = [e for s, _, d in ctx.graph.g.in_edges(p.arn, data=True)
@@ -834,7 +1080,7 @@ def ci_agent_role_overbroad(rule, ctx) -> Iterable[Finding]:
     needs_ = rule.match.get("agent_needs") or ()
     r, _ = _reached(ctx)
     for arn, src in sorted(agent_sources(ctx).items()):
-        p = ctx.model.principal(arn)
+        p = _principal(ctx, arn)
         if src.kind != "ci-agent" or p is None or p.kind is not Kind.ROLE:
             continue
         if _level(ctx, p.arn) in ADMIN:
@@ -865,7 +1111,7 @@ def agent_iam_implied_scope(rule, ctx) -> Iterable[Finding]:
         return
     r, _ = _reached(ctx)
     for arn, src in sorted(agent_sources(ctx).items()):
-        p = ctx.model.principal(arn)
+        p = _principal(ctx, arn)
         if p is None or p.kind is Kind.GROUP or p.arn not in ctx.graph.g:
             continue
         if _level(ctx, p.arn) in ADMIN:
@@ -874,7 +1120,7 @@ def agent_iam_implied_scope(rule, ctx) -> Iterable[Finding]:
         else:
             writes = _granted_actions(ctx, p, writes_only=True, stop_after=3)
             certain = [(a, d) for a, d in writes if d.allowed]
-        reach = len([q for q, o in r.origin.items() if o == arn and q != arn and ctx.model.principal(q)])
+        reach = len([q for q, o in r.origin.items() if o == arn and q != arn and _principal(ctx, q)])
         via = f"; it reaches {reach} other principal(s), counted in their own findings" if reach else ""
         if not writes:
             what = "implies Scope 1 (read-only) of the Agentic AI Security Scoping Matrix: no write allowed"

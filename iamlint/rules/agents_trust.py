@@ -47,7 +47,7 @@ from ..model.account import Kind, Principal
 from ..model.policy import Condition, PolicyDocument, Statement, parse_policy
 from ..paths_data import policies_dir, schema_path
 from .hygiene import (NON_LIMITING_KEYS, NON_LIMITING_PREFIXES, _claim_conditions, _grants_assume, _limits_allow,
-                      _policy_owners, _short, _trust_roles, lower, owned_policies)
+                      _policy_owners, _short, _trust_roles, lower, owned_policies, sorted_principals)
 
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 MARK = "iamlintprobe"          # stands for a name the policy author did not write
@@ -1034,7 +1034,7 @@ def tag_scope_bypass(rule, ctx) -> Iterable[Finding]:
     from .hygiene import ref_label
 
     auth = ctx.graph.auth
-    for p in sorted(ctx.model.principals(), key=lambda q: q.arn):
+    for p in sorted_principals(ctx):
         if p.kind is Kind.GROUP or p.service_linked:
             continue
         for pol in auth.policy_set(p).identity:

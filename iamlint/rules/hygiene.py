@@ -80,30 +80,61 @@ class OwnedPolicy:
         return f"{self.where} {st.label()}"
 
 
+def sorted_principals(ctx) -> list[Principal]:
+    """Every principal of the model, sorted by ARN (once per scan; callers must not change the list)."""
+    hit = ctx._cache.get("rules:sorted-principals")
+    if hit is None:
+        hit = ctx._cache["rules:sorted-principals"] = sorted(ctx.model.principals(), key=lambda p: p.arn)
+    return hit
+
+
 def _policy_owners(ctx) -> list[Principal]:
     """Users, roles and groups whose policies the structural rules read (not service-linked roles)."""
-    return sorted((p for p in ctx.model.principals() if not p.service_linked), key=lambda p: p.arn)
+    hit = ctx._cache.get("hygiene:owners")
+    if hit is None:
+        hit = ctx._cache["hygiene:owners"] = sorted((p for p in ctx.model.principals() if not p.service_linked),
+                                                    key=lambda p: p.arn)
+    return hit
 
 
-def owned_policies(ctx, p: Principal, aws_managed: bool = True) -> Iterator[OwnedPolicy]:
-    for ip in p.inline_policies:
-        yield OwnedPolicy(p, ip.name, ip.document)
-    for arn in p.managed_policies:
-        mp = ctx.model.policies.get(arn)
-        if mp is None or mp.missing or mp.document is None:
-            continue
-        if mp.aws_managed and not aws_managed:
-            continue
-        yield OwnedPolicy(p, mp.name, mp.document, arn=arn, aws_managed=mp.aws_managed)
+def _managed_document(ctx, mp) -> PolicyDocument | None:
+    """`ManagedPolicy.document` (a walk over its versions), once per policy per scan."""
+    memo = ctx._cache.setdefault("hygiene:documents", {})
+    hit = memo.get(id(mp))
+    if hit is None:
+        hit = memo[id(mp)] = (mp, mp.document)   # mp kept so that its id stays its own
+    return hit[1]
 
 
-def _allow_statements(ctx, rule) -> Iterator[tuple[OwnedPolicy, Statement]]:
+def owned_policies(ctx, p: Principal, aws_managed: bool = True) -> tuple[OwnedPolicy, ...]:
+    """The policies `p` owns, in order (memoized per scan: every structural rule reads them)."""
+    memo = ctx._cache.setdefault("hygiene:owned", {})
+    key = (id(p), aws_managed)
+    hit = memo.get(key)
+    if hit is None:
+        out = [OwnedPolicy(p, ip.name, ip.document) for ip in p.inline_policies]
+        for arn in p.managed_policies:
+            mp = ctx.model.policies.get(arn)
+            if mp is None or mp.missing:
+                continue
+            doc = _managed_document(ctx, mp)
+            if doc is None:
+                continue
+            if mp.aws_managed and not aws_managed:
+                continue
+            out.append(OwnedPolicy(p, mp.name, doc, arn=arn, aws_managed=mp.aws_managed))
+        hit = memo[key] = (p, tuple(out))   # p kept so that its id stays its own
+    return hit[1]
+
+
+def _allow_statements(ctx, rule) -> list[tuple[OwnedPolicy, Statement]]:
     aws = rule.match.get("aws_managed", True)
-    for p in _policy_owners(ctx):
-        for pol in owned_policies(ctx, p, aws_managed=aws):
-            for st in pol.document.statements:
-                if st.is_allow:
-                    yield pol, st
+    memo = ctx._cache.setdefault("hygiene:allow-statements", {})
+    hit = memo.get(aws)
+    if hit is None:
+        hit = memo[aws] = [(pol, st) for p in _policy_owners(ctx) for pol in owned_policies(ctx, p, aws_managed=aws)
+                           for st in pol.document.statements if st.is_allow]
+    return hit
 
 
 def _finding(rule, pol: OwnedPolicy, st: Statement, message: str, severity: str | None = None,
@@ -260,7 +291,7 @@ def pass_role_star(rule, ctx) -> Iterable[Finding]:
     from ..graph.build import identity_allows
     service_keys = {k.lower() for k in rule.match.get("service_keys", ["iam:PassedToService"])}
     auth = ctx.graph.auth
-    for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
+    for p in sorted_principals(ctx):
         if p.kind is Kind.GROUP or p.service_linked:
             continue
         if ctx.graph.admin.get(p.arn) in ("admin", "iam-write"):
@@ -476,7 +507,7 @@ def stale_role(rule, ctx) -> Iterable[Finding]:
     now, src = _now(ctx)
     if now is None:
         return
-    for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
+    for p in sorted_principals(ctx):
         if p.kind is not Kind.ROLE or p.service_linked or p.aws_reserved:
             continue
         created = _parse_time(p.create_date)
@@ -502,7 +533,7 @@ def stale_role(rule, ctx) -> Iterable[Finding]:
 
 def long_session_privileged(rule, ctx) -> Iterable[Finding]:
     limit = int(rule.match.get("min_seconds", 43200))
-    for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
+    for p in sorted_principals(ctx):
         if p.kind is not Kind.ROLE or p.service_linked or not p.max_session_duration:
             continue
         if p.max_session_duration < limit:

@@ -11,6 +11,7 @@ from ..graph.build import identity_allows, is_hub
 from ..graph.paths import admin_sinks, follow, path_to, reach, render_chain, toward
 from ..iac.symbolic import display
 from ..model.account import Kind
+from .hygiene import sorted_principals
 
 
 @dataclass
@@ -57,7 +58,7 @@ def admin_path(ctx: RuleContext, arn: str) -> list:
 
 def escalation_to_admin(rule, ctx: RuleContext) -> Iterable[Finding]:
     g = ctx.graph
-    for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
+    for p in sorted_principals(ctx):
         if p.kind is Kind.GROUP or g.admin.get(p.arn) in ("admin", "iam-write"):
             continue
         path = admin_path(ctx, p.arn)
@@ -88,7 +89,7 @@ def escalation_to_high_value(rule, ctx: RuleContext) -> Iterable[Finding]:
 
     sinks = {n: None for n in g.g.nodes if not is_hub(n) and n not in g.admin and holds(n)}
     certain, anyway = toward(g, sinks, True), toward(g, sinks, False)
-    for p in sorted(ctx.model.principals(), key=lambda p: p.arn):
+    for p in sorted_principals(ctx):
         if p.kind is Kind.GROUP or p.arn in g.admin or holds(p.arn):
             continue
         nxt = certain if p.arn in certain else anyway
