@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Iterable
 
 import networkx as nx
@@ -378,8 +379,8 @@ class Builder:
         ps = PolicySet(identity=[NamedPolicy("identity", "admin policy", _admin_document())],
                        scps=self.auth._guardrails(org.scps, acct, "scp"))
         probe = f"arn:aws:iam::{acct}:role/iamlint-new-principal-probe"
-        return not all(evaluate(ps, Request(a, "*", probe, Context(complete=False), resource_mode="all")).allowed
-                       for a in ADMIN_PROBES)
+        return not all(evaluate(ps, Request(a, probe_resource(a, acct), probe, Context(complete=False),
+                                            resource_mode="all")).allowed for a in ADMIN_PROBES)
 
     def _say(self, msg: str) -> None:
         if self.progress:
@@ -510,6 +511,7 @@ class Builder:
             federated: set[tuple[str, str]] = set()
             wide: set[str] = set()          # accounts whose principals the trust admits as a whole
             named: set[str] = set()
+            star: list = []                 # statements that admit "*"
             for st in role.trust_policy.statements:
                 if not st.is_allow or st.principals is None:
                     continue
@@ -518,6 +520,7 @@ class Builder:
                         if kind == "*" or (kind == "AWS" and v == "*"):
                             callers["*"] = None
                             wide.update(self.model.accounts)
+                            star.append(st)
                         elif kind == "AWS":
                             acct = v if re.fullmatch(r"\d{12}", v) else (v.split(":")[4] if v.count(":") >= 5 else "")
                             if v == acct or v.endswith(":root"):
@@ -568,6 +571,11 @@ class Builder:
                     if arn in named or not (arn in hub_users or arn in covered
                                             or not _could_match(patterns[arn], role.arn)):
                         callers.setdefault(arn, p)
+            # R8: "*" admits the principals of the role's own account with no identity grant at all
+            for p in self._star_callers(role, star):
+                if p.arn not in callers:
+                    named.add(p.arn)
+                    callers[p.arn] = p
             for arn, p in callers.items():
                 if p is not None and arn not in named and (
                         arn in hub_users or arn in covered or not _could_match(patterns.get(arn), role.arn)):
@@ -601,6 +609,32 @@ class Builder:
                         self.g.nodes[prov]["kind"] = "provider"
 
     # -------------------------------------------------------------- IAM writes
+    def _star_callers(self, role: Principal, star: list) -> list[Principal]:
+        """The principals of the role's account that a trust admitting "*" may let in without any identity
+        grant (R8). When every such statement pins aws:PrincipalArn to literal patterns, only the principals
+        those name; otherwise every user and role of the account (each is then checked)."""
+        if not star:
+            return []
+        pats: list[str] | None = []
+        for st in star:
+            pins = [c for c in st.conditions if c.key_lower == "aws:principalarn" and not c.if_exists
+                    and c.qualifier is None and c.base in ("ArnEquals", "ArnLike", "StringEquals", "StringLike")
+                    and not any("${" in v for v in c.values)]
+            if not pins:
+                pats = None
+                break
+            pats.extend(pins[0].values)
+        acct = self.model.accounts.get(role.account)
+        if acct is None:
+            return []
+        out = []
+        for p in acct.principals.values():
+            if p.kind is Kind.GROUP or p.arn == role.arn:
+                continue
+            if pats is None or any(wildcard.match(x, p.arn) for x in pats):
+                out.append(p)
+        return out
+
     def _rewritable(self, p: Principal) -> bool:
         return not p.service_linked and not p.aws_reserved   # R20: these cannot be edited
 
@@ -1293,7 +1327,7 @@ def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, dro
             for a in actions:
                 if not identity_allows(auth, p, a, everywhere=True):
                     return None
-                d = auth.check(p.arn, a, "*", resource_mode="all")
+                d = auth.check(p.arn, a, probe_resource(a, p.account), resource_mode="all")
                 if d.decision == "Conditional":
                     worst = "conditional"
                 elif not d.allowed:
@@ -1314,6 +1348,16 @@ def admin_level(auth: Authorizer, p: Principal, drop_boundary: bool = False, dro
                 auth._sets.pop(p.arn, None)
             else:
                 auth._sets[p.arn] = saved
+
+
+@lru_cache(maxsize=None)
+def probe_resource(action: str, account: str) -> str:
+    """Every resource `action` can act on in `account`, any partition ("*" for wildcard-only actions):
+    what admin_level asks about, so that a Deny on another service's resource (a guardrail on one trail)
+    does not read as a Deny of, say, iam:PutRolePolicy everywhere (R25)."""
+    from ..agents.actionsets import every_resource
+    pat = every_resource(action, account)
+    return "arn:*:" + pat[len("arn:aws:"):] if pat.startswith("arn:aws:") else pat
 
 
 def identity_allows(auth: Authorizer, p: Principal, action: str, everywhere: bool = False) -> bool:
@@ -1348,7 +1392,8 @@ def _group_admin(auth: Authorizer, g: Principal, replace: dict | None = None) ->
     ps = PolicySet(identity=_replaced(auth.identity_policies(g), replace))
     member = f"arn:aws:iam::{g.account}:user/iamlint-group-probe"
     for a in ADMIN_PROBES:
-        d = evaluate(ps, Request(a, "*", member, Context(complete=False), resource_mode="all"))
+        d = evaluate(ps, Request(a, probe_resource(a, g.account), member, Context(complete=False),
+                                 resource_mode="all"))
         if not d.allowed:
             return None
     return "admin"

@@ -22,7 +22,7 @@ from ..engine import actions as catalog
 from ..engine import wildcard
 from ..findings import Finding
 from ..engine.evaluate import EXPLICIT, IMPLICIT, Decision
-from ..graph.build import ADMIN_PROBES, IAM_WRITE_PROBES, _Prefilter, is_hub
+from ..graph.build import ADMIN_PROBES, IAM_WRITE_PROBES, _Prefilter, is_hub, probe_resource
 from ..graph.edges import Edge, merge
 from ..graph.methods import method as method_of
 from ..graph.paths import collapse
@@ -51,14 +51,15 @@ def _where(ctx, r: Reach, p: Principal) -> str:
 
 
 def _emit(rule, ctx, r: Reach, p: Principal, what: str, severity: str, *, evidence=(), conditions=(),
-          extra: Iterable[Edge] = (), key: tuple = (), potential: bool = False) -> Finding:
+          extra: Iterable[Edge] = (), key: tuple = (), potential: bool = False, undecided: bool = False) -> Finding:
     """One finding about reachable principal `p`: path from its source (+ `extra` steps), severity one
-    lower when anything it rests on is undecided or assumed."""
+    lower when anything it rests on is undecided (`undecided`, conditions here or on the path) or assumed;
+    one level in all, however many of those there are."""
     path = collapse(r.path(p.arn) + list(extra))
     src = r.source_of(p.arn)
     potential = potential or any(e.potential for e in path)
     conds = tuple(dict.fromkeys(tuple(conditions) + tuple(c for e in path for c in e.conditions)))
-    if potential or conds:
+    if potential or conds or undecided:
         severity = lower(severity)
     msg = f"{_where(ctx, r, p)} {what}"
     return Finding(rule.id, severity, rule.title, p.arn, msg, rule.remediation, tuple(path),
@@ -335,7 +336,8 @@ def _probes(ctx, arn: str) -> frozenset:
     if arn not in memo:
         p = _principal(ctx, arn)
         probes = ADMIN_PROBES if p is None else _maybe(ctx, p, ADMIN_PROBES)
-        memo[arn] = frozenset(a for a in probes if _check(ctx, arn, a, "*", "all").possible)
+        acct = p.account if p is not None else arn.split(":")[4]
+        memo[arn] = frozenset(a for a in probes if _check(ctx, arn, a, probe_resource(a, acct), "all").possible)
     return memo[arn]
 
 
@@ -606,7 +608,7 @@ def agent_action_set(rule, ctx) -> Iterable[Finding]:
         if not (certain or maybe or carved):
             continue
         hits = certain + maybe + carved
-        sev = rule.severity if certain else lower(rule.severity)
+        sev = rule.severity
         if scope == "on some resources":
             sev = lower(sev)
         what = f"{SET_WHAT.get(name, 'may ' + name)} {scope}: {_short(hits, 5)}"
@@ -622,7 +624,7 @@ def agent_action_set(rule, ctx) -> Iterable[Finding]:
             sev = lower(sev, -1)
             what += f" in production account {p.account}"
         yield _emit(rule, ctx, r, p, what, sev, evidence=ev, conditions=conds if not certain else (),
-                    key=(name,))
+                    key=(name,), undecided=not certain)
 
 
 # ---------------------------------------------------------------- AGT009 no boundary

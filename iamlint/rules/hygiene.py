@@ -189,13 +189,15 @@ def ref_label(p: Principal, ref) -> str:
 
 
 def _probe_evidence(ctx, arn: str, probes: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
-    """(statement labels that allow, undecided conditions, every probe possible) for `probes` on *."""
+    """(statement labels that allow, undecided conditions, every probe possible) for `probes` on every
+    resource of their type (as admin_level asks)."""
     labels: dict[str, None] = {}
     conds: dict[str, None] = {}
     possible = True
+    from ..graph.build import probe_resource
     p = ctx.model.principal(arn)
     for a in probes:
-        d = ctx.graph.auth.check(arn, a, "*", resource_mode="all")
+        d = ctx.graph.auth.check(arn, a, probe_resource(a, p.account), resource_mode="all")
         if not d.possible:
             possible = False
             continue

@@ -7,7 +7,7 @@ from typing import Callable, Iterable
 
 from ..findings import Finding
 from ..graph.build import Graph
-from ..graph.build import identity_allows, is_hub
+from ..graph.build import identity_allows, is_hub, probe_resource
 from ..graph.paths import admin_sinks, follow, path_to, reach, render_chain, toward
 from ..iac.symbolic import display
 from ..model.account import Kind
@@ -83,7 +83,8 @@ def escalation_to_high_value(rule, ctx: RuleContext) -> Iterable[Finding]:
         if arn not in holders:
             p = ctx.model.principal(arn)
             holders[arn] = bool(p is not None and p.kind is not Kind.GROUP and any(
-                identity_allows(g.auth, p, a, everywhere=True) and g.auth.check(arn, a, "*", resource_mode="all").allowed
+                identity_allows(g.auth, p, a, everywhere=True)
+                and g.auth.check(arn, a, probe_resource(a, p.account), resource_mode="all").allowed
                 for a in actions))
         return holders[arn]
 
