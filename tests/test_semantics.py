@@ -344,13 +344,19 @@ def test_R20_no_iam_write_edges_into_service_linked_roles():
     assert paths_to_admin(g, f"arn:aws:iam::{A}:role/att")[0][0].target.endswith("role/norm")
 
 
-def test_R21_boundary_missing_from_gaad_is_deny_all_not_a_crash():
-    r = _role("r", {"Service": "ec2.amazonaws.com"}, {"Effect": "Allow", "Action": "*", "Resource": "*"})
+def test_R21_boundary_missing_from_gaad_makes_its_caps_conditional_not_a_crash():
+    """What a boundary the input lacks allows is unknown: a grant it would cap is conditional, naming the
+    boundary (neither a silent allow nor a silent deny); a Deny elsewhere still decides."""
+    r = _role("r", {"Service": "ec2.amazonaws.com"}, {"Effect": "Allow", "Action": "*", "Resource": "*"},
+              {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"})
     r["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy",
                                 "PermissionsBoundaryArn": f"arn:aws:iam::{A}:policy/bound"}
     model = load_data(_gaad_roles(r), "a.json")
-    d = Authorizer(model).check(f"arn:aws:iam::{A}:role/r", "s3:GetObject", "arn:aws:s3:::b/k")
-    assert d.decision == "ImplicitlyDenied" and d.blocked_by == ("boundary",)
+    auth = Authorizer(model)
+    d = auth.check(f"arn:aws:iam::{A}:role/r", "s3:GetObject", "arn:aws:s3:::b/k")
+    assert d.decision == "Conditional"
+    assert any(f"arn:aws:iam::{A}:policy/bound" in c.describe() for c in d.conditions)
+    assert auth.check(f"arn:aws:iam::{A}:role/r", "s3:DeleteBucket", "arn:aws:s3:::b").decision == "ExplicitlyDenied"
 
 
 def test_R22_multi_policy_merging():

@@ -57,11 +57,11 @@ class Authorizer:
                 if mp is not None and mp.document is not None:
                     boundaries.append(NamedPolicy("boundary", mp.name, mp.document, arn=mp.arn))
                 elif mp is not None:
-                    # a boundary whose document is missing from the input: deny-all is the safe
-                    # reading for reach (nothing granted) and the gap is reported by the loader
-                    from ..model.policy import PolicyDocument
-                    boundaries.append(NamedPolicy("boundary", mp.name + " (missing)",
-                                                  PolicyDocument("2012-10-17", ()), arn=mp.arn))
+                    # a boundary whose document is missing from the input (R21: GAAD may leave out
+                    # boundary-only policies): what it allows is unknown, so everything it would cap is
+                    # conditional on it, named; neither allow nor deny is picked. The loader reports the gap.
+                    boundaries.append(NamedPolicy("boundary", mp.name + " (not in the input)",
+                                                  _unknown_boundary(mp.arn), arn=mp.arn))
             org = self.model.organization
             scps = self._guardrails(org.scps, p.account, "scp") if org else None
             ps = PolicySet(identity=self.identity_policies(p), boundaries=boundaries, scps=scps)
@@ -139,3 +139,16 @@ class Authorizer:
                       resource_account=racct, caller=caller, resource_mode=resource_mode,
                       management_account=mgmt)
         return evaluate(ps, req)
+
+
+MISSING_BOUNDARY_KEY = "iamlint:PermissionsBoundaryNotInInput"
+
+
+def _unknown_boundary(arn: str):
+    """A stand-in for a boundary whose document the input lacks: it allows everything under a condition
+    no request can decide, so a decision it caps comes out conditional and names the boundary."""
+    from ..model.policy import parse_policy
+    return parse_policy({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "*", "Resource": "*",
+        "Condition": {"StringEquals": {MISSING_BOUNDARY_KEY: arn}}}]}, "boundary")
+
