@@ -25,7 +25,7 @@ from .iac.discover import Candidate, candidates, display, looks_meant, repo_root
 from .iac.index import DEFAULT_ACCOUNT, Index, Options, Origin
 from .iac.locate import Locator
 from .iac.policyfile import load_policy_file, looks_like_policy
-from .iac.positions import load_json, load_text, looks_like_json, read_text
+from .iac.positions import load_json, load_text, looks_like_json, read_input
 from .iac.waivers import same_resource, tag_suppressions, tf_comment_suppressions, tf_files_near
 from .loaders import load_data
 from .loaders.common import read_json
@@ -169,7 +169,7 @@ class _Parsed:
 
 
 def _parse(c: Candidate, ignore_unknown: bool = False) -> _Parsed | None:
-    text = read_text(c.path)
+    text = read_input(c.path, c.source)
     positions = None
     try:
         if looks_like_json(text) and not c.source.lower().endswith((".yaml", ".yml")):
@@ -194,6 +194,11 @@ def _parse(c: Candidate, ignore_unknown: bool = False) -> _Parsed | None:
         kind = "policy"
     else:
         if c.explicit and not ignore_unknown:
+            if not text.strip() or data is None:
+                raise InputError("the file is empty: not a CloudFormation/SAM/CDK template, Terraform plan, "
+                                 "policy document, authorization-details file or iamlint snapshot", source=c.source)
+            if positions is None and looks_like_json(text):
+                load_json(text, c.source)           # a duplicate key (the last one hid the template) is the error
             raise InputError("not a CloudFormation/SAM/CDK template, Terraform plan, policy document, "
                              "authorization-details file or iamlint snapshot", source=c.source)
         return None

@@ -62,7 +62,7 @@ from ..model.account import Kind, Model, Principal
 from .build import Builder
 from .index import DEFAULT_ACCOUNT, Index, Options, Origin, Suppression
 from .positions import Positions, esc, position
-from .symbolic import build_policy, has_marker, marker, unknown_document
+from .symbolic import build_policy, has_marker, loads_policy, marker, unknown_document
 
 SKIP_TAG = "iamlint:skip"
 PRINCIPALS = {"aws_iam_role": Kind.ROLE, "aws_iam_user": Kind.USER, "aws_iam_group": Kind.GROUP}
@@ -753,7 +753,7 @@ class Plan:
             return [self._unknown_statement(inst, key)]
         else:
             try:
-                st = json.loads(text).get("Statement", [])
+                st = loads_policy(text).get("Statement", [])
             except (ValueError, AttributeError, RecursionError):
                 raise self.fail(self.vptr(inst, (key,)), f"{key} of {inst.address} must hold policy JSON") from None
         st = st if isinstance(st, list) else [st]
@@ -848,7 +848,7 @@ class Plan:
 
     def _parse(self, text: str, kind: str, origin: Origin, ptr: str, what: str):
         try:
-            value = json.loads(text)
+            value = loads_policy(text)
         except ValueError as exc:
             raise self.fail(ptr, f"{what} is not valid JSON ({getattr(exc, 'msg', exc)})") from None
         except RecursionError:

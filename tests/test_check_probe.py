@@ -1,0 +1,136 @@
+"""`iamlint check` against inputs written as an outside user would: legal-but-unusual input is understood,
+broken input is one error line naming the file and the place (exit 2), never a traceback or a hang."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from iamlint.check import CheckOptions, run_check
+from iamlint.cli import app
+
+from conftest import ROOT
+
+PROBE = ROOT / "fixtures" / "check" / "probe"
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def in_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def check(*args: str):
+    """-> (exit code, stdout, stderr) of `iamlint check ARGS --format json`."""
+    res = runner.invoke(app, ["check", *args, "--format", "json", "-q", "--fail-on", "none"])
+    return res.exit_code, res.stdout, res.stderr
+
+
+def error_of(path) -> str:
+    code, _out, err = check(str(path))
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "internal error" not in err and "Traceback" not in err, err
+    return lines[0]
+
+
+def findings(path, *extra: str) -> list[dict]:
+    code, out, err = check(str(path), *extra)
+    assert code == 0, err
+    return json.loads(out)["findings"]
+
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    p = tmp_path / name
+    (p.write_bytes if isinstance(content, bytes) else p.write_text)(content)
+    return p
+
+
+# ------------------------------------------------------------------ output
+
+def test_json_findings_carry_their_location():
+    """JSON findings had `"location": null` (Location.to_json lost its return): CI tools reading the JSON
+    could not place a single finding, while text and SARIF could."""
+    fs = findings("fixtures/iac/cfn/agent-stack.yaml")
+    assert fs and all(f["location"] is not None for f in fs)
+    loc = next(f["location"] for f in fs if f["rule_id"] == "IAM101")
+    assert loc == {"file": "fixtures/iac/cfn/agent-stack.yaml", "line": 42, "column": 11,
+                   "pointer": "/Resources/GitHubDeployRole/Properties/ManagedPolicyArns/0"}
+
+
+# ------------------------------------------------------------------ YAML
+
+def test_yaml_merge_key_override_is_not_a_duplicate():
+    fs = findings(PROBE / "merge-keys.yaml")
+    hit = [f for f in fs if f["rule_id"] == "IAM105"]
+    assert hit, fs            # iam:* from the overriding Action, at the merged statement
+    assert hit[0]["location"]["pointer"].endswith("/Statement/1")
+
+
+def test_yaml_written_twice_is_still_a_duplicate(tmp_path):
+    p = write(tmp_path, "dup.yaml", "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Type: AWS::IAM::User\n")
+    assert "line 4: duplicate key 'Type'" in error_of(p)
+
+
+def test_yaml_alias_bomb_is_refused_not_expanded():
+    assert "line " in error_of(PROBE / "alias-bomb.yaml") and "aliases expand" in error_of(PROBE / "alias-bomb.yaml")
+
+
+def test_yaml_nested_too_deeply_is_one_error(tmp_path):
+    p = write(tmp_path, "deep.yaml", "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      X: "
+              + "[" * 5000 + "]" * 5000 + "\n")
+    assert "nested too deeply" in error_of(p)
+
+
+def test_yaml_second_document_is_named(tmp_path):
+    p = write(tmp_path, "two.yaml", "Resources:\n  R:\n    Type: AWS::IAM::Role\n---\nResources: {}\n")
+    assert "line 4" in error_of(p) and "second one" in error_of(p)
+
+
+# ------------------------------------------------------------------ JSON
+
+def test_json_nan_is_an_error_with_its_place(tmp_path):
+    p = write(tmp_path, "nan.json", '{"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {\n'
+              '"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"Service": '
+              '"ec2.amazonaws.com"}, "Action": "sts:AssumeRole",\n"Condition": {"NumericLessThan": '
+              '{"aws:MultiFactorAuthAge": NaN}}}]}}}}}\n')
+    assert "line 3" in error_of(p) and "NaN" in error_of(p)
+
+
+def test_json_duplicate_key_hiding_the_template_is_the_error(tmp_path):
+    p = write(tmp_path, "dup.json", '{"Resources": {"R": {"Type": "AWS::IAM::Role"}},\n "Resources": {}}\n')
+    assert "line 2" in error_of(p) and "duplicate key 'Resources'" in error_of(p)
+
+
+def test_policy_json_string_with_a_duplicate_statement_is_refused(tmp_path):
+    """json.loads keeps the last key: the first (admin) Statement vanished silently."""
+    p = write(tmp_path, "s.yaml", "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n"
+              "      AssumeRolePolicyDocument: {Statement: []}\n      Policies:\n        - PolicyName: p\n"
+              "          PolicyDocument: '{\"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"*\", "
+              "\"Resource\": \"*\"}], \"Statement\": []}'\n")
+    assert "line 8" in error_of(p) and "duplicate key 'Statement'" in error_of(p)
+
+
+# ------------------------------------------------------------------ encodings and empty files
+
+def test_utf16_plan_with_bom_is_read(tmp_path):
+    text = (ROOT / "fixtures/iac/terraform/agent-plan.json").read_text()
+    p = write(tmp_path, "plan.json", text.encode("utf-16"))
+    want = findings("fixtures/iac/terraform/agent-plan.json")
+    got = findings(p)
+    assert [(f["rule_id"], f["location"]["line"]) for f in got] == \
+           [(f["rule_id"], f["location"]["line"]) for f in want]
+
+
+def test_latin1_file_names_file_line_and_byte(tmp_path):
+    p = write(tmp_path, "l.yaml", b"Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: caf\xe9\n")
+    err = error_of(p)
+    assert err.startswith(f"iamlint: error: {p}: line 5 column 20: ") and "0xe9" in err
+
+
+def test_empty_file_says_it_is_empty(tmp_path):
+    for name, text in (("e.yaml", ""), ("c.yaml", "# nothing\n"), ("e.json", "  \n")):
+        assert "empty" in error_of(write(tmp_path, name, text))
