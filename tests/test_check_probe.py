@@ -134,3 +134,74 @@ def test_latin1_file_names_file_line_and_byte(tmp_path):
 def test_empty_file_says_it_is_empty(tmp_path):
     for name, text in (("e.yaml", ""), ("c.yaml", "# nothing\n"), ("e.json", "  \n")):
         assert "empty" in error_of(write(tmp_path, name, text))
+
+
+# ------------------------------------------------------------------ CloudFormation
+
+def test_foreach_is_expanded_with_the_fragments_lines():
+    code, out, err = check(str(PROBE / "foreach.yaml"))
+    assert code == 0, err
+    doc = json.loads(out)
+    fs = doc["findings"]
+    trusted = sorted((f["principal"].rsplit("/", 1)[-1], f["location"]["line"]) for f in fs if f["rule_id"] == "IAM201")
+    assert trusted == [("data-eng-dev", 19), ("data-eng-prod", 19), ("ml-dev", 19), ("ml-prod", 19)]
+    admin = [f for f in fs if f["rule_id"] == "IAM101"]
+    assert [f["principal"].rsplit("/", 1)[-1] for f in admin] == ["data-eng-prod"]
+    # a loop over a parameter known only at deploy time is said, not dropped silently
+    gaps = [e["message"] for e in doc["errors"] if e.get("error_code") == "UnknownForEach"]
+    assert len(gaps) == 1 and "line 24" in gaps[0] and "parameter Extra" in gaps[0]
+
+
+def test_foreach_over_a_given_parameter(tmp_path):
+    fs = findings(PROBE / "foreach.yaml", "--parameter", "Extra=bob,eve")
+    users = sorted(f["principal"].rsplit("/", 1)[-1] for f in fs if f["rule_id"] == "IAM101")
+    assert users == ["bob", "data-eng-prod", "eve"]
+
+
+def test_foreach_bad_shape_is_one_error(tmp_path):
+    p = write(tmp_path, "fe.yaml", "Transform: AWS::LanguageExtensions\nResources:\n  Fn::ForEach::X:\n    - Id\n"
+              "    - [a]\n")
+    assert "line 3" in error_of(p) and "Fn::ForEach::X takes" in error_of(p)
+
+
+def test_conditional_entries_keep_their_lines_and_conditional_tags_are_legal():
+    fs = findings(PROBE / "conditional-entries.yaml")
+    iam = [f for f in fs if f["rule_id"] == "IAM105"]
+    assert iam and iam[0]["location"]["line"] == 18
+    assert iam[0]["location"]["pointer"].endswith("/ManagedPolicyArns/1")
+
+
+def test_sam_state_machine_role_connector_gap_and_policy_entry_lines():
+    code, out, err = check(str(PROBE / "sam-extras.yaml"))
+    assert code == 0, err
+    doc = json.loads(out)
+    fs = doc["findings"]
+    # the state machine's generated role is modeled (it was silently left out)
+    flow = [f for f in fs if f["principal"].endswith("role/FlowRole")]
+    assert {"IAM104", "IAM106"} <= {f["rule_id"] for f in flow}
+    # SAM's SQSPollerPolicy lists batch calls that are not IAM actions: not reported against the template
+    assert not [f for f in fs if f["rule_id"] == "IAM107"]
+    # a managed policy named in Policies points at its entry
+    s3 = [f for f in fs if f["rule_id"] == "IAM105" and f["principal"].endswith("role/PollerRole")]
+    assert s3 and s3[0]["location"]["pointer"] == "/Resources/Poller/Properties/Policies/1"
+    assert any(e.get("error_code") == "UnmodeledResource" and "Connector Link" in e["message"]
+               for e in doc["errors"])
+
+
+# ------------------------------------------------------------------ Terraform
+
+def test_deferred_changes_are_judged():
+    plan = json.loads((ROOT / "fixtures/iac/terraform/agent-plan.json").read_text())
+    want = findings("fixtures/iac/terraform/agent-plan.json")
+    assert want
+    rc = plan["resource_changes"]
+    plan["deferred_changes"] = [{"reason": "provider_config_unknown", "resource_change": r} for r in rc]
+    plan["resource_changes"] = []
+    plan["complete"] = False
+    p = PROBE / "deferred-plan.json"
+    p.write_text(json.dumps(plan, indent=1))
+    try:
+        got = findings(str(p.relative_to(ROOT)))
+    finally:
+        p.unlink()
+    assert sorted((f["rule_id"], f["principal"]) for f in got) == sorted((f["rule_id"], f["principal"]) for f in want)

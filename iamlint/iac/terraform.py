@@ -228,8 +228,16 @@ class Plan:
     def _collect(self) -> None:
         deleted: set[str] = set()
         rc_ptr = "/resource_changes"
-        for i, rc in enumerate(self._list(self.d.get("resource_changes"), rc_ptr, "resource_changes")):
-            p = f"{rc_ptr}/{i}"
+        entries = [(f"{rc_ptr}/{i}", rc) for i, rc in
+                   enumerate(self._list(self.d.get("resource_changes"), rc_ptr, "resource_changes"))]
+        # Terraform 1.10+ (-allow-deferral): a change it could not plan yet is under deferred_changes, with
+        # what it knows and after_unknown for the rest; it is judged like any other (its unknowns Conditional)
+        dc_ptr = "/deferred_changes"
+        for i, dc in enumerate(self._list(self.d.get("deferred_changes"), dc_ptr, "deferred_changes")):
+            dc = self._obj(dc, f"{dc_ptr}/{i}", "each deferred change", optional=False)
+            if dc.get("resource_change") is not None:
+                entries.append((f"{dc_ptr}/{i}/resource_change", dc["resource_change"]))
+        for p, rc in entries:
             rc = self._obj(rc, p, "each resource change", optional=False)
             head = self._head(rc, p)
             if rc.get("deposed") is not None:
