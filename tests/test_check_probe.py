@@ -205,3 +205,23 @@ def test_deferred_changes_are_judged():
     finally:
         p.unlink()
     assert sorted((f["rule_id"], f["principal"]) for f in got) == sorted((f["rule_id"], f["principal"]) for f in want)
+
+
+# ------------------------------------------------------------------ CDK
+
+def test_cdk_stage_manifest_follows_nested_assemblies_and_nested_stacks():
+    """A CDK app with stages writes a top manifest.json that names only `cdk:cloud-assembly` artifacts:
+    naming it checked nothing at all and passed."""
+    code, out, err = check(str(PROBE / "cdk-stage" / "manifest.json"))
+    assert code == 0, err
+    doc = json.loads(out)
+    files = {i["file"].rsplit("/", 1)[-1]: i["kind"] for i in doc["check"]["inputs"]}
+    assert files == {"ProdApp.template.json": "cdk", "ProdAppWorkers1A2B3C4D.nested.template.json": "cdk"}
+    got = {(f["rule_id"], f["principal"]) for f in doc["findings"]}
+    assert ("IAM101", "arn:aws:iam::210987654321:role/AppRole") in got
+    assert ("IAM201", "arn:aws:iam::210987654321:role/WorkerRole") in got      # the nested stack, same account
+
+
+def test_cdk_manifest_without_stacks_is_an_error(tmp_path):
+    p = write(tmp_path, "manifest.json", '{"version": "36.0.0", "artifacts": {"Tree": {"type": "cdk:tree"}}}')
+    assert "names no stack template" in error_of(p)

@@ -53,8 +53,10 @@ def display(path: str, base: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def cdk_manifest(path: str) -> dict[str, dict] | None:
-    """A CDK cloud assembly manifest -> {absolute template path: env}; None when it is not one."""
+def cdk_manifest(path: str, depth: int = 0) -> dict[str, dict] | None:
+    """A CDK cloud assembly manifest -> {absolute template path: env}; None when it is not one. The nested
+    assemblies of CDK stages (`cdk:cloud-assembly`, `assembly-Prod/manifest.json`) are followed, and the
+    templates of a stack's nested stacks (`aws:asset:path` of an AWS::CloudFormation::Stack) come with it."""
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
@@ -66,6 +68,11 @@ def cdk_manifest(path: str) -> dict[str, dict] | None:
     out: dict[str, dict] = {}
     folder = os.path.dirname(os.path.abspath(path))
     for art_id, art in arts.items():
+        if isinstance(art, dict) and art.get("type") == "cdk:cloud-assembly" and depth < 16:
+            sub = (art.get("properties") or {}).get("directoryName")
+            if isinstance(sub, str):
+                out.update(cdk_manifest(os.path.join(folder, sub, "manifest.json"), depth + 1) or {})
+            continue
         if not isinstance(art, dict) or art.get("type") != "aws:cloudformation:stack":
             continue
         props = art.get("properties") or {}
@@ -80,7 +87,33 @@ def cdk_manifest(path: str) -> dict[str, dict] | None:
                 env["account"] = acct
             if region and region != "unknown-region":
                 env["region"] = region
-        out[os.path.normpath(os.path.join(folder, tfile))] = env
+        tpath = os.path.normpath(os.path.join(folder, tfile))
+        out[tpath] = env
+        for nested in _nested_templates(tpath):
+            out.setdefault(nested, {k: v for k, v in env.items() if k != "stack_name"})
+    return out
+
+
+def _nested_templates(template: str, depth: int = 0) -> list[str]:
+    """The nested stack templates a CDK stack template names (`Metadata: aws:asset:path`), deep."""
+    try:
+        with open(template, encoding="utf-8-sig") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError, RecursionError):
+        return []
+    res = data.get("Resources") if isinstance(data, dict) else None
+    out: list[str] = []
+    for r in (res.values() if isinstance(res, dict) else ()):
+        if not isinstance(r, dict) or r.get("Type") != "AWS::CloudFormation::Stack":
+            continue
+        meta = r.get("Metadata")
+        ap = meta.get("aws:asset:path") if isinstance(meta, dict) else None
+        if isinstance(ap, str) and ap.endswith(".json") and "/" not in ap and "\\" not in ap:
+            p = os.path.join(os.path.dirname(template), ap)
+            if os.path.isfile(p) and p not in out:
+                out.append(p)
+                if depth < 8:
+                    out.extend(x for x in _nested_templates(p, depth + 1) if x not in out)
     return out
 
 
@@ -112,6 +145,9 @@ def candidates(paths: list[str], base: str) -> list[Candidate]:
             if os.path.basename(p) == "manifest.json":
                 m = cdk_manifest(p)
                 if m is not None:
+                    if not m:
+                        raise InputError("the CDK manifest names no stack template (nothing to check)",
+                                         source=display(p, base))
                     envs.update(m)
                     for tpl in m:
                         if not os.path.exists(tpl):
