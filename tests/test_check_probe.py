@@ -225,3 +225,15 @@ def test_cdk_stage_manifest_follows_nested_assemblies_and_nested_stacks():
 def test_cdk_manifest_without_stacks_is_an_error(tmp_path):
     p = write(tmp_path, "manifest.json", '{"version": "36.0.0", "artifacts": {"Tree": {"type": "cdk:tree"}}}')
     assert "names no stack template" in error_of(p)
+
+
+def test_fn_if_whole_lists_and_same_named_branches():
+    """`Policies: !If [...]` and `ManagedPolicyArns: !If [C, [..], !Ref AWS::NoValue]` were refused; two
+    branches of one Fn::If with the same PolicyName kept only the last one (the admin branch vanished)."""
+    fs = findings(PROBE / "fn-if-lists.yaml")
+    by = {(f["rule_id"], f["principal"].rsplit("/", 1)[-1]) for f in fs}
+    assert ("IAM101", "whole-lists") in by          # FindInMap's DefaultValue names the role
+    assert ("IAM101", "SameName") in by
+    for f in fs:
+        if f["rule_id"] == "IAM101":
+            assert f["severity"] != "critical"      # Conditional: it depends on Prod

@@ -77,9 +77,11 @@ class Template:
         self.mappings = self._section("Mappings")
         self._pending_gaps: list[tuple[str, str]] = []
         # Fn::ForEach (Transform AWS::LanguageExtensions) is expanded first, as CloudFormation does
-        self.cond_raw = self._foreach(self._section("Conditions"), "/Conditions") if "Fn::ForEach::" in str(
-            list(self._section("Conditions"))) else self._section("Conditions")
-        self.resources = self._foreach(self._section("Resources"), "/Resources")
+        loops = not self.pos or any("/Fn::ForEach::" in p for p in self.pos)      # every key has a position
+        self.cond_raw = self._foreach(self._section("Conditions"), "/Conditions") if loops else \
+            self._section("Conditions")
+        self.resources = self._foreach(self._section("Resources"), "/Resources") if loops else \
+            self._section("Resources")
         if not self.resources:
             raise self.fail("", "a CloudFormation template needs a Resources section")
         for lid, res in self.resources.items():
@@ -369,7 +371,11 @@ class Template:
             top = m.get(keys[1])
             if not isinstance(top, dict) or keys[2] not in top:
                 if len(arg) == 4:
-                    return self.resolve(arg[3], f"{ptr}/3")
+                    # AWS::LanguageExtensions: the fourth argument is {DefaultValue: value}
+                    dflt = arg[3]
+                    if not isinstance(dflt, dict) or set(dflt) != {"DefaultValue"}:
+                        raise self.fail(f"{ptr}/3", "the fourth argument of Fn::FindInMap is {DefaultValue: value}")
+                    return self.resolve(dflt["DefaultValue"], f"{ptr}/3/DefaultValue")
                 raise self.fail(ptr, f"Fn::FindInMap: mapping {keys[0]} has no {keys[1]}.{keys[2]}")
             return self.resolve(top[keys[2]], f"/Mappings/{esc(keys[0])}/{esc(keys[1])}/{esc(keys[2])}")
         if k == "Fn::ImportValue":
@@ -616,9 +622,11 @@ class Template:
             for v, tags in (variants(item) if isinstance(item, Alternatives) else [(item, ())]):
                 if v is NOVALUE:
                     continue
-                if not isinstance(v, str):
-                    raise self.fail(f"{self.pptr(lid, key)}/{i}", f"{key} entries must be names, not {_type(v)}")
-                out.append((i, v, tags))
+                # `!If [C, [a, b], !Ref AWS::NoValue]` for the whole list: each branch's names, tagged
+                for x in (v if isinstance(v, list) and isinstance(item, Alternatives) else [v]):
+                    if not isinstance(x, str):
+                        raise self.fail(f"{self.pptr(lid, key)}/{i}", f"{key} entries must be names, not {_type(x)}")
+                    out.append((i, x, tags))
         return out
 
     def tags(self, lid: str) -> dict[str, str]:
@@ -743,25 +751,48 @@ class Template:
         raw = self.props_raw(lid).get(key)
         if raw is None:
             return
-        if not isinstance(raw, list):
-            raise self.fail(self.pptr(lid, key), f"{key} must be a list of {{PolicyName, PolicyDocument}}")
-        for i, item in enumerate(raw):
-            ip = f"{self.pptr(lid, key)}/{i}"
-            if isinstance(item, dict) and len(item) == 1 and next(iter(item)) == "Fn::If":
-                v = self.resolve(item, ip)
-                choices = variants(v) if isinstance(v, Alternatives) else [(v, ())]
-            else:
-                choices = [(item, ())]
-            for choice, tags in choices:
-                if choice is NOVALUE:
+        base = self.pptr(lid, key)
+        entries: list[tuple[str, Any, tuple[str, ...]]] = []       # (pointer, entry, condition tags)
+        if isinstance(raw, dict) and len(raw) == 1 and next(iter(raw)) in ("Fn::If", "Ref"):
+            # the whole list under Fn::If (or !Ref AWS::NoValue): each branch's entries, tagged
+            v = self.resolve(raw, base)
+            for lst, tags in (variants(v) if isinstance(v, Alternatives) else [(v, ())]):
+                if lst is NOVALUE:
                     continue
-                if not isinstance(choice, dict) or "PolicyDocument" not in choice or "PolicyName" not in choice:
-                    raise self.fail(ip, f"{key} entries need PolicyName and PolicyDocument")
-                pname = self.text(self.resolve(choice["PolicyName"], f"{ip}/PolicyName"), f"{ip}/PolicyName",
-                                  "PolicyName")
-                dptr = f"{ip}/PolicyDocument"
-                doc, stmts = self.policy(lid, choice["PolicyDocument"], dptr, "identity", tags)
-                self.b.inline(p, pname, doc, origin, dptr, stmts)
+                if not isinstance(lst, list):
+                    raise self.fail(base, f"{key} must be a list of {{PolicyName, PolicyDocument}}")
+                entries.extend((base, item, tags) for item in lst)
+        elif not isinstance(raw, list):
+            raise self.fail(base, f"{key} must be a list of {{PolicyName, PolicyDocument}}")
+        else:
+            for i, item in enumerate(raw):
+                ip = f"{base}/{i}"
+                if isinstance(item, dict) and len(item) == 1 and next(iter(item)) == "Fn::If":
+                    v = self.resolve(item, ip)
+                    entries.extend((ip, c, t) for c, t in (variants(v) if isinstance(v, Alternatives) else [(v, ())]))
+                else:
+                    entries.append((ip, item, ()))
+        named: list[tuple[str, str, Any, tuple[str, ...]]] = []
+        for ip, choice, tags in entries:
+            if choice is NOVALUE:
+                continue
+            if not isinstance(choice, dict) or "PolicyDocument" not in choice or "PolicyName" not in choice:
+                raise self.fail(ip, f"{key} entries need PolicyName and PolicyDocument")
+            pname = self.text(self.resolve(choice["PolicyName"], f"{ip}/PolicyName"), f"{ip}/PolicyName",
+                              "PolicyName")
+            named.append((ip, pname, choice, tags))
+        counts: dict[str, int] = {}
+        for _ip, pname, _c, _t in named:
+            counts[pname] = counts.get(pname, 0) + 1
+        seen: dict[str, int] = {}
+        for ip, pname, choice, tags in named:
+            if counts[pname] > 1 and tags:
+                # the branches of an undecided Fn::If may share a name: each is kept (one would replace the other)
+                seen[pname] = seen.get(pname, 0) + 1
+                pname = f"{pname} (depends on {', '.join(t.split(':', 1)[-1] for t in tags)}: case {seen[pname]})"
+            dptr = f"{ip}/PolicyDocument"
+            doc, stmts = self.policy(lid, choice["PolicyDocument"], dptr, "identity", tags)
+            self.b.inline(p, pname, doc, origin, dptr, stmts)
 
     def user_groups(self, lid: str, cond: str | None) -> None:
         user = self.model.principal(self.attr(lid, "Arn", self.rptr(lid)))
