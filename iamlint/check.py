@@ -169,6 +169,8 @@ class _Parsed:
 
 
 def _parse(c: Candidate, ignore_unknown: bool = False) -> _Parsed | None:
+    if c.unreadable:
+        return None
     text = read_input(c.path, c.source)
     positions = None
     try:

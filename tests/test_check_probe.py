@@ -237,3 +237,19 @@ def test_fn_if_whole_lists_and_same_named_branches():
     for f in fs:
         if f["rule_id"] == "IAM101":
             assert f["severity"] != "critical"      # Conditional: it depends on Prod
+
+
+# ------------------------------------------------------------------ folders
+
+def test_folder_skips_dangling_symlinks_and_pipes(tmp_path):
+    """A dangling `*.json` symlink in a repository failed the whole run; a named pipe hung it."""
+    import os
+    (tmp_path / "stack.yaml").write_text((PROBE / "merge-keys.yaml").read_text())
+    os.symlink(tmp_path / "gone" / "x.json", tmp_path / "dangling.json")
+    os.mkfifo(tmp_path / "pipe.json")
+    (tmp_path / "dir.json").mkdir()
+    code, out, err = check(str(tmp_path), "--base-dir", str(tmp_path))
+    assert code == 0, err
+    chk = json.loads(out)["check"]
+    assert [i["file"] for i in chk["inputs"]] == ["stack.yaml"]
+    assert sorted(chk["skipped"]) == ["dangling.json", "pipe.json"]

@@ -30,6 +30,7 @@ class Candidate:
     source: str                    # as findings show it (relative to the base directory)
     explicit: bool                 # named on the command line
     env: dict = field(default_factory=dict)    # from a CDK manifest: account, region, stack_name
+    unreadable: bool = False       # found in a folder but not a regular file: skipped
 
 
 def repo_root(start: str | None = None) -> str:
@@ -122,12 +123,12 @@ def candidates(paths: list[str], base: str) -> list[Candidate]:
     seen: set[str] = set()
     envs: dict[str, dict] = {}
 
-    def add(p: str, explicit: bool) -> None:
+    def add(p: str, explicit: bool, skip: bool = False) -> None:
         ap = os.path.normpath(os.path.abspath(p))
         if ap in seen:
             return
         seen.add(ap)
-        out.append(Candidate(ap, display(ap, base), explicit))
+        out.append(Candidate(ap, display(ap, base), explicit, unreadable=skip))
 
     for p in paths:
         if not os.path.exists(p):
@@ -140,7 +141,13 @@ def candidates(paths: list[str], base: str) -> list[Candidate]:
                     envs.update(cdk_manifest(os.path.join(root, "manifest.json")) or {})
                 for f in sorted(files):
                     if f.lower().endswith(EXTENSIONS):
-                        add(os.path.join(root, f), False)
+                        fp = os.path.join(root, f)
+                        if not os.path.isfile(fp):
+                            # a dangling symlink, a named pipe, a socket: not a file a folder walk can read
+                            # (reading a pipe would wait forever); skipped and counted
+                            add(fp, False, skip=True)
+                            continue
+                        add(fp, False)
         else:
             if os.path.basename(p) == "manifest.json":
                 m = cdk_manifest(p)
