@@ -14,6 +14,7 @@ import dataclasses
 import datetime as _dt
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -219,6 +220,9 @@ def _context_model(paths: list[str], base: str, model: Model | None = None) -> M
 def load_inputs(paths: list[str], opts: CheckOptions, base: str) -> tuple[Model, Index, CheckInfo]:
     if not paths:
         raise UsageError("check needs at least one file or folder")
+    if not re.fullmatch(r"aws(-[a-z]+)*", opts.partition or ""):
+        # every ARN the code makes starts with it: a typo would silently match nothing
+        raise UsageError(f"--partition must be an AWS partition (aws, aws-cn, aws-us-gov, ...), not {opts.partition!r}")
     info = CheckInfo(base_dir=base, inline_suppressions=opts.inline_suppressions, baseline=opts.baseline)
     model = _context_model(opts.context, base)
     info.context = [display(p, base) for p in opts.context]

@@ -253,3 +253,24 @@ def test_folder_skips_dangling_symlinks_and_pipes(tmp_path):
     chk = json.loads(out)["check"]
     assert [i["file"] for i in chk["inputs"]] == ["stack.yaml"]
     assert sorted(chk["skipped"]) == ["dangling.json", "pipe.json"]
+
+
+def test_json_with_tabs_in_a_yaml_named_file_is_read(tmp_path):
+    p = write(tmp_path, "stack.yaml", '{\n\t"Resources": {\n\t\t"R": {\n\t\t\t"Type": "AWS::IAM::Role",\n'
+              '\t\t\t"Properties": {"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", '
+              '"Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}}\n\t\t}\n\t}\n}\n')
+    fs = findings(p)
+    assert [(f["rule_id"], f["location"]["line"]) for f in fs] == [("IAM201", 5)]
+    broken = write(tmp_path, "broken.yaml", "{\n\t\"Resources\": [\n")
+    assert "invalid YAML" in error_of(broken)        # neither YAML nor JSON: the YAML error is shown
+
+
+def test_unknown_partition_is_a_usage_error():
+    assert "--partition must be an AWS partition" in error_of_args("fixtures/iac/cfn/agent-stack.yaml",
+                                                                   "--partition", "bogus")
+
+
+def error_of_args(*args: str) -> str:
+    code, _out, err = check(*args)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    return err

@@ -303,7 +303,18 @@ def load_text(text: str, source: str) -> tuple[Any, Positions]:
     """JSON when it looks like JSON (an object or a list) and is not named .yaml, YAML otherwise."""
     if looks_like_json(text) and not source.lower().endswith((".yaml", ".yml")):
         return load_json(text, source)
-    return load_yaml(text, source)
+    try:
+        return load_yaml(text, source)
+    except InputError:
+        if not looks_like_json(text):
+            raise
+        # JSON in a file named .yaml (CloudFormation reads either, by content): JSON that YAML refuses
+        # (tab indentation) is still JSON; when it is not JSON either, the YAML error is the one to show
+        try:
+            return load_json(text, source)
+        except InputError:
+            pass
+        raise
 
 
 _UTF16_32 = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
