@@ -269,6 +269,22 @@ def load_inputs(paths: list[str], opts: CheckOptions, base: str) -> tuple[Model,
     return model, index, info
 
 
+def _resource_conditions(findings: list[Finding], origin_at: dict, index: Index) -> list[Finding]:
+    """A finding about a principal (or from a resource) that exists only under an undecided CloudFormation
+    condition says so among its conditions: it is reported (nothing is silently allowed) and the reader
+    learns it may not apply."""
+    out = []
+    for i, f in enumerate(findings):
+        extra = []
+        for o in (index.principals.get(f.principal or ""), origin_at.get(i)):
+            if o is not None and o.condition:
+                c = f"{o.resource} exists only if condition {o.condition} is true (decided at deploy time)"
+                if c not in extra and c not in f.conditions:
+                    extra.append(c)
+        out.append(dataclasses.replace(f, conditions=tuple(f.conditions) + tuple(extra)) if extra else f)
+    return out
+
+
 # ------------------------------------------------------------------ suppression, baseline, diff
 
 def _inline_waiver(f: Finding, origins: list[Origin], index: Index, today: _dt.date, used: set):
@@ -370,6 +386,7 @@ def run_check(paths: list[str], opts: CheckOptions | None = None, progress=None)
     report = scan(model, only=opts.only, skip=opts.skip, rule_dirs=opts.rule_dirs, progress=progress,
                   config=opts.config, exclusions=[])
     findings, origin_at = Locator(model, index).locate(report.findings)
+    findings = _resource_conditions(findings, origin_at, index)
 
     # inline suppressions: on the resource the finding points at, or on the resource defining its principal
     kept: list[Finding] = []

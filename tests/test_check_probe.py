@@ -274,3 +274,13 @@ def error_of_args(*args: str) -> str:
     code, _out, err = check(*args)
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     return err
+
+
+def test_finding_on_a_conditional_resource_says_the_condition():
+    fs = findings(PROBE / "conditional-resource.yaml")
+    maybe = [f for f in fs if f["principal"].endswith("role/MaybeAdmin")]
+    assert {f["rule_id"] for f in maybe} >= {"IAM101", "IAM201"}        # still reported
+    for f in maybe:
+        assert "MaybeAdmin exists only if condition Prod is true (decided at deploy time)" in f["conditions"]
+    always = [f for f in fs if f["principal"].endswith("role/Always") and f["rule_id"] == "IAM101"]
+    assert always and always[0]["severity"] == "high"          # the Deny under Prod makes it Conditional
