@@ -380,6 +380,8 @@ def _changes(merged, deployed, index: Index) -> list[Change]:
 
 def run_check(paths: list[str], opts: CheckOptions | None = None, progress=None) -> Report:
     opts = opts or CheckOptions()
+    if opts.base_dir and not os.path.isdir(opts.base_dir):
+        raise UsageError(f"--base-dir {opts.base_dir}: no such folder")
     base = os.path.abspath(opts.base_dir) if opts.base_dir else repo_root()
     today = opts.today or _dt.date.today()
     model, index, info = load_inputs(list(paths), opts, base)

@@ -284,3 +284,8 @@ def test_finding_on_a_conditional_resource_says_the_condition():
         assert "MaybeAdmin exists only if condition Prod is true (decided at deploy time)" in f["conditions"]
     always = [f for f in fs if f["principal"].endswith("role/Always") and f["rule_id"] == "IAM101"]
     assert always and always[0]["severity"] == "high"          # the Deny under Prod makes it Conditional
+
+
+def test_missing_base_dir_is_a_usage_error():
+    assert "--base-dir /nonexistent-iamlint: no such folder" in error_of_args(
+        "fixtures/iac/cfn/agent-stack.yaml", "--base-dir", "/nonexistent-iamlint")
