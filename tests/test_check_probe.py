@@ -289,3 +289,22 @@ def test_finding_on_a_conditional_resource_says_the_condition():
 def test_missing_base_dir_is_a_usage_error():
     assert "--base-dir /nonexistent-iamlint: no such folder" in error_of_args(
         "fixtures/iac/cfn/agent-stack.yaml", "--base-dir", "/nonexistent-iamlint")
+
+
+def test_sam_policies_under_fn_if():
+    """`Policies: !If [C, [...], !Ref AWS::NoValue]` and an entry `!If [C, x, !Ref AWS::NoValue]` were refused."""
+    assert findings(PROBE / "sam-if.yaml") == []                     # Extra defaults to "": no policy
+    fs = findings(PROBE / "sam-if.yaml", "--parameter", "Extra=arn:aws:iam::aws:policy/AdministratorAccess")
+    assert {(f["rule_id"], f["principal"].rsplit("/", 1)[-1], f["severity"]) for f in fs if f["rule_id"] == "IAM101"} \
+        == {("IAM101", "FnRole", "critical"), ("IAM101", "Fn2Role", "critical")}
+
+
+def test_policy_known_at_deploy_time_attached_under_a_condition_is_conditional(tmp_path):
+    """It was an input gap (not modeled at all), while the same ARN attached unconditionally is judged as
+    'anything, Conditional'."""
+    p = write(tmp_path, "t.yaml", (PROBE / "sam-if.yaml").read_text().replace('Extra: {Type: String, Default: ""}',
+                                                                             "Extra: {Type: String}"))
+    fs = findings(p)
+    admin = {f["principal"].rsplit("/", 1)[-1]: f for f in fs if f["rule_id"] == "IAM101"}
+    assert set(admin) == {"FnRole", "Fn2Role"}
+    assert all(f["severity"] == "high" and any("If:HasExtra" in c for c in f["conditions"]) for f in admin.values())

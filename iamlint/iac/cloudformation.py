@@ -945,33 +945,58 @@ class Template:
         pol = self.sam_prop(lid, "Policies")
         if pol is not None:
             raw_pol, pptr = pol
-            items = raw_pol if isinstance(raw_pol, list) else [raw_pol]
-            for i, item in enumerate(items):
-                ip = f"{pptr}/{i}" if isinstance(raw_pol, list) else pptr
+            entries: list[tuple[int, str, Any, tuple[str, ...]]] = []     # (index, pointer, entry, tags)
+            if isinstance(raw_pol, dict) and len(raw_pol) == 1 and next(iter(raw_pol)) in ("Fn::If", "Ref"):
+                # `Policies: !If [C, [...], !Ref AWS::NoValue]`: each branch's entries, tagged
+                v = self.resolve(raw_pol, pptr)
+                for lst, tags in (variants(v) if isinstance(v, Alternatives) else [(v, ())]):
+                    if lst is NOVALUE:
+                        continue
+                    for item in (lst if isinstance(lst, list) else [lst]):
+                        entries.append((len(entries), pptr, item, tags))
+            else:
+                items = raw_pol if isinstance(raw_pol, list) else [raw_pol]
+                for i, item in enumerate(items):
+                    entries.append((i, f"{pptr}/{i}" if isinstance(raw_pol, list) else pptr, item, ()))
+            from .aws_managed import arn_for_name
+            for i, ip, item, tags in entries:
                 if isinstance(item, dict) and ("Statement" in item or "Version" in item):
-                    doc, stmts = self.policy(lid, item, ip, "identity")
+                    doc, stmts = self.policy(lid, item, ip, "identity", tags)
                     self.b.inline(p, f"{rid}Policy{i}", doc, origin, ip, stmts)
                     continue
-                v = collapse(self.resolve(item, ip))
-                if isinstance(v, str):
-                    from .aws_managed import arn_for_name
-                    parn = v if v.startswith("arn:") or has_marker(v) else arn_for_name(v, part)
-                    self.b.attach(p, parn)
-                    self.index.attachment(p.arn, parn, self.entry_origin(lid, ip, origin))
-                    continue
-                if isinstance(v, dict) and len(v) == 1:
-                    tname, params = next(iter(v.items()))
-                    stmts_raw = policy_template(tname, params if isinstance(params, dict) else {}, self.opts)
-                    if stmts_raw is None:
-                        self.b.gap("UnknownPolicyTemplate", f"line {self.line(ip)[0]}: SAM policy template {tname} "
-                                                            f"of {lid} is not modeled; what it grants is missing")
+                v = self.resolve(item, ip)
+                for vv, more in (variants(v) if isinstance(v, Alternatives) else [(v, ())]):
+                    tt = tuple(dict.fromkeys(tags + more))
+                    vv = collapse(vv)
+                    if vv is NOVALUE:
+                        continue                    # `!If [C, x, !Ref AWS::NoValue]`: no entry in that case
+                    if isinstance(vv, str):
+                        parn = vv if vv.startswith("arn:") or has_marker(vv) else arn_for_name(vv, part)
+                        eo = self.entry_origin(lid, ip, origin)
+                        self.b.attach(p, parn, tt, eo)
+                        if not tt:
+                            self.index.attachment(p.arn, parn, eo)
                         continue
-                    doc, stmts = build_policy({"Version": "2012-10-17", "Statement": stmts_raw}, "identity",
-                                              self.src, ip, {})
-                    self.b.inline(p, f"{rid}Policy{i}{tname}", doc, origin, ip, {})
-                    continue
-                raise self.fail(ip, "SAM Policies entries must be a policy name or ARN, a policy document, or a "
-                                    "policy template")
+                    if isinstance(vv, dict) and ("Statement" in vv or "Version" in vv):
+                        doc, stmts = self.policy(lid, vv, ip, "identity", tt)
+                        self.b.inline(p, f"{rid}Policy{i}" + (f" ({', '.join(tt)})" if tt else ""), doc, origin,
+                                      ip, stmts)
+                        continue
+                    if isinstance(vv, dict) and len(vv) == 1:
+                        tname, params = next(iter(vv.items()))
+                        stmts_raw = policy_template(tname, params if isinstance(params, dict) else {}, self.opts)
+                        if stmts_raw is None:
+                            self.b.gap("UnknownPolicyTemplate", f"line {self.line(ip)[0]}: SAM policy template "
+                                                                f"{tname} of {lid} is not modeled; what it grants "
+                                                                "is missing")
+                            continue
+                        doc, stmts = build_policy({"Version": "2012-10-17", "Statement": stmts_raw}, "identity",
+                                                  self.src, ip, {}, tags=tt)
+                        self.b.inline(p, f"{rid}Policy{i}{tname}" + (f" ({', '.join(tt)})" if tt else ""), doc,
+                                      origin, ip, {})
+                        continue
+                    raise self.fail(ip, "SAM Policies entries must be a policy name or ARN, a policy document, or "
+                                        "a policy template")
         if is_fn:
             self._lambda_inventory(lid, fn_arn, role_arn)
 
