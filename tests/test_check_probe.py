@@ -126,7 +126,8 @@ def test_utf16_plan_with_bom_is_read(tmp_path):
 
 
 def test_latin1_file_names_file_line_and_byte(tmp_path):
-    p = write(tmp_path, "l.yaml", b"Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: caf\xe9\n")
+    p = write(tmp_path, "l.yaml",
+              b"Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: caf\xe9\n")
     err = error_of(p)
     assert err.startswith(f"iamlint: error: {p}: line 5 column 20: ") and "0xe9" in err
 

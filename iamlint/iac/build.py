@@ -98,8 +98,8 @@ class Builder:
                 # Conditional (as for one attached always), not a gap
                 doc, _ = build_policy(unknown_document("identity", markers_in(arn)[0]), "identity", self.src, "",
                                       {}, tags=tags)
-                p.inline_policies.append(InlinePolicy(f"{arn} (depends on {', '.join(t.split(':', 1)[-1] for t in tags)})",
-                                                      doc))
+                names = ", ".join(t.split(":", 1)[-1] for t in tags)
+                p.inline_policies.append(InlinePolicy(f"{arn} (depends on {names})", doc))
                 if origin is not None:
                     self.index.document(doc, origin, origin.pointer or "", {})
                 return

@@ -42,7 +42,8 @@ RESOURCE_POLICIES = {
     "AWS::Lambda::LayerVersionPermission": ("LayerVersionArn", None),
 }
 # SAM resources that get a generated role <LogicalId>Role when they name no Role: the service it trusts
-SAM_ROLES = {"AWS::Serverless::Function": "lambda.amazonaws.com", "AWS::Serverless::StateMachine": "states.amazonaws.com"}
+SAM_ROLES = {"AWS::Serverless::Function": "lambda.amazonaws.com",
+             "AWS::Serverless::StateMachine": "states.amazonaws.com"}
 # resources that grant IAM permissions in ways not modeled here: said as input gaps, never dropped silently
 UNMODELED = {"AWS::Serverless::Connector": "a SAM connector adds policies to its source's role",
              "AWS::SSO::PermissionSet": "a permission set's policies apply to the accounts it is assigned to",
