@@ -52,9 +52,10 @@ SHORT_FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 _STD = "tag:yaml.org,2002:"
-# values built from one YAML document at most (aliases re-use nodes: `[*a, *a, ...]` nested a few levels
-# deep expands to billions of values; a real template has a few thousand)
-MAX_YAML_VALUES = 2_000_000
+# values built from one YAML document at most, beyond what its text could hold without aliases (aliases
+# re-use nodes: `[*a, *a, ...]` nested a few levels deep expands to billions of values; a value takes at least
+# a character or two, so a document without aliases never comes near 4 values per character)
+MIN_YAML_VALUES = 100_000
 _STD_TAGS = {"str", "int", "float", "bool", "null", "map", "seq", "binary", "timestamp", "merge", "value"}
 _KIND = {yaml.ScalarNode: "scalar", yaml.SequenceNode: "sequence", yaml.MappingNode: "mapping"}
 _KIND_TEXT = {"scalar": "a value", "sequence": "a list", "mapping": "a mapping"}
@@ -71,7 +72,7 @@ class PositionLoader(SafeLoader):
         super().__init__(stream)
         self.source = source
         self.positions: Positions = {}
-        self.budget = MAX_YAML_VALUES
+        self.budget = self.max_values = MIN_YAML_VALUES + 4 * len(stream if isinstance(stream, str) else "")
 
     # -------------------------------------------------------------- entry point
     def load_with_positions(self) -> tuple[Any, Positions]:
@@ -110,7 +111,7 @@ class PositionLoader(SafeLoader):
     def _value(self, node, ptr: str, pos: tuple[int, int]) -> Any:
         self.budget -= 1
         if self.budget < 0:
-            raise self._fail(node, f"YAML aliases expand to more than {MAX_YAML_VALUES} values "
+            raise self._fail(node, f"YAML aliases expand to more than {self.max_values} values "
                                    "(an alias bomb?)")
         self.positions.setdefault(ptr, pos)
         tag = node.tag or ""
