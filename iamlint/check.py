@@ -14,6 +14,7 @@ import dataclasses
 import datetime as _dt
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -25,7 +26,7 @@ from .iac.discover import Candidate, candidates, display, looks_meant, repo_root
 from .iac.index import DEFAULT_ACCOUNT, Index, Options, Origin
 from .iac.locate import Locator
 from .iac.policyfile import load_policy_file, looks_like_policy
-from .iac.positions import load_json, load_text, looks_like_json, read_text
+from .iac.positions import load_json, load_text, looks_like_json, read_input
 from .iac.waivers import same_resource, tag_suppressions, tf_comment_suppressions, tf_files_near
 from .loaders import load_data
 from .loaders.common import read_json
@@ -169,7 +170,9 @@ class _Parsed:
 
 
 def _parse(c: Candidate, ignore_unknown: bool = False) -> _Parsed | None:
-    text = read_text(c.path)
+    if c.unreadable:
+        return None
+    text = read_input(c.path, c.source)
     positions = None
     try:
         if looks_like_json(text) and not c.source.lower().endswith((".yaml", ".yml")):
@@ -194,6 +197,11 @@ def _parse(c: Candidate, ignore_unknown: bool = False) -> _Parsed | None:
         kind = "policy"
     else:
         if c.explicit and not ignore_unknown:
+            if not text.strip() or data is None:
+                raise InputError("the file is empty: not a CloudFormation/SAM/CDK template, Terraform plan, "
+                                 "policy document, authorization-details file or iamlint snapshot", source=c.source)
+            if positions is None and looks_like_json(text):
+                load_json(text, c.source)           # a duplicate key (the last one hid the template) is the error
             raise InputError("not a CloudFormation/SAM/CDK template, Terraform plan, policy document, "
                              "authorization-details file or iamlint snapshot", source=c.source)
         return None
@@ -212,6 +220,9 @@ def _context_model(paths: list[str], base: str, model: Model | None = None) -> M
 def load_inputs(paths: list[str], opts: CheckOptions, base: str) -> tuple[Model, Index, CheckInfo]:
     if not paths:
         raise UsageError("check needs at least one file or folder")
+    if not re.fullmatch(r"aws(-[a-z]+)*", opts.partition or ""):
+        # every ARN the code makes starts with it: a typo would silently match nothing
+        raise UsageError(f"--partition must be an AWS partition (aws, aws-cn, aws-us-gov, ...), not {opts.partition!r}")
     info = CheckInfo(base_dir=base, inline_suppressions=opts.inline_suppressions, baseline=opts.baseline)
     model = _context_model(opts.context, base)
     info.context = [display(p, base) for p in opts.context]
@@ -256,6 +267,22 @@ def load_inputs(paths: list[str], opts: CheckOptions, base: str) -> tuple[Model,
                 tf_comment_suppressions(tf, p.cand.source, index, display(tf, base))
     tag_suppressions(model, index)
     return model, index, info
+
+
+def _resource_conditions(findings: list[Finding], origin_at: dict, index: Index) -> list[Finding]:
+    """A finding about a principal (or from a resource) that exists only under an undecided CloudFormation
+    condition says so among its conditions: it is reported (nothing is silently allowed) and the reader
+    learns it may not apply."""
+    out = []
+    for i, f in enumerate(findings):
+        extra = []
+        for o in (index.principals.get(f.principal or ""), origin_at.get(i)):
+            if o is not None and o.condition:
+                c = f"{o.resource} exists only if condition {o.condition} is true (decided at deploy time)"
+                if c not in extra and c not in f.conditions:
+                    extra.append(c)
+        out.append(dataclasses.replace(f, conditions=tuple(f.conditions) + tuple(extra)) if extra else f)
+    return out
 
 
 # ------------------------------------------------------------------ suppression, baseline, diff
@@ -353,12 +380,15 @@ def _changes(merged, deployed, index: Index) -> list[Change]:
 
 def run_check(paths: list[str], opts: CheckOptions | None = None, progress=None) -> Report:
     opts = opts or CheckOptions()
+    if opts.base_dir and not os.path.isdir(opts.base_dir):
+        raise UsageError(f"--base-dir {opts.base_dir}: no such folder")
     base = os.path.abspath(opts.base_dir) if opts.base_dir else repo_root()
     today = opts.today or _dt.date.today()
     model, index, info = load_inputs(list(paths), opts, base)
     report = scan(model, only=opts.only, skip=opts.skip, rule_dirs=opts.rule_dirs, progress=progress,
                   config=opts.config, exclusions=[])
     findings, origin_at = Locator(model, index).locate(report.findings)
+    findings = _resource_conditions(findings, origin_at, index)
 
     # inline suppressions: on the resource the finding points at, or on the resource defining its principal
     kept: list[Finding] = []

@@ -19,7 +19,7 @@ class Location:
     pointer: str | None = None
 
     def to_json(self) -> dict:
-        out = {"file": self.file, "line": self.line, "column": self.column, "pointer": self.pointer}
+        return {"file": self.file, "line": self.line, "column": self.column, "pointer": self.pointer}
 
 
 @dataclass(frozen=True)

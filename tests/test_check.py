@@ -145,7 +145,7 @@ def test_sam_cdk_and_policy_files():
                      "fixtures/iac/policies/scoped-identity.yaml": "identity-policy"}
     assert "fixtures/iac/cdk.out/manifest.json" in r.check.skipped
     got = {(f.rule_id, f.location.file, f.location.line) for f in r.findings}
-    assert ("IAM101", "fixtures/iac/sam/template.yaml", 30) in got          # SAM Policies: [AdministratorAccess]
+    assert ("IAM101", "fixtures/iac/sam/template.yaml", 36) in got          # SAM Policies: [AdministratorAccess], its entry
     assert ("IAM105", "fixtures/iac/sam/template.yaml", 25) in got          # iam:* in the function's inline policy
     assert ("IAM106", "fixtures/iac/cdk.out/AgentStack.template.json", 28) in got
     assert ("IAM201", "fixtures/iac/policies/open-trust.json", 4) in got

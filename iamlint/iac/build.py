@@ -93,6 +93,16 @@ class Builder:
         self.index.touched.add(p.arn)
         if tags:
             mp = self.managed(arn)
+            if (mp is None or mp.document is None) and has_marker(arn):
+                # a policy known only at deploy time, attached only in some cases: anything it may grant is
+                # Conditional (as for one attached always), not a gap
+                doc, _ = build_policy(unknown_document("identity", markers_in(arn)[0]), "identity", self.src, "",
+                                      {}, tags=tags)
+                names = ", ".join(t.split(":", 1)[-1] for t in tags)
+                p.inline_policies.append(InlinePolicy(f"{arn} (depends on {names})", doc))
+                if origin is not None:
+                    self.index.document(doc, origin, origin.pointer or "", {})
+                return
             if mp is None or mp.document is None:
                 self.gap("UnknownPolicy", f"{p.name} has {arn} attached only if {', '.join(tags)}; its document "
                                           "is not in the input, so what it grants is not modeled")

@@ -41,6 +41,13 @@ RESOURCE_POLICIES = {
     "AWS::SecretsManager::ResourcePolicy": ("SecretId", "ResourcePolicy"),
     "AWS::Lambda::LayerVersionPermission": ("LayerVersionArn", None),
 }
+# SAM resources that get a generated role <LogicalId>Role when they name no Role: the service it trusts
+SAM_ROLES = {"AWS::Serverless::Function": "lambda.amazonaws.com",
+             "AWS::Serverless::StateMachine": "states.amazonaws.com"}
+# resources that grant IAM permissions in ways not modeled here: said as input gaps, never dropped silently
+UNMODELED = {"AWS::Serverless::Connector": "a SAM connector adds policies to its source's role",
+             "AWS::SSO::PermissionSet": "a permission set's policies apply to the accounts it is assigned to",
+             "AWS::IAM::ServiceLinkedRole": "a service-linked role's permissions are defined by its service"}
 _SUB_VAR = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -51,6 +58,8 @@ def looks_like_cloudformation(data: Any) -> bool:
     if isinstance(res, dict) and any(isinstance(r, dict) and isinstance(r.get("Type"), str)
                                      and (r["Type"].startswith(("AWS::", "Custom::", "Alexa::")))
                                      for r in res.values()):
+        return True
+    if isinstance(res, dict) and any(isinstance(k, str) and k.startswith("Fn::ForEach::") for k in res):
         return True
     return "AWSTemplateFormatVersion" in data and "Resources" in data
 
@@ -66,9 +75,14 @@ class Template:
             raise self.fail("", "a CloudFormation template must be a mapping")
         self.t = data
         self.params = self._section("Parameters")
-        self.cond_raw = self._section("Conditions")
         self.mappings = self._section("Mappings")
-        self.resources = self._section("Resources")
+        self._pending_gaps: list[tuple[str, str]] = []
+        # Fn::ForEach (Transform AWS::LanguageExtensions) is expanded first, as CloudFormation does
+        loops = not self.pos or any("/Fn::ForEach::" in p for p in self.pos)      # every key has a position
+        self.cond_raw = self._foreach(self._section("Conditions"), "/Conditions") if loops else \
+            self._section("Conditions")
+        self.resources = self._foreach(self._section("Resources"), "/Resources") if loops else \
+            self._section("Resources")
         if not self.resources:
             raise self.fail("", "a CloudFormation template needs a Resources section")
         for lid, res in self.resources.items():
@@ -88,12 +102,14 @@ class Template:
         # SAM functions without a Role get a generated role named <LogicalId>Role
         self.virtual: dict[str, str] = {}
         for lid, res in self.resources.items():
-            if res["Type"] == "AWS::Serverless::Function" and "Role" not in self.props_raw(lid):
+            if res["Type"] in SAM_ROLES and "Role" not in self.props_raw(lid):
                 self.virtual[f"{lid}Role"] = lid
         self._attrs: dict[str, dict] = {}
         self._busy: set[str] = set()
         self._conds: dict[str, bool | None] = {}
         self.b = Builder(model, index, opts, source, "cloudformation")
+        for code, message in self._pending_gaps:
+            self.b.gap(code, message)
 
     # ---------------------------------------------------------------- helpers
     def _section(self, name: str) -> dict:
@@ -103,6 +119,79 @@ class Template:
         if not isinstance(v, dict):
             raise self.fail(f"/{name}", f"{name} must be a mapping")
         return v
+
+    # ---------------------------------------------------------------- Fn::ForEach
+    def _foreach(self, v: Any, ptr: str) -> Any:
+        """`Fn::ForEach::Name: [Identifier, [values], {OutputKey: fragment}]` keys of every mapping below `v`,
+        replaced by one copy of the fragment per value (`${Identifier}` / `&{Identifier}` in keys and in
+        Fn::Sub, `Ref: Identifier`), loops nested in loops too. Each copy keeps the lines of the fragment
+        it comes from."""
+        return self._expand(v, ptr, ptr, {}, 0)
+
+    def _expand(self, v: Any, ptr: str, src: str, env: dict, depth: int) -> Any:
+        if depth > 200:
+            raise self.fail(src, "the template is nested too deeply")
+        if ptr != src and src in self.pos:
+            self.pos.setdefault(ptr, self.pos[src])
+        if isinstance(v, list):
+            return [self._expand(x, f"{ptr}/{i}", f"{src}/{i}", env, depth + 1) for i, x in enumerate(v)]
+        if not isinstance(v, dict):
+            return v
+        if env and len(v) == 1:
+            k, x = next(iter(v.items()))
+            if k == "Ref" and isinstance(x, str) and x in env:
+                return env[x]
+            if k == "Fn::Sub" and isinstance(x, str):
+                return {k: _foreach_sub(x, env)}
+            if k == "Fn::Sub" and isinstance(x, list) and x and isinstance(x[0], str):
+                return {k: [_foreach_sub(x[0], env)] + [
+                    self._expand(y, f"{ptr}/Fn::Sub/{i}", f"{src}/Fn::Sub/{i}", env, depth + 1)
+                    for i, y in enumerate(x[1:], 1)]}
+        out: dict = {}
+        for k, x in v.items():
+            key = _foreach_sub(k, env) if env and isinstance(k, str) else k
+            self._entry(out, v, key, x, ptr, f"{src}/{esc(k)}", env, depth + 1)
+        return out
+
+    def _entry(self, out: dict, written: dict, key: Any, x: Any, ptr: str, xsrc: str, env: dict, depth: int) -> None:
+        if not (isinstance(key, str) and key.startswith("Fn::ForEach::")):
+            np = f"{ptr}/{esc(key)}"
+            if key in out:
+                raise self.fail(xsrc, f"Fn::ForEach makes the key {key!r} twice")
+            out[key] = self._expand(x, np, xsrc, env, depth)
+            return
+        if not isinstance(x, list) or len(x) != 3 or not isinstance(x[0], str) or not isinstance(x[2], dict):
+            raise self.fail(xsrc, f"{key} takes [Identifier, [values], {{OutputKey: OutputValue}}]")
+        ident, coll, body = x
+        coll = self._expand(coll, f"{xsrc}/1", f"{xsrc}/1", env, depth) if env else coll
+        values = self._foreach_values(key, coll, f"{xsrc}/1")
+        for val in values or []:
+            env2 = {**env, ident: val}
+            for ok, ov in body.items():
+                okey = _foreach_sub(ok, env2) if isinstance(ok, str) else ok
+                self._entry(out, written, okey, ov, ptr, f"{xsrc}/2/{esc(ok)}", env2, depth + 1)
+
+    def _foreach_values(self, k: str, coll: Any, ptr: str) -> list[str] | None:
+        if isinstance(coll, dict) and set(coll) == {"Ref"} and isinstance(coll["Ref"], str) \
+                and coll["Ref"] in self.params:
+            pname = coll["Ref"]
+            coll = self.param(pname)
+            if isinstance(coll, str) and has_marker(coll):
+                self._pending_gaps.append(("UnknownForEach", f"line {self.line(ptr)[0]}: {k} loops over parameter "
+                                           f"{pname}, known only at deploy time: what it makes is not modeled "
+                                           "(give it with --parameter)"))
+                return None
+        if isinstance(coll, str):
+            coll = [x.strip() for x in coll.split(",")] if coll else []
+        if not isinstance(coll, list) or not all(isinstance(c, (str, int, float)) and not isinstance(c, bool)
+                                                 for c in coll):
+            if isinstance(coll, (dict, list)):
+                self._pending_gaps.append(("UnknownForEach", f"line {self.line(ptr)[0]}: the collection of {k} "
+                                           "is not a list of values the template alone decides: what it makes is "
+                                           "not modeled"))
+                return None
+            raise self.fail(ptr, f"{k}: the collection must be a list of strings, not {_type(coll)}")
+        return [str(c) for c in coll]
 
     def fail(self, ptr: str, message: str) -> InputError:
         pos = position(self.pos, ptr)
@@ -283,7 +372,11 @@ class Template:
             top = m.get(keys[1])
             if not isinstance(top, dict) or keys[2] not in top:
                 if len(arg) == 4:
-                    return self.resolve(arg[3], f"{ptr}/3")
+                    # AWS::LanguageExtensions: the fourth argument is {DefaultValue: value}
+                    dflt = arg[3]
+                    if not isinstance(dflt, dict) or set(dflt) != {"DefaultValue"}:
+                        raise self.fail(f"{ptr}/3", "the fourth argument of Fn::FindInMap is {DefaultValue: value}")
+                    return self.resolve(dflt["DefaultValue"], f"{ptr}/3/DefaultValue")
                 raise self.fail(ptr, f"Fn::FindInMap: mapping {keys[0]} has no {keys[1]}.{keys[2]}")
             return self.resolve(top[keys[2]], f"/Mappings/{esc(keys[0])}/{esc(keys[1])}/{esc(keys[2])}")
         if k == "Fn::ImportValue":
@@ -521,27 +614,42 @@ class Template:
 
     def names(self, lid: str, key: str) -> list[tuple[str, tuple[str, ...]]]:
         """A list of names (Roles, Users, Groups): [(name, tags)] with tags for undecided Fn::If."""
+        return [(v, tags) for _i, v, tags in self.names_at(lid, key)]
+
+    def names_at(self, lid: str, key: str) -> list[tuple[int, str, tuple[str, ...]]]:
+        """`names`, each with the index of the list entry it comes from."""
         out = []
         for i, item in enumerate(self.prop_list(lid, key)):
             for v, tags in (variants(item) if isinstance(item, Alternatives) else [(item, ())]):
                 if v is NOVALUE:
                     continue
-                if not isinstance(v, str):
-                    raise self.fail(f"{self.pptr(lid, key)}/{i}", f"{key} entries must be names, not {_type(v)}")
-                out.append((v, tags))
+                # `!If [C, [a, b], !Ref AWS::NoValue]` for the whole list: each branch's names, tagged
+                for x in (v if isinstance(v, list) and isinstance(item, Alternatives) else [v]):
+                    if not isinstance(x, str):
+                        raise self.fail(f"{self.pptr(lid, key)}/{i}", f"{key} entries must be names, not {_type(x)}")
+                    out.append((i, x, tags))
         return out
 
     def tags(self, lid: str) -> dict[str, str]:
         raw = self.prop(lid, "Tags", None)
         if raw is None:
             return {}
-        raw = collapse(raw)
+        if isinstance(raw, Alternatives):
+            raw = collapse(raw)
+        if isinstance(raw, str) and has_marker(raw):
+            return {}           # known at deploy time only: no tag is certain (none suppresses anything)
         if isinstance(raw, dict):
-            return {str(k): str(v) for k, v in raw.items()}
+            return {str(k): str(v) for k, v in collapse(raw).items()}
         if not isinstance(raw, list):
             raise self.fail(self.pptr(lid, "Tags"), f"Tags must be a list of Key/Value, not {_type(raw)}")
         out = {}
         for i, t in enumerate(raw):
+            if isinstance(t, Alternatives):
+                # a tag under an undecided Fn::If: kept only when every branch gives it
+                t = collapse(t)
+                if isinstance(t, str) and has_marker(t):
+                    continue
+            t = collapse(t)
             if not isinstance(t, dict) or "Key" not in t:
                 raise self.fail(f"{self.pptr(lid, 'Tags')}/{i}", "each tag needs a Key and a Value")
             out[str(t["Key"])] = str(t.get("Value", ""))
@@ -567,7 +675,7 @@ class Template:
             typ = self.resources[lid]["Type"]
             if typ == "AWS::IAM::ManagedPolicy":
                 groups["AWS::IAM::ManagedPolicy"].append(lid)
-            elif typ in IAM_PRINCIPALS or typ == "AWS::Serverless::Function":
+            elif typ in IAM_PRINCIPALS or typ in SAM_ROLES:
                 groups["principals"].append(lid)
             elif typ in ("AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::UserPolicy", "AWS::IAM::GroupPolicy",
                          "AWS::IAM::UserToGroupAddition", "AWS::IAM::InstanceProfile"):
@@ -577,7 +685,7 @@ class Template:
         for lid in groups["AWS::IAM::ManagedPolicy"]:
             self.managed_policy(lid, live[lid])
         for lid in groups["principals"]:
-            if self.resources[lid]["Type"] == "AWS::Serverless::Function":
+            if self.resources[lid]["Type"] in SAM_ROLES:
                 self.sam_function(lid, live[lid])
             else:
                 self.principal(lid, live[lid])
@@ -617,9 +725,16 @@ class Template:
             p.permissions_boundary = b
         self.b.add(p, origin)
         self.inline_policies(lid, p, origin)
-        for arn_, tags in self.names(lid, "ManagedPolicyArns"):
-            self.b.attach(p, arn_, tags, origin)
+        listed = isinstance(self.props_raw(lid).get("ManagedPolicyArns"), list)
+        for i, arn_, tags in self.names_at(lid, "ManagedPolicyArns"):
+            # a conditional attachment points at its entry, as an unconditional one does
+            self.b.attach(p, arn_, tags, self.entry_origin(lid, f"{self.pptr(lid, 'ManagedPolicyArns')}/{i}", origin)
+                          if tags and listed else origin)
         self._attachment_positions(lid, p.arn, origin)
+
+    def entry_origin(self, lid: str, ptr: str, origin: Origin) -> Origin:
+        line, col = self.line(ptr)
+        return Origin(self.src, lid, line, col, ptr, "cloudformation", origin.condition)
 
     def _attachment_positions(self, lid: str, principal: str, origin: Origin) -> None:
         raw = self.props_raw(lid).get("ManagedPolicyArns")
@@ -637,25 +752,48 @@ class Template:
         raw = self.props_raw(lid).get(key)
         if raw is None:
             return
-        if not isinstance(raw, list):
-            raise self.fail(self.pptr(lid, key), f"{key} must be a list of {{PolicyName, PolicyDocument}}")
-        for i, item in enumerate(raw):
-            ip = f"{self.pptr(lid, key)}/{i}"
-            if isinstance(item, dict) and len(item) == 1 and next(iter(item)) == "Fn::If":
-                v = self.resolve(item, ip)
-                choices = variants(v) if isinstance(v, Alternatives) else [(v, ())]
-            else:
-                choices = [(item, ())]
-            for choice, tags in choices:
-                if choice is NOVALUE:
+        base = self.pptr(lid, key)
+        entries: list[tuple[str, Any, tuple[str, ...]]] = []       # (pointer, entry, condition tags)
+        if isinstance(raw, dict) and len(raw) == 1 and next(iter(raw)) in ("Fn::If", "Ref"):
+            # the whole list under Fn::If (or !Ref AWS::NoValue): each branch's entries, tagged
+            v = self.resolve(raw, base)
+            for lst, tags in (variants(v) if isinstance(v, Alternatives) else [(v, ())]):
+                if lst is NOVALUE:
                     continue
-                if not isinstance(choice, dict) or "PolicyDocument" not in choice or "PolicyName" not in choice:
-                    raise self.fail(ip, f"{key} entries need PolicyName and PolicyDocument")
-                pname = self.text(self.resolve(choice["PolicyName"], f"{ip}/PolicyName"), f"{ip}/PolicyName",
-                                  "PolicyName")
-                dptr = f"{ip}/PolicyDocument"
-                doc, stmts = self.policy(lid, choice["PolicyDocument"], dptr, "identity", tags)
-                self.b.inline(p, pname, doc, origin, dptr, stmts)
+                if not isinstance(lst, list):
+                    raise self.fail(base, f"{key} must be a list of {{PolicyName, PolicyDocument}}")
+                entries.extend((base, item, tags) for item in lst)
+        elif not isinstance(raw, list):
+            raise self.fail(base, f"{key} must be a list of {{PolicyName, PolicyDocument}}")
+        else:
+            for i, item in enumerate(raw):
+                ip = f"{base}/{i}"
+                if isinstance(item, dict) and len(item) == 1 and next(iter(item)) == "Fn::If":
+                    v = self.resolve(item, ip)
+                    entries.extend((ip, c, t) for c, t in (variants(v) if isinstance(v, Alternatives) else [(v, ())]))
+                else:
+                    entries.append((ip, item, ()))
+        named: list[tuple[str, str, Any, tuple[str, ...]]] = []
+        for ip, choice, tags in entries:
+            if choice is NOVALUE:
+                continue
+            if not isinstance(choice, dict) or "PolicyDocument" not in choice or "PolicyName" not in choice:
+                raise self.fail(ip, f"{key} entries need PolicyName and PolicyDocument")
+            pname = self.text(self.resolve(choice["PolicyName"], f"{ip}/PolicyName"), f"{ip}/PolicyName",
+                              "PolicyName")
+            named.append((ip, pname, choice, tags))
+        counts: dict[str, int] = {}
+        for _ip, pname, _c, _t in named:
+            counts[pname] = counts.get(pname, 0) + 1
+        seen: dict[str, int] = {}
+        for ip, pname, choice, tags in named:
+            if counts[pname] > 1 and tags:
+                # the branches of an undecided Fn::If may share a name: each is kept (one would replace the other)
+                seen[pname] = seen.get(pname, 0) + 1
+                pname = f"{pname} (depends on {', '.join(t.split(':', 1)[-1] for t in tags)}: case {seen[pname]})"
+            dptr = f"{ip}/PolicyDocument"
+            doc, stmts = self.policy(lid, choice["PolicyDocument"], dptr, "identity", tags)
+            self.b.inline(p, pname, doc, origin, dptr, stmts)
 
     def user_groups(self, lid: str, cond: str | None) -> None:
         user = self.model.principal(self.attr(lid, "Arn", self.rptr(lid)))
@@ -764,7 +902,7 @@ class Template:
         raw = self.props_raw(lid)
         if key in raw:
             return raw[key], self.pptr(lid, key)
-        if key in self.fn_globals:
+        if key in self.fn_globals and self.resources[lid]["Type"] == "AWS::Serverless::Function":
             return self.fn_globals[key], f"/Globals/Function/{esc(key)}"
         return None
 
@@ -772,11 +910,13 @@ class Template:
         from .sam import policy_template
         origin = self.origin(lid, cond)
         raw = self.props_raw(lid)
-        fn_arn = self.attr(lid, "Arn", self.rptr(lid))
+        is_fn = self.resources[lid]["Type"] == "AWS::Serverless::Function"
+        fn_arn = self.attr(lid, "Arn", self.rptr(lid)) if is_fn else None
         role_arn: Any
         if "Role" in raw:
             role_arn = collapse(self.prop(lid, "Role"))
-            self._lambda_inventory(lid, fn_arn, role_arn)
+            if is_fn:
+                self._lambda_inventory(lid, fn_arn, role_arn)
             return
         rid = f"{lid}Role"
         role_arn = self.attr(rid, "Arn", self.rptr(lid))
@@ -789,47 +929,77 @@ class Template:
             self.index.document(p.trust_policy, origin, trust[1], stmts)
         else:
             p.trust_policy, _ = build_policy({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}]},
+                {"Effect": "Allow", "Principal": {"Service": [SAM_ROLES[self.resources[lid]["Type"]]]},
+                 "Action": ["sts:AssumeRole"]}]},
                 "trust", self.src, self.rptr(lid))
         b = self.sam_prop(lid, "PermissionsBoundary")
         if b is not None:
             p.permissions_boundary = self.text(self.resolve(b[0], b[1]), b[1], "PermissionsBoundary")
         self.b.add(p, origin)
-        self.b.attach(p, f"arn:{part}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+        if is_fn:
+            self.b.attach(p, f"arn:{part}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
         tracing = self.sam_prop(lid, "Tracing")
-        if tracing is not None and collapse(self.resolve(tracing[0], tracing[1])) == "Active":
+        if is_fn and tracing is not None and collapse(self.resolve(tracing[0], tracing[1])) == "Active":
             self.b.attach(p, f"arn:{part}:iam::aws:policy/AWSXrayWriteOnlyAccess")
-        if self.sam_prop(lid, "VpcConfig") is not None:
+        if is_fn and self.sam_prop(lid, "VpcConfig") is not None:
             self.b.attach(p, f"arn:{part}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
         pol = self.sam_prop(lid, "Policies")
         if pol is not None:
             raw_pol, pptr = pol
-            items = raw_pol if isinstance(raw_pol, list) else [raw_pol]
-            for i, item in enumerate(items):
-                ip = f"{pptr}/{i}" if isinstance(raw_pol, list) else pptr
+            entries: list[tuple[int, str, Any, tuple[str, ...]]] = []     # (index, pointer, entry, tags)
+            if isinstance(raw_pol, dict) and len(raw_pol) == 1 and next(iter(raw_pol)) in ("Fn::If", "Ref"):
+                # `Policies: !If [C, [...], !Ref AWS::NoValue]`: each branch's entries, tagged
+                v = self.resolve(raw_pol, pptr)
+                for lst, tags in (variants(v) if isinstance(v, Alternatives) else [(v, ())]):
+                    if lst is NOVALUE:
+                        continue
+                    for item in (lst if isinstance(lst, list) else [lst]):
+                        entries.append((len(entries), pptr, item, tags))
+            else:
+                items = raw_pol if isinstance(raw_pol, list) else [raw_pol]
+                for i, item in enumerate(items):
+                    entries.append((i, f"{pptr}/{i}" if isinstance(raw_pol, list) else pptr, item, ()))
+            from .aws_managed import arn_for_name
+            for i, ip, item, tags in entries:
                 if isinstance(item, dict) and ("Statement" in item or "Version" in item):
-                    doc, stmts = self.policy(lid, item, ip, "identity")
+                    doc, stmts = self.policy(lid, item, ip, "identity", tags)
                     self.b.inline(p, f"{rid}Policy{i}", doc, origin, ip, stmts)
                     continue
-                v = collapse(self.resolve(item, ip))
-                if isinstance(v, str):
-                    from .aws_managed import arn_for_name
-                    self.b.attach(p, v if v.startswith("arn:") or has_marker(v) else arn_for_name(v, part))
-                    continue
-                if isinstance(v, dict) and len(v) == 1:
-                    tname, params = next(iter(v.items()))
-                    stmts_raw = policy_template(tname, params if isinstance(params, dict) else {}, self.opts)
-                    if stmts_raw is None:
-                        self.b.gap("UnknownPolicyTemplate", f"line {self.line(ip)[0]}: SAM policy template {tname} "
-                                                            f"of {lid} is not modeled; what it grants is missing")
+                v = self.resolve(item, ip)
+                for vv, more in (variants(v) if isinstance(v, Alternatives) else [(v, ())]):
+                    tt = tuple(dict.fromkeys(tags + more))
+                    vv = collapse(vv)
+                    if vv is NOVALUE:
+                        continue                    # `!If [C, x, !Ref AWS::NoValue]`: no entry in that case
+                    if isinstance(vv, str):
+                        parn = vv if vv.startswith("arn:") or has_marker(vv) else arn_for_name(vv, part)
+                        eo = self.entry_origin(lid, ip, origin)
+                        self.b.attach(p, parn, tt, eo)
+                        if not tt:
+                            self.index.attachment(p.arn, parn, eo)
                         continue
-                    doc, stmts = build_policy({"Version": "2012-10-17", "Statement": stmts_raw}, "identity",
-                                              self.src, ip, {})
-                    self.b.inline(p, f"{rid}Policy{i}{tname}", doc, origin, ip, {})
-                    continue
-                raise self.fail(ip, "SAM Policies entries must be a policy name or ARN, a policy document, or a "
-                                    "policy template")
-        self._lambda_inventory(lid, fn_arn, role_arn)
+                    if isinstance(vv, dict) and ("Statement" in vv or "Version" in vv):
+                        doc, stmts = self.policy(lid, vv, ip, "identity", tt)
+                        self.b.inline(p, f"{rid}Policy{i}" + (f" ({', '.join(tt)})" if tt else ""), doc, origin,
+                                      ip, stmts)
+                        continue
+                    if isinstance(vv, dict) and len(vv) == 1:
+                        tname, params = next(iter(vv.items()))
+                        stmts_raw = policy_template(tname, params if isinstance(params, dict) else {}, self.opts)
+                        if stmts_raw is None:
+                            self.b.gap("UnknownPolicyTemplate", f"line {self.line(ip)[0]}: SAM policy template "
+                                                                f"{tname} of {lid} is not modeled; what it grants "
+                                                                "is missing")
+                            continue
+                        doc, stmts = build_policy({"Version": "2012-10-17", "Statement": stmts_raw}, "identity",
+                                                  self.src, ip, {}, tags=tt)
+                        self.b.inline(p, f"{rid}Policy{i}{tname}" + (f" ({', '.join(tt)})" if tt else ""), doc,
+                                      origin, ip, {})
+                        continue
+                    raise self.fail(ip, "SAM Policies entries must be a policy name or ARN, a policy document, or "
+                                        "a policy template")
+        if is_fn:
+            self._lambda_inventory(lid, fn_arn, role_arn)
 
     def _lambda_inventory(self, lid: str, fn_arn: Any, role_arn: Any) -> None:
         inv = self.model.account(self.opts.account).inventory
@@ -845,6 +1015,10 @@ class Template:
         if typ == "AWS::Lambda::Function":
             role = collapse(self.prop(lid, "Role"))
             self._lambda_inventory(lid, self.attr(lid, "Arn", self.rptr(lid)), role)
+            return
+        if typ in UNMODELED:
+            self.b.gap("UnmodeledResource", f"line {line}: {typ} {lid} is not modeled ({UNMODELED[typ]}); "
+                                            "what it grants is missing from the findings")
             return
         if typ == "AWS::Lambda::Permission":
             entry = {"type": typ, "logical_id": lid, "file": self.src, "line": line}
@@ -898,6 +1072,12 @@ class Template:
                 raise self.fail(ep, f"iamlint ignore of {rule} needs a reason")
             expires = parse_date(e.get("expires"), self.src, self.line(f"{ep}/expires")[0])
             self.index.suppress(Suppression(rule.strip(), reason.strip(), self.src, lid, self.line(ep)[0], expires))
+
+
+def _foreach_sub(text: str, env: dict) -> str:
+    for ident, value in env.items():
+        text = text.replace("${" + ident + "}", value).replace("&{" + ident + "}", re.sub(r"[^A-Za-z0-9]", "", value))
+    return text
 
 
 def parse_date(value: Any, source: str, line: int | None):

@@ -30,6 +30,7 @@ class Candidate:
     source: str                    # as findings show it (relative to the base directory)
     explicit: bool                 # named on the command line
     env: dict = field(default_factory=dict)    # from a CDK manifest: account, region, stack_name
+    unreadable: bool = False       # found in a folder but not a regular file: skipped
 
 
 def repo_root(start: str | None = None) -> str:
@@ -53,8 +54,10 @@ def display(path: str, base: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def cdk_manifest(path: str) -> dict[str, dict] | None:
-    """A CDK cloud assembly manifest -> {absolute template path: env}; None when it is not one."""
+def cdk_manifest(path: str, depth: int = 0) -> dict[str, dict] | None:
+    """A CDK cloud assembly manifest -> {absolute template path: env}; None when it is not one. The nested
+    assemblies of CDK stages (`cdk:cloud-assembly`, `assembly-Prod/manifest.json`) are followed, and the
+    templates of a stack's nested stacks (`aws:asset:path` of an AWS::CloudFormation::Stack) come with it."""
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
@@ -66,6 +69,11 @@ def cdk_manifest(path: str) -> dict[str, dict] | None:
     out: dict[str, dict] = {}
     folder = os.path.dirname(os.path.abspath(path))
     for art_id, art in arts.items():
+        if isinstance(art, dict) and art.get("type") == "cdk:cloud-assembly" and depth < 16:
+            sub = (art.get("properties") or {}).get("directoryName")
+            if isinstance(sub, str):
+                out.update(cdk_manifest(os.path.join(folder, sub, "manifest.json"), depth + 1) or {})
+            continue
         if not isinstance(art, dict) or art.get("type") != "aws:cloudformation:stack":
             continue
         props = art.get("properties") or {}
@@ -80,7 +88,33 @@ def cdk_manifest(path: str) -> dict[str, dict] | None:
                 env["account"] = acct
             if region and region != "unknown-region":
                 env["region"] = region
-        out[os.path.normpath(os.path.join(folder, tfile))] = env
+        tpath = os.path.normpath(os.path.join(folder, tfile))
+        out[tpath] = env
+        for nested in _nested_templates(tpath):
+            out.setdefault(nested, {k: v for k, v in env.items() if k != "stack_name"})
+    return out
+
+
+def _nested_templates(template: str, depth: int = 0) -> list[str]:
+    """The nested stack templates a CDK stack template names (`Metadata: aws:asset:path`), deep."""
+    try:
+        with open(template, encoding="utf-8-sig") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError, RecursionError):
+        return []
+    res = data.get("Resources") if isinstance(data, dict) else None
+    out: list[str] = []
+    for r in (res.values() if isinstance(res, dict) else ()):
+        if not isinstance(r, dict) or r.get("Type") != "AWS::CloudFormation::Stack":
+            continue
+        meta = r.get("Metadata")
+        ap = meta.get("aws:asset:path") if isinstance(meta, dict) else None
+        if isinstance(ap, str) and ap.endswith(".json") and "/" not in ap and "\\" not in ap:
+            p = os.path.join(os.path.dirname(template), ap)
+            if os.path.isfile(p) and p not in out:
+                out.append(p)
+                if depth < 8:
+                    out.extend(x for x in _nested_templates(p, depth + 1) if x not in out)
     return out
 
 
@@ -89,12 +123,12 @@ def candidates(paths: list[str], base: str) -> list[Candidate]:
     seen: set[str] = set()
     envs: dict[str, dict] = {}
 
-    def add(p: str, explicit: bool) -> None:
+    def add(p: str, explicit: bool, skip: bool = False) -> None:
         ap = os.path.normpath(os.path.abspath(p))
         if ap in seen:
             return
         seen.add(ap)
-        out.append(Candidate(ap, display(ap, base), explicit))
+        out.append(Candidate(ap, display(ap, base), explicit, unreadable=skip))
 
     for p in paths:
         if not os.path.exists(p):
@@ -107,11 +141,20 @@ def candidates(paths: list[str], base: str) -> list[Candidate]:
                     envs.update(cdk_manifest(os.path.join(root, "manifest.json")) or {})
                 for f in sorted(files):
                     if f.lower().endswith(EXTENSIONS):
-                        add(os.path.join(root, f), False)
+                        fp = os.path.join(root, f)
+                        if not os.path.isfile(fp):
+                            # a dangling symlink, a named pipe, a socket: not a file a folder walk can read
+                            # (reading a pipe would wait forever); skipped and counted
+                            add(fp, False, skip=True)
+                            continue
+                        add(fp, False)
         else:
             if os.path.basename(p) == "manifest.json":
                 m = cdk_manifest(p)
                 if m is not None:
+                    if not m:
+                        raise InputError("the CDK manifest names no stack template (nothing to check)",
+                                         source=display(p, base))
                     envs.update(m)
                     for tpl in m:
                         if not os.path.exists(tpl):

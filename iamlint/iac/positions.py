@@ -52,6 +52,10 @@ SHORT_FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 _STD = "tag:yaml.org,2002:"
+# values built from one YAML document at most, beyond what its text could hold without aliases (aliases
+# re-use nodes: `[*a, *a, ...]` nested a few levels deep expands to billions of values; a value takes at least
+# a character or two, so a document without aliases never comes near 4 values per character)
+MIN_YAML_VALUES = 100_000
 _STD_TAGS = {"str", "int", "float", "bool", "null", "map", "seq", "binary", "timestamp", "merge", "value"}
 _KIND = {yaml.ScalarNode: "scalar", yaml.SequenceNode: "sequence", yaml.MappingNode: "mapping"}
 _KIND_TEXT = {"scalar": "a value", "sequence": "a list", "mapping": "a mapping"}
@@ -68,6 +72,7 @@ class PositionLoader(SafeLoader):
         super().__init__(stream)
         self.source = source
         self.positions: Positions = {}
+        self.budget = self.max_values = MIN_YAML_VALUES + 4 * len(stream if isinstance(stream, str) else "")
 
     # -------------------------------------------------------------- entry point
     def load_with_positions(self) -> tuple[Any, Positions]:
@@ -76,8 +81,13 @@ class PositionLoader(SafeLoader):
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "invalid YAML"
+            if exc.context and exc.problem and "document" in exc.problem:
+                # "expected a single document in the stream" + "but found another document"
+                problem = "a file holds one YAML document; a second one starts here (---)"
             raise InputError(f"invalid YAML: {problem}", self.source,
                              f"line {mark.line + 1}" if mark else None) from None
+        except RecursionError:
+            raise InputError("YAML is nested too deeply", self.source) from None
         except yaml.YAMLError as exc:
             raise InputError(f"invalid YAML: {exc}", self.source) from None
         finally:
@@ -99,6 +109,10 @@ class PositionLoader(SafeLoader):
         return InputError(message, self.source, f"line {node.start_mark.line + 1}")
 
     def _value(self, node, ptr: str, pos: tuple[int, int]) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise self._fail(node, f"YAML aliases expand to more than {self.max_values} values "
+                                   "(an alias bomb?)")
         self.positions.setdefault(ptr, pos)
         tag = node.tag or ""
         if tag.startswith(_STD) and tag[len(_STD):] not in _STD_TAGS:
@@ -137,17 +151,27 @@ class PositionLoader(SafeLoader):
             return [self._value(item, f"{ptr}/{i}", (item.start_mark.line + 1, item.start_mark.column + 1))
                     for i, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
+            own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
             self.flatten_mapping(node)
+            # flatten_mapping puts the merged (`<<: *anchor`) pairs first: a key written in the mapping
+            # itself overrides a merged one (YAML merge keys), only a key written twice is a duplicate
+            merged = len(node.value) - own
+            from_merge: set = set()
             out: dict = {}
-            for key_node, val_node in node.value:
+            for n, (key_node, val_node) in enumerate(node.value):
                 if not isinstance(key_node, yaml.ScalarNode) or (key_node.tag or "").startswith("!") and \
                         not key_node.tag.startswith("!!"):
                     raise self._fail(key_node, "mapping keys must be plain values")
                 key = self._plain(key_node, ptr, pos)
                 if not isinstance(key, str):
                     key = key_node.value
-                if key in out:
+                if key in out and key not in from_merge:
                     raise self._fail(key_node, f"duplicate key {key!r}")
+                if n < merged:
+                    from_merge.add(key)
+                else:
+                    from_merge.discard(key)
+                    out.pop(key, None)          # keep the written key's place in the order
                 kpos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 out[key] = self._value(val_node, f"{ptr}/{esc(key)}", kpos)
             return out
@@ -206,6 +230,9 @@ class _JsonPositions:
                 i = self.ws(i)
                 kstart = i
                 key, i = json.decoder.scanstring(text, i + 1)
+                if key in out:
+                    line, col = self.pos(kstart)
+                    raise _JsonProblem(f"duplicate key {key!r}", line, col)
                 i = self.ws(i) + 1          # ':'
                 out[key], i = self.value(i, f"{ptr}/{esc(key)}", kstart)
                 i = self.ws(i)
@@ -235,8 +262,18 @@ class _JsonPositions:
         if text.startswith("null", i):
             return None, i + 4
         m = _NUMBER.match(text, i)
+        if m is None:           # NaN, Infinity, -Infinity: json.loads takes them, JSON does not
+            line, col = self.pos(i)
+            word = re.match(r"-?[A-Za-z]+", text[i:i + 12])
+            raise _JsonProblem(f"{word.group(0) if word else text[i]!r} is not a JSON value", line, col)
         num = m.group(0)
         return (float(num) if (m.group(1) or m.group(2)) else int(num)), m.end()
+
+
+class _JsonProblem(Exception):
+    def __init__(self, message: str, line: int, col: int):
+        super().__init__(message)
+        self.message, self.line, self.col = message, line, col
 
 
 def load_json(text: str, source: str) -> tuple[Any, Positions]:
@@ -251,6 +288,8 @@ def load_json(text: str, source: str) -> tuple[Any, Positions]:
         value, _ = parser.value(0, "", None)
     except RecursionError:
         raise InputError("JSON is nested too deeply", source) from None
+    except _JsonProblem as exc:
+        raise InputError(f"invalid JSON: {exc.message}", source, f"line {exc.line} column {exc.col}") from None
     return value, parser.positions
 
 
@@ -265,7 +304,50 @@ def load_text(text: str, source: str) -> tuple[Any, Positions]:
     """JSON when it looks like JSON (an object or a list) and is not named .yaml, YAML otherwise."""
     if looks_like_json(text) and not source.lower().endswith((".yaml", ".yml")):
         return load_json(text, source)
-    return load_yaml(text, source)
+    try:
+        return load_yaml(text, source)
+    except InputError:
+        if not looks_like_json(text):
+            raise
+        # JSON in a file named .yaml (CloudFormation reads either, by content): JSON that YAML refuses
+        # (tab indentation) is still JSON; when it is not JSON either, the YAML error is the one to show
+        try:
+            return load_json(text, source)
+        except InputError:
+            pass
+        raise
+
+
+_UTF16_32 = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+             (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def read_input(path: str, source: str) -> str:
+    """An input file's text, errors naming it as findings do (`source`). UTF-8 (a BOM is dropped); UTF-16 and
+    UTF-32 with a BOM are read too (Windows PowerShell's `terraform show -json plan > plan.json` writes
+    UTF-16). Bytes that are not UTF-8 are one error naming the line."""
+    try:
+        return read_text(path)
+    except InputError as exc:
+        if "not UTF-8" not in exc.message:
+            raise InputError(exc.message, source, exc.place) from None
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    for bom, codec in _UTF16_32:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(codec)
+            except UnicodeDecodeError as exc:
+                raise InputError(f"file starts with a {codec.upper()} byte order mark but is not {codec.upper()} "
+                                 f"text (byte {exc.start + len(bom)})", source) from None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError(f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x}; save it as UTF-8)", source,
+                         f"line {line} column {col}") from None
+    raise InputError("file is not UTF-8 text", source)
 
 
 def load_file(path: str) -> tuple[Any, Positions]:

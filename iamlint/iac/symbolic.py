@@ -68,6 +68,30 @@ class Alternatives:
         return f"If:{self.condition}"
 
 
+def _no_duplicates(pairs: list) -> dict:
+    out: dict = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k!r}")
+        out[k] = v
+    return out
+
+
+def _no_constant(word: str):
+    raise ValueError(f"{word} is not a JSON value")
+
+
+def loads_policy(text: str) -> Any:
+    """A policy document written as JSON text. A key written twice is an error (json.loads keeps the last,
+    which would silently drop e.g. a first `Statement`); so are NaN and Infinity. Raises ValueError."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        raise json.JSONDecodeError(str(exc), text, 0) from None
+
+
 def marker(what: str) -> str:
     return "${iamlint:unresolved:" + what.replace("}", ")") + "}"
 
@@ -339,7 +363,9 @@ def build_policy(raw: Any, kind: str, source: str, ptr: str, positions: Position
                 raw, value = unknown_document(kind, markers_in(value)[0]), None
                 return build_policy(raw, kind, source, ptr, positions, tags=extra)
             try:
-                value = json.loads(value)
+                value = loads_policy(value)
+            except RecursionError:
+                raise fail("", "policy document is nested too deeply") from None
             except json.JSONDecodeError as exc:
                 raise fail("", f"policy document is not valid JSON ({exc.msg})") from None
             return build_policy(value, kind, source, ptr, positions, tags=extra)

@@ -62,7 +62,7 @@ from ..model.account import Kind, Model, Principal
 from .build import Builder
 from .index import DEFAULT_ACCOUNT, Index, Options, Origin, Suppression
 from .positions import Positions, esc, position
-from .symbolic import build_policy, has_marker, marker, unknown_document
+from .symbolic import build_policy, has_marker, loads_policy, marker, unknown_document
 
 SKIP_TAG = "iamlint:skip"
 PRINCIPALS = {"aws_iam_role": Kind.ROLE, "aws_iam_user": Kind.USER, "aws_iam_group": Kind.GROUP}
@@ -228,8 +228,16 @@ class Plan:
     def _collect(self) -> None:
         deleted: set[str] = set()
         rc_ptr = "/resource_changes"
-        for i, rc in enumerate(self._list(self.d.get("resource_changes"), rc_ptr, "resource_changes")):
-            p = f"{rc_ptr}/{i}"
+        entries = [(f"{rc_ptr}/{i}", rc) for i, rc in
+                   enumerate(self._list(self.d.get("resource_changes"), rc_ptr, "resource_changes"))]
+        # Terraform 1.10+ (-allow-deferral): a change it could not plan yet is under deferred_changes, with
+        # what it knows and after_unknown for the rest; it is judged like any other (its unknowns Conditional)
+        dc_ptr = "/deferred_changes"
+        for i, dc in enumerate(self._list(self.d.get("deferred_changes"), dc_ptr, "deferred_changes")):
+            dc = self._obj(dc, f"{dc_ptr}/{i}", "each deferred change", optional=False)
+            if dc.get("resource_change") is not None:
+                entries.append((f"{dc_ptr}/{i}/resource_change", dc["resource_change"]))
+        for p, rc in entries:
             rc = self._obj(rc, p, "each resource change", optional=False)
             head = self._head(rc, p)
             if rc.get("deposed") is not None:
@@ -753,7 +761,7 @@ class Plan:
             return [self._unknown_statement(inst, key)]
         else:
             try:
-                st = json.loads(text).get("Statement", [])
+                st = loads_policy(text).get("Statement", [])
             except (ValueError, AttributeError, RecursionError):
                 raise self.fail(self.vptr(inst, (key,)), f"{key} of {inst.address} must hold policy JSON") from None
         st = st if isinstance(st, list) else [st]
@@ -848,7 +856,7 @@ class Plan:
 
     def _parse(self, text: str, kind: str, origin: Origin, ptr: str, what: str):
         try:
-            value = json.loads(text)
+            value = loads_policy(text)
         except ValueError as exc:
             raise self.fail(ptr, f"{what} is not valid JSON ({getattr(exc, 'msg', exc)})") from None
         except RecursionError:
