@@ -6,12 +6,11 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from ..findings import Finding
-from ..graph.build import Graph
-from ..graph.build import identity_allows, is_hub, probe_resource
+from ..graph.build import Graph, identity_allows, is_hub, probe_resource
 from ..graph.paths import admin_sinks, follow, path_to, reach, render_chain, toward
 from ..iac.symbolic import display
 from ..model.account import Kind
-from .hygiene import sorted_principals
+from .hygiene import lower, sorted_principals
 
 
 @dataclass
@@ -35,6 +34,12 @@ def _path_facts(path) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
     conds = tuple(dict.fromkeys(c for e in path for c in e.conditions))
     evidence = tuple(dict.fromkeys(x for e in path for x in e.evidence))
     return potential, conds, evidence
+
+
+def _undecided(severity: str, conds) -> str:
+    """A path that rests on conditions no static reading decides is one severity lower (as IAM101 and the
+    agent rules); a potential step (a resource the input does not show) keeps it, and says so."""
+    return lower(severity) if conds else severity
 
 
 def admin_routes(ctx: RuleContext):
@@ -68,7 +73,7 @@ def escalation_to_admin(rule, ctx: RuleContext) -> Iterable[Finding]:
         chain = render_chain(path, ctx.name)
         qual = " (if the resources it assumes exist)" if potential else ""
         qual += " (under conditions)" if conds else ""
-        yield Finding(rule.id, rule.severity, rule.title, p.arn,
+        yield Finding(rule.id, _undecided(rule.severity, conds), rule.title, p.arn,
                       f"{p.name} can reach admin-equivalence in {len(path)} step(s){qual}: {chain}",
                       rule.remediation, tuple(path), evidence, potential=potential, conditions=conds,
                       key=tuple((e.method, e.target) for e in path))
@@ -100,7 +105,7 @@ def escalation_to_high_value(rule, ctx: RuleContext) -> Iterable[Finding]:
         if not path:
             continue
         potential, conds, evidence = _path_facts(path)
-        yield Finding(rule.id, rule.severity, rule.title, p.arn,
+        yield Finding(rule.id, _undecided(rule.severity, conds), rule.title, p.arn,
                       f"{p.name} can reach {ctx.name(path[-1].target)}, which holds {' or '.join(actions)} "
                       f"on every resource: {render_chain(path, ctx.name)}",
                       rule.remediation, tuple(path), evidence, potential=potential, conditions=conds,
