@@ -1,0 +1,175 @@
+"""Per-unit analysis: each unit of accounts (split.py) gets a model of its own, is scanned on its own (in
+this process, in worker processes, or on Dask workers), and the findings are merged.
+
+A unit's model holds its accounts as read; every other account read in the run as an empty stand-in
+(so "is this account in the input" reads the same in every unit: IAM203/IAM206 and the graph's
+external-account callers); the organization; the managed policies of its results, and the policies
+no account of the run owns (AWS managed, other parties') as the whole run chose them (the first copy
+with a document, in the run's order, as one model would). The reference time is the whole run's.
+
+A unit keeps the findings about its own accounts' principals and resources, and those about nothing
+of any account read (the organization's policies when the management account is not read, outside
+entities): every unit sees the latter alike, so the merge keeps one per fingerprint. Suppressions
+are applied once, on the merged findings.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from dataclasses import dataclass, field
+
+from ..findings import Finding
+from ..model.account import Account, ManagedPolicy, Model, Organization
+from .split import _account_of
+
+
+@dataclass
+class UnitSpec:
+    index: int
+    owned: list[str]                       # the unit's accounts
+    order: list[str]                       # every account read, in the run's order
+    sources: list[int]                     # the results (run positions) holding the unit's accounts
+    owner: dict[str, int]                  # unit account -> the result it is taken from
+    shared: dict[str, ManagedPolicy]       # policies no account of the run owns, as the run chose them
+    organization: Organization | None = None
+    now: tuple | None = None               # (datetime, words): the run's reference time
+    only: tuple = ()
+    skip: tuple = ()
+    rule_dirs: tuple = ()
+    config: dict = field(default_factory=dict)
+    principals: int = 0                    # for scheduling: biggest units first
+
+
+@dataclass
+class UnitOutcome:
+    index: int
+    accounts: list[str]
+    findings: list[Finding]
+    errors: list[dict]
+    rules: list[str]
+    timings: dict[str, float]
+    principals: int
+    pid: int = 0
+
+
+def assemble(spec: UnitSpec, results: list) -> Model:
+    """The unit's model from its results (aligned with spec.sources)."""
+    by_index = dict(zip(spec.sources, results))
+    owned = set(spec.owned)
+    model = Model()
+    for acct in spec.order:
+        if acct in owned:
+            model.accounts[acct] = by_index[spec.owner[acct]].model.accounts[acct]
+        else:
+            model.accounts[acct] = Account(acct)            # a stand-in: read in this run, analysed elsewhere
+    for i in sorted(by_index):
+        for arn, pol in by_index[i].model.policies.items():
+            if arn in spec.shared:
+                continue
+            have = model.policies.get(arn)
+            if have is None or (have.missing and not pol.missing):
+                model.policies[arn] = pol
+    model.policies.update(spec.shared)
+    model.organization = spec.organization
+    return model
+
+
+def keep(f: Finding, owned: set[str], known: set[str]) -> bool:
+    acct = _account_of(f.principal) if f.principal else None
+    return acct in owned or acct not in known
+
+
+def analyse(spec: UnitSpec, *results) -> UnitOutcome:
+    """Scan one unit. Runs wherever the results are (this process, a worker process, a Dask worker)."""
+    from ..pipeline import scan
+
+    t = time.perf_counter()
+    model = assemble(spec, list(results))
+    rep = scan(model, only=spec.only or None, skip=spec.skip or None, rule_dirs=spec.rule_dirs,
+               config=spec.config, now=spec.now)
+    owned, known = set(spec.owned), set(spec.order)
+    findings = [f for f in rep.findings if keep(f, owned, known)]
+    timings = {"graph": rep.timings.get("graph", 0.0), "rules": rep.timings.get("rules", 0.0),
+               "unit": time.perf_counter() - t}
+    principals = sum(len(model.accounts[a].principals) for a in spec.owned)
+    return UnitOutcome(spec.index, list(spec.owned), findings, rep.errors, [r.id for r in rep.rules], timings,
+                       principals, os.getpid())
+
+
+# ----------------------------------------------------------------------------------- executors
+
+_RESULTS: list | None = None          # a forked worker's view of the parent's results
+
+
+def _analyse_forked(spec: UnitSpec) -> UnitOutcome:
+    return analyse(spec, *[_RESULTS[i] for i in spec.sources])
+
+
+def run_local(specs: list[UnitSpec], results: list, workers: int, on_unit=None) -> list[UnitOutcome]:
+    """In this process one after another (workers <= 1, or one unit), else in `workers` processes that
+    inherit the results (fork; elsewhere they are sent to each worker)."""
+    out: list[UnitOutcome] = []
+    if workers <= 1 or len(specs) <= 1:
+        for spec in specs:
+            out.append(analyse(spec, *[results[i] for i in spec.sources]))
+            if on_unit:
+                on_unit(out[-1], len(out), len(specs))
+        return out
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    global _RESULTS
+    fork = "fork" in mp.get_all_start_methods()
+    ctx = mp.get_context("fork" if fork else "spawn")
+    order = sorted(specs, key=lambda s: -s.principals)          # the biggest first: the shortest finish
+    gc.collect()
+    gc.freeze()                 # what the workers inherit stays shared: the collector never touches it
+    _RESULTS = results if fork else None
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=ctx) as pool:
+            if fork:
+                futs = [pool.submit(_analyse_forked, s) for s in order]
+            else:
+                futs = [pool.submit(analyse, s, *[results[i] for i in s.sources]) for s in order]
+            for fut in as_completed(futs):
+                out.append(fut.result())
+                if on_unit:
+                    on_unit(out[-1], len(out), len(specs))
+    finally:
+        _RESULTS = None
+        gc.unfreeze()
+    return out
+
+
+def run_dask(client, specs: list[UnitSpec], futures: list, tag: str, on_unit=None) -> list[UnitOutcome]:
+    """Each unit on a Dask worker, next to (or fetched from) the workers holding its accounts' results."""
+    from distributed import as_completed
+
+    order = sorted(specs, key=lambda s: -s.principals)
+    futs = [client.submit(analyse, s, *[futures[i] for i in s.sources], key=f"iamlint-unit-{tag}-{s.index}",
+                          pure=False) for s in order]
+    out = []
+    for fut in as_completed(futs):
+        out.append(fut.result())
+        if on_unit:
+            on_unit(out[-1], len(out), len(specs))
+    return out
+
+
+def merge(outcomes: list[UnitOutcome]) -> list[Finding]:
+    """The units' findings as one list (one per fingerprint for those outside every unit), sorted."""
+    seen: set[str] = set()
+    out: list[Finding] = []
+    for o in sorted(outcomes, key=lambda o: o.index):
+        owned = set(o.accounts)
+        for f in o.findings:
+            acct = _account_of(f.principal) if f.principal else None
+            if acct not in owned:
+                if f.fingerprint in seen:
+                    continue
+                seen.add(f.fingerprint)
+            out.append(f)
+    out.sort(key=Finding.sort_key)
+    return out
