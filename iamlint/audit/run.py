@@ -412,7 +412,7 @@ def _units(plan, results, futures, client, rule_list, only, skip, rule_dirs, con
         n = analysis_workers if analysis_workers is not None else _auto_workers()
         outcomes = PA.run_local(specs, results, n, on_unit)
     seconds["analyse"] = time.perf_counter() - t
-    for key in ("graph", "rules"):
+    for key in ("graph", "rules", "cpu"):
         seconds[f"{key} (sum over units)"] = sum(o.timings.get(key, 0.0) for o in outcomes)
     t = time.perf_counter()
     merged = PA.merge(outcomes)
