@@ -215,3 +215,22 @@ def test_a_star_trust_joins_only_accounts_that_can_name_the_role(tmp_path):
     _same(whole, units)
     assert sorted(map(sorted, units.units)) == [[E, F], [G]]
     assert [x["why"] for x in units.links] == ["trusts any principal"]
+
+
+def test_cli_flags(tmp_path):
+    from typer.testing import CliRunner
+
+    from iamlint.cli import app
+    folder = tmp_path / "org"
+    write_org(3, 60, seed=5, folder=str(folder), cross=0.0)
+    outs = {}
+    for flags in ([], ["--whole-org-graph"], ["--analysis-workers", "1"]):
+        out = tmp_path / f"run{len(outs)}.json"
+        res = CliRunner().invoke(app, ["audit", "--input", str(folder), "--db", str(tmp_path / f"{len(outs)}.db"),
+                                       "--format", "json", "-o", str(out), *flags])
+        assert res.exit_code == 0, res.output
+        outs[" ".join(flags)] = _bare(json.loads(out.read_text())["new"])
+    assert outs[""] == outs["--whole-org-graph"] == outs["--analysis-workers 1"] and outs[""]
+    res = CliRunner().invoke(app, ["audit", "--input", str(folder), "--db", str(tmp_path / "x.db"),
+                                   "--analysis-workers", "0"])
+    assert res.exit_code == 2 and "--analysis-workers" in res.output
