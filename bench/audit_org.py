@@ -84,11 +84,17 @@ def main() -> None:
             doc = json.load(open(os.path.join(tmp, "run.json")))
             s = doc["summary"]
             planned = [e for e in events if e.get("event") == "units_planned"]
+            done = [e for e in events if e.get("event") == "units_analysed"]
             units = f"units {planned[0]['units']} (largest {planned[0]['largest'][:3]})" if planned else "one model"
             print(f"{label:<24} wall {wall:6.1f}s  cpu {cpu:6.1f}s  peak {peak:7.0f} MiB  exit {rc}  "
                   f"accounts {s['accounts_read']}  findings {s['new'] + s['open']}  new {s['new']}  "
                   f"resolved {s['resolved']}  {units}")
             print(" " * 26 + "  ".join(f"{k2} {v:.1f}s" for k2, v in rec[-1]["seconds"].items()))
+            mem = f"audit process {rec[-1]['peak_mib']} MiB"
+            if done:
+                mem += f" (before the store {done[-1]['parent_peak_mib']} MiB), largest unit worker " \
+                       f"{done[-1]['unit_peak_mib']} MiB"
+            print(" " * 26 + "peak: " + mem)
         print(f"store: {os.path.getsize(db) / 2**20:.1f} MiB")
 
 

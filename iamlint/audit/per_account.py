@@ -100,45 +100,82 @@ def analyse(spec: UnitSpec, *results) -> UnitOutcome:
 
 # ----------------------------------------------------------------------------------- executors
 
-_RESULTS: list | None = None          # a forked worker's view of the parent's results
+def _peak_mib() -> float:
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _analyse_forked(spec: UnitSpec) -> UnitOutcome:
-    return analyse(spec, *[_RESULTS[i] for i in spec.sources])
+def _child(spec: UnitSpec, results: list, conn) -> None:
+    """A forked worker: one unit, the outcome (or the error) sent back, then exit."""
+    try:
+        o = analyse(spec, *[results[i] for i in spec.sources])
+        o.timings["peak_mib"] = _peak_mib()
+        conn.send(("ok", o))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
+        import traceback
+        conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+    finally:
+        conn.close()
 
 
 def run_local(specs: list[UnitSpec], results: list, workers: int, on_unit=None) -> list[UnitOutcome]:
-    """In this process one after another (workers <= 1, or one unit), else in `workers` processes that
-    inherit the results (fork; elsewhere they are sent to each worker)."""
+    """In this process one after another (workers <= 1, or one unit), else at most `workers` units at a
+    time, each in a process of its own forked from this one: it inherits the loaded accounts (nothing
+    is copied but the pages it writes), and its memory goes back when the unit is done. Where fork is
+    not available, a process pool to which the unit's results are sent."""
     out: list[UnitOutcome] = []
+
+    def done(o: UnitOutcome) -> None:
+        out.append(o)
+        if on_unit:
+            on_unit(o, len(out), len(specs))
+
     if workers <= 1 or len(specs) <= 1:
         for spec in specs:
-            out.append(analyse(spec, *[results[i] for i in spec.sources]))
-            if on_unit:
-                on_unit(out[-1], len(out), len(specs))
+            o = analyse(spec, *[results[i] for i in spec.sources])
+            o.timings["peak_mib"] = _peak_mib()
+            done(o)
         return out
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    global _RESULTS
-    fork = "fork" in mp.get_all_start_methods()
-    ctx = mp.get_context("fork" if fork else "spawn")
     order = sorted(specs, key=lambda s: -s.principals)          # the biggest first: the shortest finish
-    gc.collect()
-    gc.freeze()                 # what the workers inherit stays shared: the collector never touches it
-    _RESULTS = results if fork else None
-    try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=ctx) as pool:
-            if fork:
-                futs = [pool.submit(_analyse_forked, s) for s in order]
-            else:
-                futs = [pool.submit(analyse, s, *[results[i] for i in s.sources]) for s in order]
+    if "fork" not in mp.get_all_start_methods():
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        with ProcessPoolExecutor(max_workers=min(workers, len(specs))) as pool:
+            futs = [pool.submit(analyse, s, *[results[i] for i in s.sources]) for s in order]
             for fut in as_completed(futs):
-                out.append(fut.result())
-                if on_unit:
-                    on_unit(out[-1], len(out), len(specs))
+                done(fut.result())
+        return out
+    from multiprocessing.connection import wait
+    ctx = mp.get_context("fork")
+    gc.collect()
+    gc.freeze()                 # what the children inherit stays shared: the collector never touches it
+    running: dict = {}          # reader -> (process, spec)
+    todo = list(order)
+    try:
+        while todo or running:
+            while todo and len(running) < workers:
+                spec = todo.pop(0)
+                reader, writer = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(spec, results, writer), daemon=True)
+                proc.start()
+                writer.close()
+                running[reader] = (proc, spec)
+            for reader in wait(list(running)):
+                proc, spec = running.pop(reader)
+                try:
+                    status, payload = reader.recv()
+                except EOFError:
+                    status, payload = "error", f"the worker process exited with code {proc.join() or proc.exitcode}"
+                reader.close()
+                proc.join()
+                if status != "ok":
+                    raise RuntimeError(f"analysing accounts {', '.join(spec.owned)} failed: {payload}")
+                done(payload)
     finally:
-        _RESULTS = None
+        for reader, (proc, _) in running.items():
+            proc.kill()
+            proc.join()
+            reader.close()
         gc.unfreeze()
     return out
 

@@ -280,6 +280,11 @@ def _reference_time(prep: Prepared, config: dict | None):
     return (prep.latest, "the latest date in the input")
 
 
+def _peak_mib() -> float:
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _auto_workers() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -347,6 +352,7 @@ def audit(plan: Plan, store: Store, *, workers: int = 8, executor: str = "local"
                                       "accounts_read": s["accounts_read"], "new": s["new"], "open": s["open"],
                                       "resolved": s["resolved"], "unverified": s["unverified"],
                                       "errors": len(doc["errors"]), "units": len(units),
+                                      "peak_mib": round(_peak_mib()),
                                       "seconds": {k: round(v, 3) for k, v in seconds.items()}})
     return Outcome(run_id, doc, report, results, seconds, units, links)
 
@@ -414,6 +420,10 @@ def _units(plan, results, futures, client, rule_list, only, skip, rule_dirs, con
     seconds["analyse"] = time.perf_counter() - t
     for key in ("graph", "rules", "cpu"):
         seconds[f"{key} (sum over units)"] = sum(o.timings.get(key, 0.0) for o in outcomes)
+    log.info("units analysed", extra={"event": "units_analysed", "units": len(outcomes),
+                                      "unit_peak_mib": round(max((o.timings.get("peak_mib", 0.0) for o in outcomes),
+                                                                 default=0.0)),
+                                      "parent_peak_mib": round(_peak_mib())})
     t = time.perf_counter()
     merged = PA.merge(outcomes)
     kept, suppressed, _ = apply(merged, exclusions or [])
