@@ -234,3 +234,20 @@ def test_cli_flags(tmp_path):
     res = CliRunner().invoke(app, ["audit", "--input", str(folder), "--db", str(tmp_path / "x.db"),
                                    "--analysis-workers", "0"])
     assert res.exit_code == 2 and "--analysis-workers" in res.output
+
+
+def test_exclusions_apply_alike_in_units(tmp_path):
+    from iamlint.suppress import Exclusion
+    folder = tmp_path / "org"
+    write_org(3, 60, seed=6, folder=str(folder), cross=0.0)
+    first = org_accounts(3)[1]
+    excl = [Exclusion(reason="accepted", principal=f"arn:aws:iam::{first}:role/*"),
+            Exclusion(reason="expired", rule="IAM", expires=__import__("datetime").date(2000, 1, 1))]
+    whole, units = _both(folder, tmp_path, exclusions=excl)
+    _same(whole, units)
+    assert not [f for f in units.document["new"] if f["principal"].startswith(f"arn:aws:iam::{first}:role/")]
+    assert [f for f in units.document["new"] if f["rule_id"].startswith("IAM")]      # the expired one is not applied
+    # the next run without the exclusion: the suppressed findings come back as new, in both
+    w2 = audit(Plan("input", C.input_targets(str(folder))), Store(str(tmp_path / "whole.db")), whole_org_graph=True)
+    u2 = audit(Plan("input", C.input_targets(str(folder))), Store(str(tmp_path / "units.db")))
+    assert _bare(u2.document["new"]) == _bare(w2.document["new"]) and u2.document["new"]

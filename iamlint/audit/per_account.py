@@ -40,13 +40,16 @@ class UnitSpec:
     rule_dirs: tuple = ()
     config: dict = field(default_factory=dict)
     principals: int = 0                    # for scheduling: biggest units first
+    exclusions: list = field(default_factory=list)
+    today: object = None                   # the run's date, for exclusions that expire
 
 
 @dataclass
 class UnitOutcome:
     index: int
     accounts: list[str]
-    findings: list[Finding]
+    findings: list[tuple]                  # (sort key, fingerprint, ours?, JSON) of the findings kept
+    suppressed: list[tuple]                # (fingerprint, ours?) of the findings an exclusion matched
     errors: list[dict]
     rules: list[str]
     timings: dict[str, float]
@@ -89,13 +92,19 @@ def analyse(spec: UnitSpec, *results) -> UnitOutcome:
     model = assemble(spec, list(results))
     rep = scan(model, only=spec.only or None, skip=spec.skip or None, rule_dirs=spec.rule_dirs,
                config=spec.config, now=spec.now)
+    from ..suppress import apply
     owned, known = set(spec.owned), set(spec.order)
-    findings = [f for f in rep.findings if keep(f, owned, known)]
+    kept, suppressed, _ = apply([f for f in rep.findings if keep(f, owned, known)], spec.exclusions, spec.today)
+
+    def ours(f: Finding) -> bool:
+        return (_account_of(f.principal) if f.principal else None) in owned
+
+    findings = [(f.sort_key(), f.fingerprint, ours(f), f.to_json()) for f in kept]   # serialized here, in parallel
     timings = {"graph": rep.timings.get("graph", 0.0), "rules": rep.timings.get("rules", 0.0),
                "unit": time.perf_counter() - t, "cpu": time.process_time() - c}
     principals = sum(len(model.accounts[a].principals) for a in spec.owned)
-    return UnitOutcome(spec.index, list(spec.owned), findings, rep.errors, [r.id for r in rep.rules], timings,
-                       principals, os.getpid())
+    return UnitOutcome(spec.index, list(spec.owned), findings, [(f.fingerprint, ours(f)) for f, _ in suppressed],
+                       rep.errors, [r.id for r in rep.rules], timings, principals, os.getpid())
 
 
 # ----------------------------------------------------------------------------------- executors
@@ -195,18 +204,24 @@ def run_dask(client, specs: list[UnitSpec], futures: list, tag: str, on_unit=Non
     return out
 
 
-def merge(outcomes: list[UnitOutcome]) -> list[Finding]:
-    """The units' findings as one list (one per fingerprint for those outside every unit), sorted."""
+def merge(outcomes: list[UnitOutcome]) -> tuple[list[dict], list[str]]:
+    """The units' findings as one sorted list of JSON findings (one per fingerprint for those outside
+    every unit), and the fingerprints exclusions matched."""
     seen: set[str] = set()
-    out: list[Finding] = []
+    out: list[tuple] = []
+    gone: list[str] = []
     for o in sorted(outcomes, key=lambda o: o.index):
-        owned = set(o.accounts)
-        for f in o.findings:
-            acct = _account_of(f.principal) if f.principal else None
-            if acct not in owned:
-                if f.fingerprint in seen:
+        for key, fp, ours, body in o.findings:
+            if not ours:
+                if fp in seen:
                     continue
-                seen.add(f.fingerprint)
-            out.append(f)
-    out.sort(key=Finding.sort_key)
-    return out
+                seen.add(fp)
+            out.append((key, body))
+        for fp, ours in o.suppressed:
+            if not ours:
+                if fp in seen:
+                    continue
+                seen.add(fp)
+            gone.append(fp)
+    out.sort(key=lambda x: x[0])
+    return [body for _, body in out], gone

@@ -383,7 +383,6 @@ def _whole_org(plan, results, only, skip, rule_dirs, config, exclusions, seconds
 
 def _units(plan, results, futures, client, rule_list, only, skip, rule_dirs, config, exclusions, analysis_workers,
            seconds):
-    from ..suppress import apply
     from . import per_account as PA
     from .split import units as split_units
 
@@ -394,13 +393,16 @@ def _units(plan, results, futures, client, rule_list, only, skip, rule_dirs, con
         owned_by.setdefault(i, []).append(acct)
     groups, links = split_units([(results[i].summary, accts) for i, accts in sorted(owned_by.items())], prep.order)
     ref = _reference_time(prep, config)
+    import datetime as _dt
+    today = _dt.date.today()                # one date for the exclusions' expiry, in every unit
     specs = []
     for k, accts in enumerate(groups):
         specs.append(PA.UnitSpec(
             k, accts, prep.order, sorted({prep.owner[a] for a in accts}), {a: prep.owner[a] for a in accts},
             prep.shared, prep.organization, ref, tuple(only or ()), tuple(skip or ()), tuple(rule_dirs),
             dict(config or {}), sum(n for i in {prep.owner[a] for a in accts}
-                                    for a2, _, n in results[i].summary.accounts if a2 in accts)))
+                                    for a2, _, n in results[i].summary.accounts if a2 in accts),
+            list(exclusions or []), today))
     seconds["split"] = time.perf_counter() - t
     sizes = sorted((len(g) for g in groups), reverse=True)
     log.info("units planned", extra={"event": "units_planned", "units": len(groups), "largest": sizes[:5],
@@ -425,9 +427,7 @@ def _units(plan, results, futures, client, rule_list, only, skip, rule_dirs, con
                                                                  default=0.0)),
                                       "parent_peak_mib": round(_peak_mib())})
     t = time.perf_counter()
-    merged = PA.merge(outcomes)
-    kept, suppressed, _ = apply(merged, exclusions or [])
-    findings = [f.to_json() for f in kept]
+    findings, suppressed = PA.merge(outcomes)
     pos = {a: i for i, a in enumerate(prep.order)}
     errors = prep.errors
     unit_errors = [e for o in outcomes for e in o.errors]
@@ -435,4 +435,4 @@ def _units(plan, results, futures, client, rule_list, only, skip, rule_dirs, con
     errors.extend(dict(e, stage="collect") for e in unit_errors)
     rules = [r.id for r in rule_list] if prep.order else []
     seconds["serialize"] = time.perf_counter() - t
-    return None, prep.accounts, errors, findings, rules, [f.fingerprint for f, _ in suppressed], groups, links
+    return None, prep.accounts, errors, findings, rules, suppressed, groups, links
