@@ -27,18 +27,53 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from generate import write_org  # noqa: E402
 
 
-def timed(cmd: list[str], env: dict) -> tuple[float, float, float, int, list[str]]:
+def _tree_pss_mib(root: int) -> float:
+    """The proportional set size of a process and its descendants (shared pages counted once in all)."""
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(kids.get(pid, ()))
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total / 1024
+
+
+def timed(cmd: list[str], env: dict) -> tuple[float, float, float, float, int, list[str]]:
     """Wall seconds, CPU seconds (the process and its children), peak RSS (MiB, the largest single
-    process) and the JSON log lines of one fresh process (measured with a wrapper per run)."""
+    process: a forked worker's RSS counts the pages it shares with the audit process), the peak of the
+    whole process tree's PSS sampled each second (what the audit and its workers hold together), and
+    the log lines of one fresh process (measured with a wrapper per run)."""
     wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
                "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE); "
                "w = time.perf_counter() - t; "
                "r = resource.getrusage(resource.RUSAGE_CHILDREN); "
                "print(w, r.ru_utime + r.ru_stime, r.ru_maxrss / 1024, p.returncode); "
                "sys.stderr.write(p.stderr.decode())")
-    p = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, env=env)
-    w, c, m, rc = p.stdout.split()
-    return float(w), float(c), float(m), int(rc), p.stderr.splitlines()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen([sys.executable, "-c", wrapper, *cmd], stdout=out, stderr=err, text=True, env=env)
+        pss = 0.0
+        while p.poll() is None:
+            pss = max(pss, _tree_pss_mib(p.pid))
+            time.sleep(1.0)
+        out.seek(0)
+        err.seek(0)
+        w, c, m, rc = out.read().split()
+        return float(w), float(c), float(m), pss, int(rc), err.read().splitlines()
 
 
 def main() -> None:
@@ -75,7 +110,7 @@ def main() -> None:
             cmd += ["--analysis-workers", str(args.analysis_workers)]
         for k in range(args.runs):
             label = "run 1 (everything new)" if k == 0 else f"run {k + 1} (compared)"
-            wall, cpu, peak, rc, lines = timed(cmd, env)
+            wall, cpu, peak, pss, rc, lines = timed(cmd, env)
             events = [json.loads(x) for x in lines if x.startswith("{")]
             rec = [e for e in events if e.get("event") == "run_recorded"]
             if rc != 0 or not rec:
@@ -86,7 +121,8 @@ def main() -> None:
             planned = [e for e in events if e.get("event") == "units_planned"]
             done = [e for e in events if e.get("event") == "units_analysed"]
             units = f"units {planned[0]['units']} (largest {planned[0]['largest'][:3]})" if planned else "one model"
-            print(f"{label:<24} wall {wall:6.1f}s  cpu {cpu:6.1f}s  peak {peak:7.0f} MiB  exit {rc}  "
+            print(f"{label:<24} wall {wall:6.1f}s  cpu {cpu:6.1f}s  peak {peak:7.0f} MiB (all processes {pss:.0f} MiB)  "
+                  f"exit {rc}  "
                   f"accounts {s['accounts_read']}  findings {s['new'] + s['open']}  new {s['new']}  "
                   f"resolved {s['resolved']}  {units}")
             print(" " * 26 + "  ".join(f"{k2} {v:.1f}s" for k2, v in rec[-1]["seconds"].items()))
