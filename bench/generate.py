@@ -2,6 +2,7 @@
 
     python bench/generate.py --roles 20000 --seed 1 -o /tmp/a.json      one account
     python bench/generate.py --org 100x2000 --seed 1 -o DIR             an organization
+    python bench/generate.py --org 100x2000 --cross 0.1 -o DIR          ... with few cross-account links
 
 An account is written as `aws iam get-account-authorization-details` output (what `iamlint scan
 --input` reads). The mix aims at what large real accounts hold: mostly service roles (Lambda, ECS,
@@ -16,6 +17,7 @@ An organization is one such file per account (`account-<id>.json`), cross-accoun
 accounts (a tooling account that deploys everywhere, named cross-account chains, org-wide trusts
 pinned by aws:PrincipalOrgID), and `organization.json`: an iamlint snapshot holding only the
 organization's SCPs per account (root, OU and account levels), loaded alongside the account files.
+With `--cross F` only a share F of the member accounts trusts other accounts, in groups of three.
 
 Same arguments, same bytes: only `random.Random(seed)` decides, never the clock.
 """
@@ -572,14 +574,36 @@ def generate_org_guardrails(accounts: list[str]) -> dict:
             "organization": {"id": ORG_ID, "management_account": accounts[0], "scps": scps, "rcps": {}}}
 
 
-def write_org(n_accounts: int, n_roles: int, seed: int, folder: str) -> list[str]:
+def cross_groups(accounts: list[str], seed: int, cross: float | None) -> dict[str, list[str]]:
+    """Per account, the accounts it shares cross-account trust with (itself first when alone).
+
+    cross None: every account with every other (the management account deploys everywhere, every
+    account trusts roles of the first eight), so the organization is one web. cross F: a share F of the
+    member accounts sits in small groups of three (the first deploys into the other two, which trust
+    each other's roles); the management account and the rest trust no other account of the
+    organization (their OrganizationAccountAccessRole trusts their own account, as where it was
+    replaced by Identity Center)."""
+    if cross is None:
+        return {a: accounts for a in accounts}
+    r = random.Random(f"{seed}:cross")
+    linked = [a for a in accounts[1:] if r.random() < cross]
+    out = {a: [a] for a in accounts}
+    for k in range(0, len(linked), 3):
+        grp = linked[k:k + 3]
+        for a in grp:
+            out[a] = grp if len(grp) > 1 else [a]
+    return out
+
+
+def write_org(n_accounts: int, n_roles: int, seed: int, folder: str, cross: float | None = None) -> list[str]:
     os.makedirs(folder, exist_ok=True)
     accounts = org_accounts(n_accounts)
+    groups = cross_groups(accounts, seed, cross)
     paths = []
     for acct in accounts:
         path = os.path.join(folder, f"account-{acct}.json")
         with open(path, "w") as fh:
-            json.dump(generate_account(n_roles, seed, acct, accounts), fh, indent=4)
+            json.dump(generate_account(n_roles, seed, acct, groups[acct]), fh, indent=4)
         paths.append(path)
     path = os.path.join(folder, "organization.json")
     with open(path, "w") as fh:
@@ -663,6 +687,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--account", default="111111111111", help="account id (with --roles)")
     ap.add_argument("--dense", type=float, default=0.0,
                     help="share of service roles with iam:PassRole on * and compute creation (e.g. 0.2)")
+    ap.add_argument("--cross", type=float, default=None,
+                    help="with --org: share of member accounts in small cross-account groups of three (e.g. 0.1); "
+                         "default: every account trusts and reaches the others")
     ap.add_argument("-o", "--output", required=True, help="file (--roles) or folder (--org)")
     args = ap.parse_args(argv)
     if sum(map(bool, (args.roles, args.org, args.cases))) != 1:
@@ -687,7 +714,7 @@ def main(argv: list[str] | None = None) -> int:
         na, nr = (int(x) for x in args.org.lower().split("x"))
     except ValueError:
         ap.error("--org wants ACCOUNTSxROLES, e.g. 100x2000")
-    paths = write_org(na, nr, args.seed, args.output)
+    paths = write_org(na, nr, args.seed, args.output, args.cross)
     print(f"wrote {len(paths) - 1} account files and organization.json to {args.output}", file=sys.stderr)
     return 0
 

@@ -107,6 +107,12 @@ def audit(ctx: typer.Context,
           executor: str = typer.Option("local", "--executor", help="local | dask"),
           scheduler: Optional[str] = typer.Option(None, "--scheduler", help="with --executor dask: the scheduler "
                                                   "address"),
+          analysis_workers: Optional[int] = typer.Option(None, "--analysis-workers", help="units of accounts "
+                                                         "analysed at once in worker processes (default: one per "
+                                                         "CPU; 1: in this process, one after another)"),
+          whole_org_graph: bool = typer.Option(False, "--whole-org-graph", help="analyse every account in one "
+                                               "model and one graph (same findings; for a small organization or "
+                                               "to compare)"),
           db: Optional[str] = typer.Option(None, "--db", help="the history store (default "
                                            "$XDG_DATA_HOME/iamlint/audit.db or ~/.local/share/iamlint/audit.db)"),
           since: Optional[int] = typer.Option(None, "--since", help="compare with this run (default: the last one)"),
@@ -128,7 +134,8 @@ def audit(ctx: typer.Context,
           log_format: str = typer.Option("text", "--log-format", help="text | json (JSON lines on stderr)"),
           quiet: bool = typer.Option(False, "--quiet", "-q"),
           no_color: bool = typer.Option(False, "--no-color")):
-    """Run an audit (with no sub-command): collect, scan as one graph, record, report, deliver, notify."""
+    """Run an audit (with no sub-command): collect, analyse (accounts a cross-account trust joins together,
+    the others each alone), record, report, deliver, notify."""
     if ctx.invoked_subcommand is not None:
         return
     from .audit import collect as C
@@ -193,7 +200,8 @@ def audit(ctx: typer.Context,
         out = run_audit(plan, store, workers=workers, executor=executor, scheduler=scheduler, regions=regions,
                         source_profile=source_profile, base_session=session if (org or role_arn) else None,
                         since=since, only=rules, skip=skip_rules, rule_dirs=tuple(rule_dir or ()), config=cfg,
-                        exclusions=excl, on_done=bar)
+                        exclusions=excl, on_done=bar, whole_org_graph=whole_org_graph,
+                        analysis_workers=analysis_workers)
     finally:
         bar.end()
     doc = out.document

@@ -81,7 +81,9 @@ def drop_superseded(findings: list[Finding], rules: list[Rule], covered: dict | 
 
 def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str] | None = None,
          rule_dirs: tuple[str, ...] = (), progress: Callable[[str], None] | None = None,
-         config: dict | None = None, exclusions: list | None = None, auth=None) -> Report:
+         config: dict | None = None, exclusions: list | None = None, auth=None, now=None) -> Report:
+    """`now`: (datetime, words) the reference time of rules that read one, when the caller fixes it for
+    several scans (an audit's units); otherwise `now` in the configuration, else the input's latest date."""
     timings: dict[str, float] = {}
     if config:
         from .config import validate_config
@@ -93,6 +95,8 @@ def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str]
         settle()
         rules = select_rules(all_rules(rule_dirs), only, skip)
         ctx = RuleContext(graph, config or {})
+        if now is not None:
+            ctx._cache["hygiene:now"] = now          # the key iamlint/rules/hygiene.py `_now` memoizes under
         findings: list[Finding] = []
         t = time.perf_counter()
         for rule in rules:

@@ -113,6 +113,11 @@ def _esc(doc, key, name):
     return [f for f in doc[key] if f["rule_id"] == "ESC001" and f["principal"].endswith(f":user/{name}")]
 
 
+def _bare(findings):
+    """Findings without the run's bookkeeping (when they were opened)."""
+    return [{k: v for k, v in f.items() if k != "audit"} for f in findings]
+
+
 def _deny_assume(session, account):
     def hook(params, **_):
         if f"::{account}:" in params.get("RoleArn", ""):
@@ -189,9 +194,15 @@ def test_full_audit_two_runs_new_resolved_open_unverified(org, aws, tmp_path, mo
     # every call a real audit makes is one the policy test knows (the static list is complete)
     assert len(calls) > 15 and calls <= _static_calls()
     d1 = out1.document
-    model = out1.report.model                           # one model, one scan, the organization's guardrails
+    # units: dev's agent-bot can assume shared's deployer, so they are analysed together; the others alone
+    assert sorted(map(sorted, out1.units)) == sorted([[MGMT], sorted([ids["dev"], ids["shared"]]), [ids["prod"]]])
+    assert out1.report is None and [x["via"] for x in out1.links] == [f"arn:aws:iam::{ids['shared']}:role/deployer"]
+    # the same findings as one model, one scan (with the organization's guardrails)
+    whole = audit(_plan(aws), Store(str(tmp_path / "w.db")), base_session=aws, workers=3, whole_org_graph=True)
+    model = whole.report.model
     assert sorted(model.accounts) == sorted([MGMT, *ids.values()])
     assert model.organization is not None and ids["prod"] in model.organization.rcps
+    assert _bare(whole.document["new"]) == _bare(d1["new"]) and whole.document["errors"] == d1["errors"]
     assert d1["run"] == 1 and d1["baseline_run"] is None
     assert {a["account"]: a["status"] for a in d1["accounts"]} == {i: "read" for i in [MGMT, *ids.values()]}
     assert all(a["digest"].startswith("sha256:") for a in d1["accounts"])

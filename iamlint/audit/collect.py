@@ -59,6 +59,12 @@ class AccountResult:
     errors: list[dict] = field(default_factory=list)      # partial: calls that failed, the rest was read
     error: dict | None = None                             # the account could not be read at all
     seconds: float = 0.0
+    summary: object = None                                # split.Summary: what planning the analysis needs
+
+    def light(self) -> "AccountResult":
+        """This result without its model (what a Dask worker sends the scheduler's client back)."""
+        from dataclasses import replace
+        return replace(self, model=None)
 
     @property
     def ok(self) -> bool:
@@ -187,6 +193,9 @@ def collect_one(target: Target, *, regions: list[str] | None = None, source_prof
             res.error = _error(target, "WrongAccount", f"expected account {target.account_id}, read "
                                f"{', '.join(res.accounts) or 'nothing'}")
             res.model = None
+    if res.model is not None:
+        from .split import summarize
+        res.summary = summarize(res.model)
     return res
 
 
