@@ -226,15 +226,17 @@ def _principal_matches(st: Statement, caller: Caller) -> str | None:
     return "identity"
 
 
-@dataclass
 class _Tally:
     """The Allow or Deny statements of one policy (or one level) that apply: YES, MAYBE or NO."""
 
-    result: int = NO
-    yes: list[StatementRef] = field(default_factory=list)
-    pending: list[PendingCondition] = field(default_factory=list)
-    kinds: dict[str, int] = field(default_factory=dict)   # resource policies: principal-match kind → tri
-    kind_refs: dict[str, list[StatementRef]] = field(default_factory=dict)
+    __slots__ = ("result", "yes", "pending", "kinds", "kind_refs")
+
+    def __init__(self) -> None:
+        self.result: int = NO
+        self.yes: list[StatementRef] = []
+        self.pending: list[PendingCondition] = []
+        self.kinds: dict[str, int] = {}      # resource policies: principal-match kind → tri
+        self.kind_refs: dict[str, list[StatementRef]] = {}
 
 
 def _ref(pol: NamedPolicy, st: Statement) -> StatementRef:
@@ -249,9 +251,7 @@ def _scan(policies: Iterable[NamedPolicy], effect: str, req: Request, ctx: Conte
         doc = pol.document
         variables = doc.variables_enabled
         for st in doc.statements:
-            if st.is_allow != want_allow:
-                continue
-            if not _action_matches(st, action_lower):
+            if (st.effect == "Allow") != want_allow or not _action_matches(st, action_lower):
                 continue
             kind = "identity"
             if with_principal:
@@ -297,17 +297,17 @@ def _variable_keys(st: Statement, ctx: Context) -> list[str]:
 
 
 def _and(*vals: int) -> int:
-    if any(v == NO for v in vals):
+    if NO in vals:
         return NO
-    if any(v == MAYBE for v in vals):
+    if MAYBE in vals:
         return MAYBE
     return YES
 
 
 def _or(*vals: int) -> int:
-    if any(v == YES for v in vals):
+    if YES in vals:
         return YES
-    if any(v == MAYBE for v in vals):
+    if MAYBE in vals:
         return MAYBE
     return NO
 
