@@ -156,31 +156,46 @@ def _log_account(res: AccountResult) -> None:
 # ----------------------------------------------------------------------------------- stitching
 
 
-def stitch(results: list[AccountResult], plan: Plan) -> tuple[Model, list[dict], list[dict]]:
-    """One model from the per-account models, with the organization. Returns (model, accounts, errors)."""
-    model = Model()
-    accounts: list[dict] = []
-    errors: list[dict] = list(plan.errors)
+def _failed_row(res: AccountResult) -> dict:
+    """The accounts row of a target that could not be read."""
+    return {"account": res.target.account_id or res.target.ref, "name": res.target.name, "status": "failed",
+            "digest": None, "principals": None, "seconds": round(res.seconds, 3)}
+
+
+def _duplicate(acct_id: str, res: AccountResult) -> dict:
+    """The error of an account given by a second target (the first one is kept)."""
+    return {"account": acct_id, "stage": "collect", "target": res.target.label, "operation": None,
+            "error_code": "DuplicateAccount", "message": f"account {acct_id} is given twice; {res.target.label} ignored for it"}
+
+
+def _organization_doc(results: list[AccountResult], plan: Plan) -> tuple[dict | None, str]:
+    """The run's organization document (from the plan, or the one organization file among the inputs)."""
     org_doc, org_source = plan.organization, "<organization>"
     for res in results:
         if res.organization is not None:
             if org_doc is not None:
                 raise UsageError(f"{res.target.ref}: a second organization file (one per audit)")
             org_doc, org_source = res.organization, res.target.ref
+    return org_doc, org_source
+
+
+def stitch(results: list[AccountResult], plan: Plan) -> tuple[Model, list[dict], list[dict]]:
+    """One model from the per-account models, with the organization. Returns (model, accounts, errors)."""
+    model = Model()
+    accounts: list[dict] = []
+    errors: list[dict] = list(plan.errors)
+    org_doc, org_source = _organization_doc(results, plan)
     names = {t.account_id: t.name for t in plan.targets if t.account_id}
     for res in results:
         if res.organization is not None:
             continue
         if not res.ok or res.model is None:
             errors.append(res.error)
-            accounts.append({"account": res.target.account_id or res.target.ref, "name": res.target.name,
-                             "status": "failed", "digest": None, "principals": None, "seconds": round(res.seconds, 3)})
+            accounts.append(_failed_row(res))
             continue
         for acct_id, acct in sorted(res.model.accounts.items()):
             if acct_id in model.accounts:
-                errors.append({"account": acct_id, "stage": "collect", "target": res.target.label,
-                               "operation": None, "error_code": "DuplicateAccount",
-                               "message": f"account {acct_id} is given twice; {res.target.label} ignored for it"})
+                errors.append(_duplicate(acct_id, res))
                 continue
             model.accounts[acct_id] = acct
             accounts.append({"account": acct_id, "name": names.get(acct_id) or acct.alias, "status": "read",
@@ -220,12 +235,7 @@ def prepare(results: list[AccountResult], plan: Plan) -> Prepared:
     """The bookkeeping of stitch() (same accounts, errors, organization and policy choice)."""
     accounts: list[dict] = []
     errors: list[dict] = list(plan.errors)
-    org_doc, org_source = plan.organization, "<organization>"
-    for res in results:
-        if res.organization is not None:
-            if org_doc is not None:
-                raise UsageError(f"{res.target.ref}: a second organization file (one per audit)")
-            org_doc, org_source = res.organization, res.target.ref
+    org_doc, org_source = _organization_doc(results, plan)
     names = {t.account_id: t.name for t in plan.targets if t.account_id}
     owner: dict[str, int] = {}
     organization = None
@@ -234,14 +244,11 @@ def prepare(results: list[AccountResult], plan: Plan) -> Prepared:
             continue
         if not res.ok or res.summary is None:
             errors.append(res.error)
-            accounts.append({"account": res.target.account_id or res.target.ref, "name": res.target.name,
-                             "status": "failed", "digest": None, "principals": None, "seconds": round(res.seconds, 3)})
+            accounts.append(_failed_row(res))
             continue
         for acct_id, alias, n in res.summary.accounts:
             if acct_id in owner:
-                errors.append({"account": acct_id, "stage": "collect", "target": res.target.label,
-                               "operation": None, "error_code": "DuplicateAccount",
-                               "message": f"account {acct_id} is given twice; {res.target.label} ignored for it"})
+                errors.append(_duplicate(acct_id, res))
                 continue
             owner[acct_id] = i
             accounts.append({"account": acct_id, "name": names.get(acct_id) or alias, "status": "read",

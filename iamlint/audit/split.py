@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..engine import wildcard
+from ..graph.build import document_allow_patterns
 from ..model.account import Kind, ManagedPolicy, Model, Organization, Principal
 
 ACCOUNT_RE = re.compile(r"\d{12}")
@@ -66,25 +67,10 @@ class Summary:
 
 # ----------------------------------------------------------------------------------- one result
 
-def _stmts_patterns(docs, action: str = "sts:assumerole") -> tuple[str, ...] | None | bool:
-    """Resource patterns of Allow statements for `action` in these documents; None: any resource."""
-    out: list[str] = []
-    for doc in docs:
-        for st in doc.statements:
-            if not st.is_allow:
-                continue
-            if st.actions is not None:
-                if not wildcard.match_any_ci(st.actions, action):
-                    continue
-            elif wildcard.match_any_ci(st.not_actions, action):
-                continue
-            if st.resources is None:
-                return ANY
-            for r in st.resources:
-                if "${" in r:
-                    return ANY
-                out.append(r)
-    return tuple(dict.fromkeys(out))
+def _stmts_patterns(docs, action: str = "sts:assumerole") -> tuple[str, ...] | None:
+    """Resource patterns of Allow statements for `action` in these documents; ANY: any resource."""
+    out = document_allow_patterns(docs, action)
+    return ANY if out is None else tuple(dict.fromkeys(out))
 
 
 def assume_patterns(model: Model, p: Principal) -> tuple[str, ...] | None:

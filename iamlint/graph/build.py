@@ -136,10 +136,16 @@ class _Prefilter:
 def allow_patterns(auth: Authorizer, p: Principal, action: str) -> list[str] | None:
     """Resource patterns of the actor's Allow statements for `action`; None when any resource may match
     (NotResource, a variable, or NotAction)."""
+    return document_allow_patterns((pol.document for pol in auth.policy_set(p).identity), action)
+
+
+def document_allow_patterns(docs, action: str) -> list[str] | None:
+    """Resource patterns of the Allow statements for `action` in these documents; None when any resource
+    may match (NotResource, a variable, or NotAction)."""
     a = action.lower()
     out: list[str] = []
-    for pol in auth.policy_set(p).identity:
-        for st in pol.document.statements:
+    for doc in docs:
+        for st in doc.statements:
             if not st.is_allow:
                 continue
             if st.actions is not None:
