@@ -87,3 +87,11 @@ def test_a_conditional_destructive_grant_is_one_level_lower_not_two():
     f = found[("AGT006", AGENT)]
     assert f.severity == "medium"                  # the rule's high, one level lower
     assert any("aws:SourceIp" in c for c in f.conditions)
+
+
+def test_a_source_condition_that_matches_anything_is_named_not_called_missing():
+    """A trust with StringLike aws:SourceAccount "*" binds nothing (AGT016), and the finding says what is
+    written instead of claiming there is no source condition."""
+    found = _findings(_doc("s14_agentcore_sourceaccount_wild.json"))
+    msg = found[("AGT016", AGENT)].message
+    assert "StringLike aws:SourceAccount [*]" in msg and "match any value" in msg and " without " not in msg

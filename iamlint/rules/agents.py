@@ -833,8 +833,10 @@ def agent_no_deny_guardrail(rule, ctx) -> Iterable[Finding]:
         if not open_sets:
             continue
         parts = [f"{name.replace('_', '-')} ({_short(acts, 3)})" for name, acts in open_sets.items()]
-        what = (f"may run actions no explicit Deny (identity policy, boundary or supplied SCP) covers, on every "
-                f"resource of their type: {'; '.join(parts)}; uncovered sets: "
+        scope = "on every resource of their type" if certain else \
+            f"on every resource of their type where {_short(list(dict.fromkeys(conds)), 2)} hold"
+        what = (f"may run actions no explicit Deny (identity policy, boundary or supplied SCP) covers, {scope}: "
+                f"{'; '.join(parts)}; uncovered sets: "
                 f"{', '.join(n.replace('_', '-') for n in open_sets)}")
         yield _emit(rule, ctx, r, p, what, rule.severity, evidence=ev, conditions=() if certain else conds,
                     key=("no-deny",))

@@ -764,6 +764,13 @@ def _source_conditions(st: Statement, svc: AgentService, keys: Iterable[str]) ->
     return [c for c in st.conditions if c.key_lower in want and _limits_allow(c)]
 
 
+def _wildcard_sources(st: Statement, svc: AgentService, keys: Iterable[str]) -> list[str]:
+    """Source conditions written but matching anything (StringLike/ArnLike with only * and ?)."""
+    want = {k.lower() for k in keys} | ({"sts:externalid"} if svc.external_id else set())
+    return [c.describe() for c in st.conditions if c.key_lower in want and c.base in ("StringLike", "ArnLike")
+            and all(v.strip("*?") == "" for v in c.values)]
+
+
 @dataclass
 class ServiceTrust:
     role: Principal
@@ -840,13 +847,16 @@ def service_trust_no_source(rule, ctx) -> Iterable[Finding]:
                         lower(rule.severity), _agent_services_of(st))
                 continue
             want = "aws:SourceAccount / aws:SourceArn" + (" or sts:ExternalId" if t.service.external_id else "")
+            wide = _wildcard_sources(st, t.service, keys)
+            lacks = (f"with {_short(wide, 2)}, which match any value (no binding {want})" if wide
+                     else f"without {want}")
             sev, note = rule.severity, ""
             if _admin_equivalent(ctx, t.role):
                 sev, note = lower(sev, -1), "; the role is an administrator"
             if t.conditions:
                 sev, note = lower(sev), note + f" (unless {_short(t.conditions, 2)} keep it out)"
             yield _service_finding(rule, t.role, st,
-                                   f"trusts {t.service.principal} ({t.service.name}) without {want}: the service, "
+                                   f"trusts {t.service.principal} ({t.service.name}) {lacks}: the service, "
                                    f"acting for an agent or resource in any other account, can be made to use "
                                    f"this role (cross-service confused deputy){note}; expected e.g. aws:SourceArn "
                                    f"{t.service.source_arn_example}", sev, _agent_services_of(st), t.conditions)
