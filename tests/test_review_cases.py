@@ -95,3 +95,18 @@ def test_a_source_condition_that_matches_anything_is_named_not_called_missing():
     found = _findings(_doc("s14_agentcore_sourceaccount_wild.json"))
     msg = found[("AGT016", AGENT)].message
     assert "StringLike aws:SourceAccount [*]" in msg and "match any value" in msg and " without " not in msg
+
+
+def test_resource_policy_open_to_anyone_under_an_undecided_condition_is_one_level_lower():
+    """IAM208: a bucket policy that lets "*" in from some source IPs: conditional, named, medium."""
+    doc = _doc_rules("IAM208", "fail.json")
+    st = doc["Inventory"]["resource_policies"][0]["policy"]["Statement"][0]
+    st["Condition"] = {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}
+    found = [f for f in scan(load_data(doc, "b.json"), only=["IAM208"]).findings]
+    assert [f.severity for f in found] == ["medium"]
+    assert any("aws:SourceIp" in c for c in found[0].conditions)
+
+
+def _doc_rules(rule, name):
+    with open(FIXTURES / "rules" / rule / name) as fh:
+        return json.load(fh)

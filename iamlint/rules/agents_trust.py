@@ -1007,6 +1007,72 @@ def tool_resource_policy_no_source(rule, ctx) -> Iterable[Finding]:
                 break
 
 
+# ---------------------------------------------------------------- IAM208: resource policies open to anyone
+
+_ANYTHING = parse_policy({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+
+
+def resource_policy_any_principal(rule, ctx) -> Iterable[Finding]:
+    """IAM208: a resource policy allows "*" and nothing keeps out a caller of a foreign account and
+    organization (asked of the evaluator on the resource policy alone)."""
+    from ..engine.context import Context
+    from ..engine.evaluate import NamedPolicy, PolicySet, Request, evaluate
+    from ..engine.principal import parse_caller
+
+    acct = _foreign_account(ctx)
+    caller = f"arn:aws:iam::{acct}:role/{MARK}"
+    values = {"aws:PrincipalAccount": acct, "aws:PrincipalArn": caller, "aws:PrincipalOrgID": f"o-{MARK}",
+              "aws:PrincipalOrgPaths": [f"o-{MARK}/r-{MARK}/ou-{MARK}/"], "aws:PrincipalIsAWSService": "false",
+              "aws:PrincipalType": "AssumedRole"}
+    for acct_id, e in _resource_policy_entries(ctx):
+        raw = e.get("policy") if "policy" in e else _permission_document(e)
+        if not isinstance(raw, (dict, str)):
+            continue
+        try:
+            doc = parse_policy(raw, "resource")
+        except InputError:
+            continue      # the loader reports malformed documents
+        # a stand-in for a document known only at deploy time (an iamlint: condition) is a gap, not "*"
+        star = [st for st in doc.statements if st.is_allow and st.principals is not None and (
+            "*" in st.principals or "*" in st.principals.get("AWS", ()))
+            and not any(c.key_lower.startswith("iamlint:") for c in st.conditions)]
+        if not star:
+            continue
+        target = e.get("resource") or e.get("FunctionName") or e.get("arn")
+        name = e.get("logical_id") or (target if isinstance(target, str) else "resource policy")
+        resolved = isinstance(target, str) and target.startswith("arn:") and "${" not in target
+        subject = target if resolved else f"{e.get('type') or 'resource'} {name}"
+        found = None
+        # asked on what the open statements name (a Deny elsewhere may cover exactly that), else "*"
+        spaces = list(dict.fromkeys(r for st in star for r in (st.resources or ("*",)) if "${" not in r)) or ["*"]
+        for action, space in ((a, r) for a in dict.fromkeys(a for st in star for a in (st.actions or ("*",)))
+                              for r in spaces):
+            probe = action if not wildcard.has_wildcard(action) else action.replace("*", "Get")
+            req = Request(action=probe, resource=space, principal=caller, context=Context(values, complete=False),
+                          resource_account=acct_id, caller=parse_caller(caller), resource_mode="some")
+            # the outsider writes its own identity policy: only the resource policy stands in the way
+            d = evaluate(PolicySet(identity=[NamedPolicy("identity", "the outsider's own policy", _ANYTHING)],
+                                   resource=NamedPolicy("resource", str(name), doc)), req)
+            if d.allowed:
+                found = (action, d)
+                break
+            if d.possible and found is None:
+                found = (action, d)
+        if found is None:
+            continue
+        action, d = found
+        conds = tuple(dict.fromkeys(pc.describe() for pc in d.conditions))
+        ptrs = [r.pointer for r in d.allowed_by] or [pc.statement.pointer for pc in d.conditions]
+        loc = Location(e["file"], e.get("line")) if isinstance(e.get("file"), str) else None
+        where = e.get("type") or "resource policy"
+        yield Finding(rule.id, rule.severity if d.allowed else lower(rule.severity), rule.title, subject,
+                      f"{where} {name}: Principal \"*\" may call {action} from an account outside yours and your "
+                      f"organization" + (f" unless {_short(conds, 2)} keep it out" if conds else
+                                         ": nothing in the policy keeps outsiders out"),
+                      rule.remediation, (), tuple(f"{name} {p}" for p in dict.fromkeys(ptrs)), location=loc,
+                      conditions=conds, key=("public", str(name), e["_index"]))
+
+
 # ---------------------------------------------------------------- AGT026: tag-scope bypass
 
 def _tag_adders(service: str) -> list[str]:
@@ -1237,6 +1303,7 @@ MATCHERS: dict = {
     "agt_oidc_set_operator": oidc_set_operator,
     "agt_oidc_missing_aud": oidc_missing_aud,
     "agt_service_trust_no_source": service_trust_no_source,
+    "resource_policy_any_principal": resource_policy_any_principal,
     "agt_service_trust_wildcard_source": service_trust_wildcard_source,
     "agt_tool_resource_policy_no_source": tool_resource_policy_no_source,
     "agt_tag_scope_bypass": tag_scope_bypass,
