@@ -927,6 +927,19 @@ def _resource_policy_entries(ctx) -> Iterator[tuple[str, dict]]:
                 yield acct_id, dict(e, _index=i)
 
 
+def _resource_policy_documents(ctx) -> Iterator[tuple[str, dict, PolicyDocument]]:
+    """(account, entry, parsed document) of every resource policy entry that parses (the loader reports
+    the malformed ones); a Lambda permission is read as the statement Lambda stores for it."""
+    for acct_id, e in _resource_policy_entries(ctx):
+        raw = e.get("policy") if "policy" in e else _permission_document(e)
+        if not isinstance(raw, (dict, str)):
+            continue
+        try:
+            yield acct_id, e, parse_policy(raw, "resource")
+        except InputError:
+            continue
+
+
 def _permission_document(e: dict) -> dict | None:
     """An AWS::Lambda::Permission (or a Lambda AddPermission statement) as the policy statement Lambda
     stores for it."""
@@ -956,14 +969,7 @@ def tool_resource_policy_no_source(rule, ctx) -> Iterable[Finding]:
 
     data = trust_data()
     tools = [s for s in data.services.values() if s.invokes_tools]
-    for acct_id, e in _resource_policy_entries(ctx):
-        raw = e.get("policy") if "policy" in e else _permission_document(e)
-        if not isinstance(raw, (dict, str)):
-            continue
-        try:
-            doc = parse_policy(raw, "resource")
-        except InputError:
-            continue      # the loader reports malformed documents
+    for acct_id, e, doc in _resource_policy_documents(ctx):
         target = e.get("resource") or e.get("FunctionName") or e.get("arn")
         resolved = isinstance(target, str) and target.startswith("arn:") and "${" not in target
         name = e.get("logical_id") or (target if isinstance(target, str) else "resource policy")
@@ -1024,14 +1030,7 @@ def resource_policy_any_principal(rule, ctx) -> Iterable[Finding]:
     values = {"aws:PrincipalAccount": acct, "aws:PrincipalArn": caller, "aws:PrincipalOrgID": f"o-{MARK}",
               "aws:PrincipalOrgPaths": [f"o-{MARK}/r-{MARK}/ou-{MARK}/"], "aws:PrincipalIsAWSService": "false",
               "aws:PrincipalType": "AssumedRole"}
-    for acct_id, e in _resource_policy_entries(ctx):
-        raw = e.get("policy") if "policy" in e else _permission_document(e)
-        if not isinstance(raw, (dict, str)):
-            continue
-        try:
-            doc = parse_policy(raw, "resource")
-        except InputError:
-            continue      # the loader reports malformed documents
+    for acct_id, e, doc in _resource_policy_documents(ctx):
         # a stand-in for a document known only at deploy time (an iamlint: condition) is a gap, not "*"
         star = [st for st in doc.statements if st.is_allow and st.principals is not None and (
             "*" in st.principals or "*" in st.principals.get("AWS", ()))
