@@ -28,8 +28,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..engine import wildcard
-from ..graph.build import document_allow_patterns
+from ..graph.build import could_match, document_allow_patterns
 from ..model.account import Kind, ManagedPolicy, Model, Organization, Principal
 
 ACCOUNT_RE = re.compile(r"\d{12}")
@@ -170,10 +169,6 @@ class _Union:
         return True
 
 
-def _could_match(patterns, arn: str) -> bool:
-    return patterns is ANY or any(wildcard.match(x, arn) for x in patterns)
-
-
 def units(summaries: list[tuple[Summary, list[str]]], order: list[str]) -> tuple[list[list[str]], list[dict]]:
     """The accounts of `order` (the accounts read, each once, in the run's order) grouped into units.
     `summaries`: each result's summary with the accounts it owns in the run (a duplicate is someone
@@ -194,7 +189,7 @@ def units(summaries: list[tuple[Summary, list[str]]], order: list[str]) -> tuple
             links.append({"accounts": sorted((a, b)), "why": why, "via": via})
 
     def any_could(acct: str, arn: str) -> bool:
-        return any(_could_match(p, arn) for p in distinct.get(acct, ()))
+        return any(could_match(p, arn) for p in distinct.get(acct, ()))
 
     for s, owned in summaries:
         owned_set = set(owned)
@@ -207,7 +202,7 @@ def units(summaries: list[tuple[Summary, list[str]]], order: list[str]) -> tuple
             for n in t.named:
                 m = _account_of(n)
                 if m in known and uf.find(m) != uf.find(t.account) and n in assumers.get(m, {}) \
-                        and _could_match(assumers[m][n], t.role):
+                        and could_match(assumers[m][n], t.role):
                     link(t.account, m, "trusts a principal of the account", t.role)
             if t.star:
                 for m in order:

@@ -9,7 +9,6 @@ whenever it can also act as the target; a self-loop is self-escalation).
 
 from __future__ import annotations
 
-import gc
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +22,7 @@ from ..engine.evaluate import Decision
 from ..loaders.inventory import gap as inventory_gap
 from ..loaders.inventory import is_complete, known_items
 from ..model.account import Kind, Model, Principal
+from ..settle import paused
 from .edges import Edge, EdgeBuilder
 from .methods import ActionSpec, Method, load_methods
 
@@ -166,8 +166,9 @@ def _tuple(xs: list[str] | None) -> tuple[str, ...] | None:
     return None if xs is None else tuple(xs)
 
 
-def _could_match(patterns: list[str] | tuple[str, ...] | None, arn: str) -> bool:
-    return patterns is None or wildcard.match_any(patterns if type(patterns) is tuple else tuple(patterns), arn)
+def could_match(patterns, arn: str) -> bool:
+    """Can grants with these resource patterns (None: any resource) name `arn`?"""
+    return patterns is None or wildcard.match_any(tuple(patterns), arn)
 
 
 HUB = "hub:"
@@ -575,7 +576,7 @@ class Builder:
                 for p in fuzzy.get(acct, ()):
                     arn = p.arn
                     if arn in named or not (arn in hub_users or arn in covered
-                                            or not _could_match(patterns[arn], role.arn)):
+                                            or not could_match(patterns[arn], role.arn)):
                         callers.setdefault(arn, p)
             # R8: "*" admits the principals of the role's own account with no identity grant at all
             for p in self._star_callers(role, star):
@@ -584,7 +585,7 @@ class Builder:
                     callers[p.arn] = p
             for arn, p in callers.items():
                 if p is not None and arn not in named and (
-                        arn in hub_users or arn in covered or not _could_match(patterns.get(arn), role.arn)):
+                        arn in hub_users or arn in covered or not could_match(patterns.get(arn), role.arn)):
                     # reached through the hub, or its AssumeRole grants cannot name this role (a trust
                     # that names the caller's ARN needs no identity grant (R4): such callers are checked)
                     continue
@@ -1033,7 +1034,7 @@ class Builder:
                 continue
             pats = _tuple(allow_patterns(self.auth, actor, "iam:PassRole"))
             for role, trust_d in candidates:
-                if role.arn == actor.arn or role.account != actor.account or not _could_match(pats, role.arn):
+                if role.arn == actor.arn or role.account != actor.account or not could_match(pats, role.arn):
                     continue
                 d = self.check(actor, "iam:PassRole", role.arn, context=ctx)
                 if d.possible:
@@ -1420,14 +1421,6 @@ def _external_kind(node: str) -> str:
 
 
 def build_graph(model: Model, auth: Authorizer | None = None, progress=None) -> Graph:
-    # The build allocates hundreds of thousands of objects (edges, decisions, graph dicts) and frees next
-    # to no cycles; each allocation burst made the cyclic collector walk the whole model and the growing
-    # graph again (a sixth of the build at 20,000 roles). It is paused for the build and restored after;
-    # whatever cyclic garbage the build left is found by the collector's next run as usual.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    # hundreds of thousands of objects and next to no cycles: the collector is paused (settle.py)
+    with paused():
         return Builder(model, auth, progress).build()
-    finally:
-        if was_enabled:
-            gc.enable()

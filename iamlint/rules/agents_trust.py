@@ -1046,7 +1046,7 @@ def resource_policy_any_principal(rule, ctx) -> Iterable[Finding]:
         spaces = list(dict.fromkeys(r for st in star for r in (st.resources or ("*",)) if "${" not in r)) or ["*"]
         for action, space in ((a, r) for a in dict.fromkeys(a for st in star for a in (st.actions or ("*",)))
                               for r in spaces):
-            probe = action if not wildcard.has_wildcard(action) else action.replace("*", "Get")
+            probe = action.replace("*", MARK).replace("?", "x")      # a name the pattern matches
             req = Request(action=probe, resource=space, principal=caller, context=Context(values, complete=False),
                           resource_account=acct_id, caller=parse_caller(caller), resource_mode="some")
             # the outsider writes its own identity policy: only the resource policy stands in the way
