@@ -100,16 +100,15 @@ def _policy_owners(ctx) -> list[Principal]:
 def _managed_document(ctx, mp) -> PolicyDocument | None:
     """`ManagedPolicy.document` (a walk over its versions), once per policy per scan."""
     memo = ctx._cache.setdefault("hygiene:documents", {})
-    hit = memo.get(id(mp))
-    if hit is None:
-        hit = memo[id(mp)] = (mp, mp.document)   # mp kept so that its id stays its own
-    return hit[1]
+    if mp.arn not in memo:
+        memo[mp.arn] = mp.document
+    return memo[mp.arn]
 
 
 def owned_policies(ctx, p: Principal, aws_managed: bool = True) -> tuple[OwnedPolicy, ...]:
     """The policies `p` owns, in order (memoized per scan: every structural rule reads them)."""
     memo = ctx._cache.setdefault("hygiene:owned", {})
-    key = (id(p), aws_managed)
+    key = (p.arn, aws_managed)
     hit = memo.get(key)
     if hit is None:
         out = [OwnedPolicy(p, ip.name, ip.document) for ip in p.inline_policies]
@@ -123,8 +122,8 @@ def owned_policies(ctx, p: Principal, aws_managed: bool = True) -> tuple[OwnedPo
             if mp.aws_managed and not aws_managed:
                 continue
             out.append(OwnedPolicy(p, mp.name, doc, arn=arn, aws_managed=mp.aws_managed))
-        hit = memo[key] = (p, tuple(out))   # p kept so that its id stays its own
-    return hit[1]
+        hit = memo[key] = tuple(out)
+    return hit
 
 
 def _allow_statements(ctx, rule) -> list[tuple[OwnedPolicy, Statement]]:
