@@ -190,3 +190,23 @@ def test_edges_record_a_decisions_evidence_in_order_once():
     one = EdgeBuilder()
     one.add("iam:PassRole", "*", d)
     assert one.edge("a", "b", "m").actions == ("iam:PassRole",)
+
+
+def test_pruned_ancestor_walks_find_the_sinks_of_full_walks(monkeypatch):
+    """admin_sinks stops its backward walks at the starts already behind a confirmed sink; the sinks and
+    their paths are those of walking every ancestor set in full (accounts where far rewriters get confirmed)."""
+    from iamlint.graph import paths
+    from iamlint.graph.paths import admin_sinks
+
+    searches = []
+    real = paths.paths_to_admin
+    monkeypatch.setattr(paths, "paths_to_admin", lambda g, s, limit=3: searches.append(s) or real(g, s, limit))
+    def key(sinks):
+        return {k: None if v is None else [(e.source, e.target, e.method) for e in (v if isinstance(v, list) else [v])]
+                for k, v in sinks.items()}
+
+    for n, seed, dense in ((1000, 1, 0.0), (700, 3, 0.0), (600, 5, 0.2), (900, 8, 0.0)):
+        graph = build_graph(load_data(generate_account(n, seed=seed, dense=dense), "gen.json"), None)
+        pruned, full = admin_sinks(graph), admin_sinks(graph, prune=False)
+        assert key(pruned) == key(full), (n, seed)
+    assert len(searches) >= 8   # the far-rewriter search took part: starts were confirmed by forward searches

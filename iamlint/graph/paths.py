@@ -16,9 +16,23 @@ from .build import Graph, is_hub
 from .edges import Edge, merge
 
 
+def _out(graph: Graph, node: str):
+    """The edges out of `node`, in the graph's order, read from its adjacency (the walks below run over
+    every edge of big graphs; networkx's edge views cost several times the walk itself)."""
+    for keyed in graph.g._succ[node].values():
+        for data in keyed.values():
+            yield data["edge"]
+
+
+def _in(graph: Graph, node: str):
+    """The edges into `node`, in the graph's order."""
+    for keyed in graph.g._pred[node].values():
+        for data in keyed.values():
+            yield data["edge"]
+
+
 def _act_edges(graph: Graph, node: str, certain_only: bool = False):
-    for _, _, data in graph.g.out_edges(node, data=True):
-        e: Edge = data["edge"]
+    for e in _out(graph, node):
         if not e.rewrite and not e.tool and not (certain_only and (e.potential or e.conditional)):
             yield e
 
@@ -84,9 +98,9 @@ def _covers(graph: Graph, hub: str, node: str) -> bool:
 
 
 def _in_act_edges(graph: Graph, node: str):
-    for _, _, data in graph.g.in_edges(node, data=True):
-        if not data["edge"].rewrite:
-            yield data["edge"]
+    for e in _in(graph, node):
+        if not e.rewrite:
+            yield e
 
 
 def _held_directly(graph: Graph, u: str):
@@ -123,12 +137,13 @@ def _steps(edges: tuple[Edge, ...]) -> list[Edge]:
     return [merge(*edges)] if len(edges) == 2 else list(edges)
 
 
-def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
+def admin_sinks(graph: Graph, prune: bool = True) -> dict[str, Edge | list[Edge] | None]:
     """Nodes at which admin-equivalence is held: admin principals (None), uncapped users that are or can
     make themselves members of an admin group, and nodes from which a rewrite leads to admin (the steps
     from them: the way to the target, then the rewrite). A rewrite target one step away is checked
     directly; otherwise the starts that reach both the rewriter and the target are found by backward
-    walks and confirmed by the forward search of `paths_to_admin`."""
+    walks and confirmed by the forward search of `paths_to_admin`. `prune=False` walks every ancestor set
+    in full: the plain computation the tests compare the pruned walks against."""
     sinks: dict[str, Edge | list[Edge] | None] = {}
     for n, lvl in graph.admin.items():
         if lvl not in ("admin", "iam-write"):
@@ -158,35 +173,35 @@ def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
             far.setdefault(u, []).append(e)
     # A rewrite u -> t one step is not enough for: whoever reaches both u and t holds u's rights and t
     # (u may reach t itself, or a start may reach them separately). Those starts are the common
-    # ancestors of u and t: one backward walk per rewriter and per target set, and each candidate is
-    # confirmed (and its path drawn) by the forward search `paths` uses.
+    # ancestors of u and t, each confirmed (and its path drawn) by the forward search `paths` uses.
+    # A start that reaches a confirmed sink needs no search of its own: the walk toward the sinks finds
+    # it, so every ancestor of a confirmed start is `behind`. Candidates nearest to the rewriter and its
+    # target go first, so each confirmed sink prunes the many starts behind it (one forward search per
+    # sink found, not per start).
+    behind: set[str] = set()
     anc: dict[frozenset, dict[str, int]] = {}
-    preds: dict[str, list[str]] | None = None
+    pred = graph.g._pred     # the adjacency itself: the views cost more than the walk
 
     def ancestors(nodes: frozenset) -> dict[str, int]:
-        """Every node with a way to one of `nodes`, with the length of its shortest way."""
-        nonlocal preds
-        if preds is None:
-            # the act-as edges backwards, read from the graph once for every walk
-            preds = {}
-            for u, v, data in graph.g.edges(data=True):
-                if not data["edge"].rewrite:
-                    preds.setdefault(v, []).append(u)
-        if nodes not in anc:
-            out, q = dict.fromkeys(nodes, 0), deque(nodes)
+        """The nodes with a way to one of `nodes` that are not `behind`, with the length of their shortest
+        way. `behind` is closed under ancestors (a union of ancestor sets), so the walk stops at it: a
+        node outside it reaches `nodes` through nodes outside it only, by its shortest way too. The walks
+        then cost what is not yet decided, not the whole graph once per rewriter. A walk kept from an
+        earlier, smaller `behind` is a superset with the same lengths: callers filter by `behind`."""
+        hit = anc.get(nodes)
+        if hit is None:
+            stop = behind if prune else frozenset()
+            hit = {n: 0 for n in nodes if n not in stop}
+            q = deque(hit)
             while q:
                 n = q.popleft()
-                for src in preds.get(n, ()):
-                    if src not in out:
-                        out[src] = out[n] + 1
+                d = hit[n] + 1
+                for src, keyed in pred[n].items():
+                    if src not in hit and src not in stop and any(not x["edge"].rewrite for x in keyed.values()):
+                        hit[src] = d
                         q.append(src)
-            anc[nodes] = out
-        return anc[nodes]
-
-    # A start that reaches a confirmed sink needs no search of its own: the walk toward the sinks finds
-    # it. Candidates nearest to the rewriter and its target go first, so each confirmed sink prunes the
-    # many starts behind it (one forward search per sink found, not per start).
-    behind: set[str] = set()
+            anc[nodes] = hit
+        return hit
 
     covered: dict[str, frozenset] = {}
     for u, edges in far.items():
@@ -198,9 +213,16 @@ def admin_sinks(graph: Graph) -> dict[str, Edge | list[Edge] | None]:
                 targets = covered[e.target]
             else:
                 targets = frozenset([e.target])
-            to_u, to_t = ancestors(frozenset([u])), ancestors(targets)
-            for start in sorted(to_u.keys() & to_t.keys(), key=lambda n: (max(to_u[n], to_t[n]), n)):
-                if start in sinks or start in behind or is_hub(start):
+            if not _verified(e) and not any(_may_gain(graph, t) for t in targets):
+                continue      # every target is capped: this rewrite gives no start admin (the forward search agrees)
+            to_u = ancestors(frozenset([u]))
+            if not to_u.keys() - behind:
+                continue      # every start that reaches the rewriter is decided
+            to_t = ancestors(targets)
+            small, other = (to_u, to_t) if len(to_u) <= len(to_t) else (to_t, to_u)
+            cands = [n for n in small if n in other and n not in sinks and n not in behind and not is_hub(n)]
+            for start in sorted(cands, key=lambda n: (max(to_u[n], to_t[n]), n)):
+                if start in sinks or start in behind:
                     continue
                 found = paths_to_admin(graph, start, 1)
                 if found:
@@ -228,6 +250,12 @@ def _gains(graph: Graph, node: str, via: Edge | None) -> bool:
     return node not in graph.capped
 
 
+def _may_gain(graph: Graph, node: str) -> bool:
+    """Can holding `node` give admin for some way of holding it (`_gains` for every `via`)?"""
+    p = graph.model.principal(node)
+    return (p is not None and p.kind.value == "group") or node not in graph.capped
+
+
 def _resolve(e: Edge, target: str) -> Edge:
     """A rewrite edge to a hub, drawn to the principal it is used on."""
     return replace(e, target=target) if is_hub(e.target) else e
@@ -244,8 +272,7 @@ def toward(graph: Graph, sinks: dict[str, Edge | None], certain_only: bool = Fal
     while q:
         n = q.popleft()
         preds = []
-        for _, _, data in graph.g.in_edges(n, data=True):
-            e: Edge = data["edge"]
+        for e in _in(graph, n):
             if e.rewrite or e.tool or (certain_only and (e.potential or e.conditional)):
                 continue
             preds.append(e)
@@ -286,31 +313,74 @@ def follow(nxt: dict[str, Edge | None], sinks: dict[str, Edge | None], start: st
 
 
 def paths_to_admin(graph: Graph, start: str, limit: int = 3) -> list[list[Edge]]:
-    """Shortest ways from `start` to admin-equivalence (at most `limit`), shortest first."""
-    found: list[list[Edge]] = []
+    """Shortest ways from `start` to admin-equivalence (at most `limit`), shortest first: by potential
+    steps, conditional steps, length, then methods; certain walk first among equals."""
+    found: list[tuple] = []
     for certain in (True, False):
         found.extend(_admin_paths(graph, start, reach(graph, start, certain)))
-    found.sort(key=lambda p: (sum(e.potential for e in p), sum(e.conditional for e in p), len(p),
-                              [e.method for e in p]))
+    # every way is ranked on its outline (source, target, method and the two flags of each collapsed
+    # step); only the ways returned are drawn with their merged edges and evidence
+    found.sort(key=lambda c: (sum(x[3] for x in c[0]), sum(x[4] for x in c[0]), len(c[0]), [x[2] for x in c[0]]))
     uniq, keys = [], set()
-    for p in found:
-        k = tuple((e.source, e.target, e.method) for e in p)
+    for outline, draw in found:
+        k = tuple(x[:3] for x in outline)
         if k not in keys:
             keys.add(k)
-            uniq.append(p)
-    return uniq[:limit]
+            uniq.append(draw())
+            if len(uniq) == limit:
+                break
+    return uniq
 
 
-def _admin_paths(graph: Graph, start: str, seen: dict[str, Edge | None]) -> list[list[Edge]]:
-    found: list[list[Edge]] = []
+def _outline(edges) -> list[tuple]:
+    """`collapse` on (source, target, method, potential, conditional) outlines: what ranks a way."""
+    out: list[tuple] = []
+    for x in edges:
+        if out and is_hub(out[-1][1]):
+            a = out[-1]
+            out[-1] = (a[0], x[1], a[2], a[3] or x[3], a[4] or x[4])
+        else:
+            out.append(x)
+    return out
+
+
+def _brief(e: Edge) -> tuple:
+    return (e.source, e.target, e.method, e.potential, e.conditional)
+
+
+def _admin_paths(graph: Graph, start: str, seen: dict[str, Edge | None]) -> list[tuple]:
+    """Every way to admin in the walk `seen`, as (outline, draw): draw() gives its edges."""
+    found: list[tuple] = []
+    ways: dict[str, list[tuple]] = {}
+
+    def way(node: str) -> list[tuple]:
+        """The outline of `path_to(seen, node)`, kept per node (several rewrites leave one rewriter)."""
+        chain, n = [], node
+        while n not in ways:                  # iterative: chains can be long
+            e = seen.get(n)
+            if e is None:
+                ways[n] = []
+                break
+            chain.append((n, e))
+            n = e.source
+        for n, e in reversed(chain):
+            w = list(ways[e.source])
+            x = _brief(e)
+            if w and is_hub(w[-1][1]):
+                a = w[-1]
+                w[-1] = (a[0], x[1], a[2], a[3] or x[3], a[4] or x[4])
+            else:
+                w.append(x)
+            ways[n] = w
+        return ways[node]
+
     for node in seen:
         if node != start and node in graph.admin and graph.admin[node] != "conditional" and not is_hub(node):
             if _gains(graph, node, seen[node]):
-                found.append(path_to(seen, node))
+                found.append((way(node), lambda node=node: path_to(seen, node)))
     covered: dict[str, str] = {}          # rewrite hub -> a reached principal it covers
     for node in seen:
-        for _, _, data in graph.g.out_edges(node, data=True):
-            e: Edge = data["edge"]
+        for e in _out(graph, node):
             if not e.rewrite:
                 continue
             target = e.target
@@ -320,21 +390,28 @@ def _admin_paths(graph: Graph, start: str, seen: dict[str, Edge | None]) -> list
                                             and _gains(graph, n, seen[n])), "")
                 target = covered[target]
             if target in seen and (_verified(e) or _gains(graph, target, seen[target])):
-                found.append(collapse(_rewrite_path(seen, start, node, target) + [_resolve(e, target)]))
+                outline = _outline(_rewrite_path(way, start, node, target) + [_brief(_resolve(e, target))])
+                found.append((outline, lambda node=node, target=target, e=e: collapse(
+                    _rewrite_path(lambda n: path_to(seen, n), start, node, target) + [_resolve(e, target)])))
     return found
 
 
-def _rewrite_path(seen: dict[str, Edge | None], start: str, rewriter: str, target: str) -> list[Edge]:
-    """The steps before `rewriter` rewrites `target`: the way to the target when the rewriter is on it (or
-    is the start), the way to the rewriter when the target is on that, else both ways, one after the other."""
-    to_target, to_rewriter = path_to(seen, target), path_to(seen, rewriter)
-    on_target_way = rewriter == start or any(e.target == rewriter for e in to_target)
-    on_rewriter_way = target == rewriter or target == start or any(e.target == target for e in to_rewriter)
+def _rewrite_path(way, start: str, rewriter: str, target: str) -> list:
+    """The steps before `rewriter` rewrites `target` (`way(n)`: the steps to n, edges or outlines): the
+    way to the target when the rewriter is on it (or is the start), the way to the rewriter when the
+    target is on that, else both ways, one after the other."""
+    to_target, to_rewriter = way(target), way(rewriter)
+    on_target_way = rewriter == start or any(_target(e) == rewriter for e in to_target)
+    on_rewriter_way = target == rewriter or target == start or any(_target(e) == target for e in to_rewriter)
     if on_target_way:
         return to_target
     if on_rewriter_way:
         return to_rewriter
     return to_rewriter + to_target
+
+
+def _target(e) -> str:
+    return e[1] if isinstance(e, tuple) else e.target
 
 
 def paths_between(graph: Graph, start: str, target: str, limit: int = 3) -> list[list[Edge]]:
