@@ -495,7 +495,9 @@ class Builder:
                     members[hub] = set()
                     phubs.setdefault(p.account, []).append((x, hub))
                 members[hub].add(p.arn)
-                d = self.check(p, "sts:AssumeRole", x, "all")
+                # the hub reaches roles of p's own account only: ask about the pattern there (a pattern
+                # like arn:aws:iam::*:role/adm* read as is names another account, where the trust is unknown)
+                d = self.check(p, "sts:AssumeRole", _in_account(x, p.account), "all")
                 if d.possible:
                     eb = EdgeBuilder()
                     eb.add("sts:AssumeRole", x, d)
@@ -1187,6 +1189,16 @@ class Builder:
 # condition keys the evaluator's default context fills from the calling principal (Authorizer.default_context)
 CALLER_KEYS = ("aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths",
                "aws:principaltype", "aws:principalisawsservice", "aws:username", "aws:userid", "aws:principaltag/")
+
+
+def _in_account(pattern: str, acct: str) -> str:
+    """An ARN pattern narrowed to one account when its account field is a wildcard naming it
+    (arn:aws:iam::*:role/app-* in 111111111111 -> arn:aws:iam::111111111111:role/app-*)."""
+    parts = pattern.split(":", 5)
+    if len(parts) == 6 and wildcard.has_wildcard(parts[4]) and wildcard.match(parts[4], acct):
+        parts[4] = acct
+        return ":".join(parts)
+    return pattern
 
 
 def _caller_independent(st) -> bool:
