@@ -32,6 +32,8 @@ def _answer(case):
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_review_escalation_case(case):
+    if case.get("disagree"):
+        pytest.xfail(case["disagree"])
     exp = case["expect"]
     model, already, found = _answer(case)
     show = " | ".join(" -> ".join(f"{e.method}{'?' if e.potential else ''}:{e.target.rsplit(':', 1)[-1]}"
@@ -52,6 +54,8 @@ def test_review_escalation_case(case):
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_review_escalation_rules(case):
+    if case.get("disagree"):
+        pytest.xfail(case["disagree"])
     model = load_paths([str(ROOT / f) for f in case["files"]])
     rules = case["expect"]["rules"]
     report = scan(model, only=sorted(rules))

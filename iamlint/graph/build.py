@@ -282,10 +282,11 @@ class Builder:
         else:
             resource = binding.get(res.strip("{}"), "*")
         target = self.model.principal(resource) if res == "{target}" else None
+        context = _bind_context(spec.context, binding)
         for action in spec.actions:
             if not self.pre.may(actor, action) or (target is not None and not _fits_kind(action, target)):
                 continue
-            d = self.check(actor, action, resource, mode, spec.context or None)
+            d = self.check(actor, action, resource, mode, context)
             if d.possible:
                 eb.add(action, resource, d)
                 return True
@@ -980,6 +981,17 @@ class Builder:
                 continue
             if m.also_passes and not self._also_pass(actor, m.also_passes, base):
                 continue
+            if any(_binds_passed(s) for s in m.actions):
+                # a condition key the service sets to the passed role (cloudformation:RoleArn): the other
+                # actions are decided per role, so no hub is shared
+                for role, trust_d in candidates:
+                    if role.arn == actor.arn or role.account != actor.account:
+                        continue
+                    d = self.check(actor, "iam:PassRole", role.arn, context=ctx)
+                    eb = EdgeBuilder()
+                    if d.possible and all(self.check_spec(actor, s, {"passed": role.arn}, eb) for s in m.actions):
+                        self._pass_edge(actor, m, eb, role, trust_d, d)
+                continue
             broad = self._broad(actor, "iam:PassRole", actor.account, ctx)
             every = f"arn:aws:iam::{actor.account}:role/*"
             if broad is None and self._uniform(actor, "iam:PassRole", every):
@@ -1189,6 +1201,25 @@ class Builder:
 # condition keys the evaluator's default context fills from the calling principal (Authorizer.default_context)
 CALLER_KEYS = ("aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths",
                "aws:principaltype", "aws:principalisawsservice", "aws:username", "aws:userid", "aws:principaltag/")
+
+
+def _binds_passed(spec: ActionSpec) -> bool:
+    return any(v == "{passed}" for v in spec.context.values())
+
+
+def _bind_context(context: dict, binding: dict[str, str]) -> dict | None:
+    """A spec's context with its "{passed}"-style values bound; a key whose value is not bound yet is left
+    out (its conditions stay undecided), never compared with the placeholder."""
+    if not context:
+        return None
+    out = {}
+    for k, v in context.items():
+        if isinstance(v, str) and v.startswith("{") and v.endswith("}"):
+            if v.strip("{}") in binding:
+                out[k] = binding[v.strip("{}")]
+        else:
+            out[k] = v
+    return out or None
 
 
 def _in_account(pattern: str, acct: str) -> str:
