@@ -189,6 +189,7 @@ class Builder:
                               + [a for m in load_methods() for s in m.actions for a in s.actions])
         self.progress = progress
         self.service_roles: dict[str, list[tuple[Principal, Decision]]] = {}
+        self._passable_memo: dict[str, list[tuple[Principal, Decision]]] = {}
         self.profile_role: dict[str, str] = {}
         self.actors = [p for p in model.principals() if p.kind is not Kind.GROUP]
         self._pools: dict[tuple[str, str], list[Principal]] = {}
@@ -970,7 +971,7 @@ class Builder:
 
     # -------------------------------------------------------------- compute
     def pass_role(self, m: Method) -> None:
-        candidates = self.service_roles.get((m.service or "").lower(), [])
+        candidates = self._passable(m.service)
         if not candidates:
             return
         ctx = _passed_to(m)
@@ -1054,10 +1055,28 @@ class Builder:
                 if d.possible:
                     self._pass_edge(actor, m, base, role, trust_d, d)
 
+    def _passable(self, service: str | None) -> list[tuple[Principal, Decision]]:
+        """The roles trusting `service`, with the trust decided for a resource of the role's own account: a
+        role is passed (and so used) only in its account (R18), so the resource the service acts for is
+        there, and a trust condition on aws:SourceAccount is known (R19), never left open or dropped."""
+        svc = (service or "").lower()
+        cached = self._passable_memo.get(svc)
+        if cached is not None:
+            return cached
+        out = []
+        for role, d in self.service_roles.get(svc, []):
+            if "aws:sourceaccount" in (k.lower() for k in d.condition_keys):
+                d = self.check(service, "sts:AssumeRole", role.arn, context={"aws:SourceAccount": role.account})
+                if not d.possible:
+                    continue
+            out.append((role, d))
+        self._passable_memo[svc] = out
+        return out
+
     def _also_pass(self, actor: Principal, service: str, base: EdgeBuilder) -> bool:
         """Some role of the actor's account trusts `service` and the actor may pass it there (the second role
         a call passes, e.g. the EMR service role beside the instance profile); its checks join `base`."""
-        for role, trust_d in self.service_roles.get(service.lower(), []):
+        for role, trust_d in self._passable(service):
             if role.account != actor.account or role.arn == actor.arn:
                 continue
             d = self.check(actor, "iam:PassRole", role.arn, context={"iam:PassedToService": service})
@@ -1093,6 +1112,7 @@ class Builder:
                     break
         # these, not roles naming cognito-identity as a Service principal, are what a pool can hand out
         self.service_roles[svc] = found
+        self._passable_memo.pop(svc, None)
         self.pass_role(m)
 
     def identity_center(self, m: Method) -> None:
@@ -1190,7 +1210,7 @@ class Builder:
                 if hub in self._hubs_done:
                     continue
                 self._hubs_done.add(hub)
-                for role, _ in self.service_roles.get((m.service or "").lower(), []):
+                for role, _ in self._passable(m.service):
                     if role.account != actor.account:
                         continue
                     if m.requires == "instance_profile" and not self._profile(role):
