@@ -10,7 +10,7 @@ whenever it can also act as the target; a self-loop is self-escalation).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Callable, Iterable
 
@@ -344,15 +344,51 @@ class Builder:
         self._say("graph: compute that runs as a role")
         for m in by_matcher.get("pass_role", []):
             self.pass_role(m)
+            self._service_linked_gate(m)
         for m in by_matcher.get("identity_pool_roles", []):
             self.identity_pool_roles(m)
         for m in by_matcher.get("identity_center", []):
             self.identity_center(m)
         for m in by_matcher.get("existing_resource", []):
             self.existing_resource(m)
+            self._service_linked_gate(m)
         for m in by_matcher.get("tool_invoke", []):     # agent tools: marked `tool`, not act-as
             self.existing_resource(m, tool=True)
         return Graph(self.model, self.auth, self.g, dict(self.admin), dict(self.capped), self.hub_members)
+
+    def _service_linked_gate(self, m: Method) -> None:
+        """A method whose service acts through its service-linked role (Auto Scaling, catalog D3): the role
+        must exist in the actor's account, or the actor must be allowed iam:CreateServiceLinkedRole for the
+        service (AWS then creates it on the first call). Neither shown: each step of the actor is potential
+        and says what it assumes (an input without the role, e.g. IaC, may not list it)."""
+        slr = m.service_linked_role
+        if not slr:
+            return
+        svc, name = slr["service"], slr["name"]
+        exists: dict[str, bool] = {}
+        for u, v, key, data in list(self.g.edges(keys=True, data=True)):
+            e = data["edge"]
+            actor = self.model.principal(u) if key == m.id and not is_hub(u) else None
+            if actor is None:
+                continue
+            acct = actor.account
+            if acct not in exists:
+                exists[acct] = any(p.service_linked and p.path.startswith(f"/aws-service-role/{svc}/")
+                                   for p in self.model.accounts[acct].principals.values()) \
+                    if acct in self.model.accounts else False
+            if exists[acct]:
+                continue
+            slr_arn = f"arn:aws:iam::{acct}:role/aws-service-role/{svc}/{name}"
+            d = self.check(actor, "iam:CreateServiceLinkedRole", slr_arn, context={"iam:AWSServiceName": svc})
+            if d.possible:
+                labels, described, keys = d.evidence_parts
+                e = replace(e, actions=e.actions + ("iam:CreateServiceLinkedRole",), resources=e.resources + (slr_arn,),
+                            evidence=_unique_t(e.evidence + labels), conditions=_unique_t(e.conditions + described),
+                            condition_keys=_unique_t(e.condition_keys + keys))
+            else:
+                held = f"the service-linked role {name} exists (not in the input; no iam:CreateServiceLinkedRole)"
+                e = replace(e, potential=True, assumes=f"{e.assumes}; {held}" if e.assumes else held)
+            data["edge"] = e
 
     def _capped(self) -> dict[str, str]:
         """Users and roles that an admin policy would not make admin-equivalent: checked only where a
@@ -1221,6 +1257,10 @@ class Builder:
 # condition keys the evaluator's default context fills from the calling principal (Authorizer.default_context)
 CALLER_KEYS = ("aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths",
                "aws:principaltype", "aws:principalisawsservice", "aws:username", "aws:userid", "aws:principaltag/")
+
+
+def _unique_t(xs: tuple) -> tuple:
+    return tuple(dict.fromkeys(xs))
 
 
 def _binds_passed(spec: ActionSpec) -> bool:
