@@ -1020,9 +1020,10 @@ class Builder:
                 continue
             if m.also_passes and not self._also_pass(actor, m.also_passes, base):
                 continue
-            if any(_binds_passed(s) for s in m.actions):
-                # a condition key the service sets to the passed role (cloudformation:RoleArn): the other
-                # actions are decided per role, so no hub is shared
+            if _passed_keys(m) & {k.lower() for k in base.keys}:
+                # a grant conditioned on a key the service sets to the passed role (cloudformation:RoleArn):
+                # the other actions are decided per role, so no hub is shared (without such a condition
+                # the answer is the same for every role: the hubs below)
                 for role, trust_d in candidates:
                     if role.arn == actor.arn or role.account != actor.account:
                         continue
@@ -1265,8 +1266,9 @@ def _unique_t(xs: tuple) -> tuple:
     return tuple(dict.fromkeys(xs))
 
 
-def _binds_passed(spec: ActionSpec) -> bool:
-    return any(v == "{passed}" for v in spec.context.values())
+def _passed_keys(m: Method) -> set[str]:
+    """The (lowercase) context keys a method sets to the role it passes."""
+    return {k.lower() for s in m.actions for k, v in s.context.items() if v == "{passed}"}
 
 
 def _bind_context(context: dict, binding: dict[str, str]) -> dict | None:
