@@ -74,5 +74,6 @@ def test_review_fixtures_are_what_the_generator_writes(tmp_path):
     spec.loader.exec_module(gen)
     gen.write(root=tmp_path)
     for p in tmp_path.glob("*.json"):
-        assert (ROOT / p.name).read_text() == p.read_text(), f"stale: run python fixtures/review-esc/generate.py ({p.name})"
+        assert (ROOT / p.name).read_text() == p.read_text(), \
+            f"stale: run python fixtures/review-esc/generate.py ({p.name})"
     assert len(json.loads((tmp_path / "cases.json").read_text())) >= 60

@@ -382,8 +382,8 @@ class Builder:
             d = self.check(actor, "iam:CreateServiceLinkedRole", slr_arn, context={"iam:AWSServiceName": svc})
             if d.possible:
                 labels, described, keys = d.evidence_parts
-                e = replace(e, actions=e.actions + ("iam:CreateServiceLinkedRole",), resources=e.resources + (slr_arn,),
-                            evidence=_unique_t(e.evidence + labels), conditions=_unique_t(e.conditions + described),
+                e = replace(e, actions=e.actions + ("iam:CreateServiceLinkedRole",),
+                            resources=e.resources + (slr_arn,), evidence=_unique_t(e.evidence + labels), conditions=_unique_t(e.conditions + described),
                             condition_keys=_unique_t(e.condition_keys + keys))
             else:
                 held = f"the service-linked role {name} exists (not in the input; no iam:CreateServiceLinkedRole)"

@@ -42,7 +42,7 @@ class Method:
     precondition: str | None = None
     assumes: str | None = None
     resource_state: dict | None = None      # {field, values}: an inventory item must be in one of these
-    service_linked_role: dict | None = None # {service, name}: the service's linked role must exist (or be creatable)
+    service_linked_role: dict | None = None  # {service, name}: the service's linked role must exist (or be creatable)
     gains: str | None = None
     sources: tuple[str, ...] = ()
 
