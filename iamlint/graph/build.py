@@ -383,7 +383,8 @@ class Builder:
             if d.possible:
                 labels, described, keys = d.evidence_parts
                 e = replace(e, actions=e.actions + ("iam:CreateServiceLinkedRole",),
-                            resources=e.resources + (slr_arn,), evidence=_unique_t(e.evidence + labels), conditions=_unique_t(e.conditions + described),
+                            resources=e.resources + (slr_arn,), evidence=_unique_t(e.evidence + labels),
+                            conditions=_unique_t(e.conditions + described),
                             condition_keys=_unique_t(e.condition_keys + keys))
             else:
                 held = f"the service-linked role {name} exists (not in the input; no iam:CreateServiceLinkedRole)"
