@@ -65,6 +65,8 @@ def test_review_escalation_rules(case):
             "; ".join(f.message for f in hit)
         if hit and rid == "ESC001" and case["expect"]["potential"] is not None:
             assert hit[0].potential is case["expect"]["potential"], hit[0].message
+        if hit and rid == "ESC001" and case["expect"]["conditional"] is not None:
+            assert bool(hit[0].conditions) is case["expect"]["conditional"], (hit[0].message, hit[0].conditions)
 
 
 def test_review_fixtures_are_what_the_generator_writes(tmp_path):
