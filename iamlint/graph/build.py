@@ -10,7 +10,7 @@ whenever it can also act as the target; a self-loop is self-escalation).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Callable, Iterable
 
@@ -189,6 +189,7 @@ class Builder:
                               + [a for m in load_methods() for s in m.actions for a in s.actions])
         self.progress = progress
         self.service_roles: dict[str, list[tuple[Principal, Decision]]] = {}
+        self._passable_memo: dict[str, list[tuple[Principal, Decision]]] = {}
         self.profile_role: dict[str, str] = {}
         self.actors = [p for p in model.principals() if p.kind is not Kind.GROUP]
         self._pools: dict[tuple[str, str], list[Principal]] = {}
@@ -282,10 +283,11 @@ class Builder:
         else:
             resource = binding.get(res.strip("{}"), "*")
         target = self.model.principal(resource) if res == "{target}" else None
+        context = _bind_context(spec.context, binding)
         for action in spec.actions:
             if not self.pre.may(actor, action) or (target is not None and not _fits_kind(action, target)):
                 continue
-            d = self.check(actor, action, resource, mode, spec.context or None)
+            d = self.check(actor, action, resource, mode, context)
             if d.possible:
                 eb.add(action, resource, d)
                 return True
@@ -342,15 +344,52 @@ class Builder:
         self._say("graph: compute that runs as a role")
         for m in by_matcher.get("pass_role", []):
             self.pass_role(m)
+            self._service_linked_gate(m)
         for m in by_matcher.get("identity_pool_roles", []):
             self.identity_pool_roles(m)
         for m in by_matcher.get("identity_center", []):
             self.identity_center(m)
         for m in by_matcher.get("existing_resource", []):
             self.existing_resource(m)
+            self._service_linked_gate(m)
         for m in by_matcher.get("tool_invoke", []):     # agent tools: marked `tool`, not act-as
             self.existing_resource(m, tool=True)
         return Graph(self.model, self.auth, self.g, dict(self.admin), dict(self.capped), self.hub_members)
+
+    def _service_linked_gate(self, m: Method) -> None:
+        """A method whose service acts through its service-linked role (Auto Scaling, catalog D3): the role
+        must exist in the actor's account, or the actor must be allowed iam:CreateServiceLinkedRole for the
+        service (AWS then creates it on the first call). Neither shown: each step of the actor is potential
+        and says what it assumes (an input without the role, e.g. IaC, may not list it)."""
+        slr = m.service_linked_role
+        if not slr:
+            return
+        svc, name = slr["service"], slr["name"]
+        exists: dict[str, bool] = {}
+        for u, v, key, data in list(self.g.edges(keys=True, data=True)):
+            e = data["edge"]
+            actor = self.model.principal(u) if key == m.id and not is_hub(u) else None
+            if actor is None:
+                continue
+            acct = actor.account
+            if acct not in exists:
+                exists[acct] = any(p.service_linked and p.path.startswith(f"/aws-service-role/{svc}/")
+                                   for p in self.model.accounts[acct].principals.values()) \
+                    if acct in self.model.accounts else False
+            if exists[acct]:
+                continue
+            slr_arn = f"arn:aws:iam::{acct}:role/aws-service-role/{svc}/{name}"
+            d = self.check(actor, "iam:CreateServiceLinkedRole", slr_arn, context={"iam:AWSServiceName": svc})
+            if d.possible:
+                labels, described, keys = d.evidence_parts
+                e = replace(e, actions=e.actions + ("iam:CreateServiceLinkedRole",),
+                            resources=e.resources + (slr_arn,), evidence=_unique_t(e.evidence + labels),
+                            conditions=_unique_t(e.conditions + described),
+                            condition_keys=_unique_t(e.condition_keys + keys))
+            else:
+                held = f"the service-linked role {name} exists (not in the input; no iam:CreateServiceLinkedRole)"
+                e = replace(e, potential=True, assumes=f"{e.assumes}; {held}" if e.assumes else held)
+            data["edge"] = e
 
     def _capped(self) -> dict[str, str]:
         """Users and roles that an admin policy would not make admin-equivalent: checked only where a
@@ -369,7 +408,9 @@ class Builder:
             key = _cap_class(self.auth, p)
             capped = cache.get(key) if key is not None else None
             if capped is None:
-                capped = admin_level(self.auth, p, extra=_admin_document()) not in ("admin", "iam-write")
+                # "conditional" (admin under some condition values, e.g. a boundary missing from the input)
+                # is no cap: the way stays, and the rewrite step carries the same undecided conditions
+                capped = admin_level(self.auth, p, extra=_admin_document()) is None
                 if key is not None:
                     cache[key] = capped
             if capped:
@@ -495,7 +536,9 @@ class Builder:
                     members[hub] = set()
                     phubs.setdefault(p.account, []).append((x, hub))
                 members[hub].add(p.arn)
-                d = self.check(p, "sts:AssumeRole", x, "all")
+                # the hub reaches roles of p's own account only: ask about the pattern there (a pattern
+                # like arn:aws:iam::*:role/adm* read as is names another account, where the trust is unknown)
+                d = self.check(p, "sts:AssumeRole", _in_account(x, p.account), "all")
                 if d.possible:
                     eb = EdgeBuilder()
                     eb.add("sts:AssumeRole", x, d)
@@ -967,7 +1010,7 @@ class Builder:
 
     # -------------------------------------------------------------- compute
     def pass_role(self, m: Method) -> None:
-        candidates = self.service_roles.get((m.service or "").lower(), [])
+        candidates = self._passable(m.service)
         if not candidates:
             return
         ctx = _passed_to(m)
@@ -977,6 +1020,18 @@ class Builder:
             if not all(self.check_spec(actor, s, {}, base) for s in m.actions):
                 continue
             if m.also_passes and not self._also_pass(actor, m.also_passes, base):
+                continue
+            if _passed_keys(m) & {k.lower() for k in base.keys}:
+                # a grant conditioned on a key the service sets to the passed role (cloudformation:RoleArn):
+                # the other actions are decided per role, so no hub is shared (without such a condition
+                # the answer is the same for every role: the hubs below)
+                for role, trust_d in candidates:
+                    if role.arn == actor.arn or role.account != actor.account:
+                        continue
+                    d = self.check(actor, "iam:PassRole", role.arn, context=ctx)
+                    eb = EdgeBuilder()
+                    if d.possible and all(self.check_spec(actor, s, {"passed": role.arn}, eb) for s in m.actions):
+                        self._pass_edge(actor, m, eb, role, trust_d, d)
                 continue
             broad = self._broad(actor, "iam:PassRole", actor.account, ctx)
             every = f"arn:aws:iam::{actor.account}:role/*"
@@ -1040,10 +1095,28 @@ class Builder:
                 if d.possible:
                     self._pass_edge(actor, m, base, role, trust_d, d)
 
+    def _passable(self, service: str | None) -> list[tuple[Principal, Decision]]:
+        """The roles trusting `service`, with the trust decided for a resource of the role's own account: a
+        role is passed (and so used) only in its account (R18), so the resource the service acts for is
+        there, and a trust condition on aws:SourceAccount is known (R19), never left open or dropped."""
+        svc = (service or "").lower()
+        cached = self._passable_memo.get(svc)
+        if cached is not None:
+            return cached
+        out = []
+        for role, d in self.service_roles.get(svc, []):
+            if "aws:sourceaccount" in (k.lower() for k in d.condition_keys):
+                d = self.check(service, "sts:AssumeRole", role.arn, context={"aws:SourceAccount": role.account})
+                if not d.possible:
+                    continue
+            out.append((role, d))
+        self._passable_memo[svc] = out
+        return out
+
     def _also_pass(self, actor: Principal, service: str, base: EdgeBuilder) -> bool:
         """Some role of the actor's account trusts `service` and the actor may pass it there (the second role
         a call passes, e.g. the EMR service role beside the instance profile); its checks join `base`."""
-        for role, trust_d in self.service_roles.get(service.lower(), []):
+        for role, trust_d in self._passable(service):
             if role.account != actor.account or role.arn == actor.arn:
                 continue
             d = self.check(actor, "iam:PassRole", role.arn, context={"iam:PassedToService": service})
@@ -1079,6 +1152,7 @@ class Builder:
                     break
         # these, not roles naming cognito-identity as a Service principal, are what a pool can hand out
         self.service_roles[svc] = found
+        self._passable_memo.pop(svc, None)
         self.pass_role(m)
 
     def identity_center(self, m: Method) -> None:
@@ -1176,7 +1250,7 @@ class Builder:
                 if hub in self._hubs_done:
                     continue
                 self._hubs_done.add(hub)
-                for role, _ in self.service_roles.get((m.service or "").lower(), []):
+                for role, _ in self._passable(m.service):
                     if role.account != actor.account:
                         continue
                     if m.requires == "instance_profile" and not self._profile(role):
@@ -1187,6 +1261,40 @@ class Builder:
 # condition keys the evaluator's default context fills from the calling principal (Authorizer.default_context)
 CALLER_KEYS = ("aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths",
                "aws:principaltype", "aws:principalisawsservice", "aws:username", "aws:userid", "aws:principaltag/")
+
+
+def _unique_t(xs: tuple) -> tuple:
+    return tuple(dict.fromkeys(xs))
+
+
+def _passed_keys(m: Method) -> set[str]:
+    """The (lowercase) context keys a method sets to the role it passes."""
+    return {k.lower() for s in m.actions for k, v in s.context.items() if v == "{passed}"}
+
+
+def _bind_context(context: dict, binding: dict[str, str]) -> dict | None:
+    """A spec's context with its "{passed}"-style values bound; a key whose value is not bound yet is left
+    out (its conditions stay undecided), never compared with the placeholder."""
+    if not context:
+        return None
+    out = {}
+    for k, v in context.items():
+        if isinstance(v, str) and v.startswith("{") and v.endswith("}"):
+            if v.strip("{}") in binding:
+                out[k] = binding[v.strip("{}")]
+        else:
+            out[k] = v
+    return out or None
+
+
+def _in_account(pattern: str, acct: str) -> str:
+    """An ARN pattern narrowed to one account when its account field is a wildcard naming it
+    (arn:aws:iam::*:role/app-* in 111111111111 -> arn:aws:iam::111111111111:role/app-*)."""
+    parts = pattern.split(":", 5)
+    if len(parts) == 6 and wildcard.has_wildcard(parts[4]) and wildcard.match(parts[4], acct):
+        parts[4] = acct
+        return ":".join(parts)
+    return pattern
 
 
 def _caller_independent(st) -> bool:

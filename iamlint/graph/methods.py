@@ -42,6 +42,7 @@ class Method:
     precondition: str | None = None
     assumes: str | None = None
     resource_state: dict | None = None      # {field, values}: an inventory item must be in one of these
+    service_linked_role: dict | None = None  # {service, name}: the service's linked role must exist (or be creatable)
     gains: str | None = None
     sources: tuple[str, ...] = ()
 
@@ -71,7 +72,7 @@ def parse_methods(data: Any, source: str) -> list[Method]:
             requires=m.get("requires"), passed_to=m.get("passed_to"), also_passes=m.get("also_passes"),
             inventory=m.get("inventory"), role_field=m.get("role_field"),
             precondition=m.get("precondition"), assumes=m.get("assumes"), gains=m.get("gains"),
-            resource_state=m.get("resource_state"),
+            resource_state=m.get("resource_state"), service_linked_role=m.get("service_linked_role"),
             sources=tuple(m.get("sources") or ())))
     ids = [m.id for m in out]
     dup = {i for i in ids if ids.count(i) > 1}
