@@ -9,6 +9,7 @@ Anything AWS would refuse raises `PolicyError` with a JSON pointer to the offend
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,9 +130,11 @@ def decode_document(value: Any, where: str = "") -> Any:
     raise PolicyError("policy document is encoded more than 4 times over", place=where)
 
 
+_ENCODED_BRACE = re.compile(r"%(?:25)*7[bB]")       # "{" URL-encoded once or more
+
+
 def _url_encoded(text: str) -> bool:
-    return text[:3] in ("%7B", "%7b") or text[:5] in ("%257B", "%257b") or \
-        ("%22" in text and not text.startswith(("{", '"')))
+    return bool(_ENCODED_BRACE.match(text)) or ("%22" in text and not text.startswith(("{", '"')))
 
 
 def _parses(text: str) -> bool:
