@@ -70,6 +70,17 @@ def _not_an_input(output: Optional[str], inputs, what: str = "--output") -> None
             raise UsageError(f"{what} {output} is also an input ({path}): it would be overwritten; write elsewhere")
 
 
+def _known_account_principal(model, found, arn: str) -> None:
+    """An IAM user or role ARN of an account the input holds, that the input does not have: a typo, not an
+    outsider (a principal of another account may be asked about: its account is not in the input)."""
+    from .errors import UsageError
+
+    parts = arn.split(":")
+    if found is None and len(parts) >= 6 and parts[2] == "iam" and parts[4] in model.accounts \
+            and parts[5].startswith(("user/", "role/", "group/")):
+        raise UsageError(f"{arn} is not in the input, which holds account {parts[4]}")
+
+
 def _context_pairs(pairs: List[str]) -> dict:
     from .errors import UsageError
 
@@ -100,11 +111,16 @@ def can(principal: str = typer.Argument(..., help="principal ARN (or a unique na
     from .loaders import load_paths
     from .reporters.decision import render_decision
 
+    if not re.fullmatch(r"[A-Za-z0-9-]+:[^\s]+", action):
+        raise UsageError(f"ACTION must be service:Name (e.g. s3:GetObject), not {action!r}")
+    if not resource.strip():
+        raise UsageError("RESOURCE must be an ARN or *, not empty")
     model = load_paths(input)
     p = model.find(principal)
     arn = p.arn if p is not None else principal
     if p is None and not arn.startswith("arn:"):
         raise UsageError(f"no principal named {principal!r} in the input")
+    _known_account_principal(model, p, arn)
     decision = Authorizer(model).check(arn, action, resource, _context_pairs(context), complete=strict)
     if format == "json":
         typer.echo(json.dumps({"schema_version": 1, "principal": arn, "action": action, "resource": resource,
@@ -334,11 +350,16 @@ def paths(input: List[str] = typer.Option(..., "--input", "-i"),
     from .graph.paths import paths_between, paths_to_admin, render_chain
     from .loaders import load_paths
 
+    if limit < 1:
+        raise UsageError(f"--limit must be 1 or more, not {limit}")
+    if not to.strip():
+        raise UsageError("--to must be a target ARN or 'admin', not empty")
     model = load_paths(input)
     start = model.find(source)
     start_arn = start.arn if start else source
     if start is None and not source.startswith("arn:") and "." not in source:
         raise UsageError(f"no principal named {source!r} in the input")
+    _known_account_principal(model, start, start_arn)
     graph = build_graph(model)
     if to == "admin":
         found = [] if graph.admin.get(start_arn) in ("admin", "iam-write") else paths_to_admin(graph, start_arn, limit)
@@ -399,6 +420,8 @@ def graph(input: List[str] = typer.Option(..., "--input", "-i"),
     model = load_paths(input)
     g = build_graph(model)
     focus_arn = None
+    if focus is not None and not focus.strip():
+        raise UsageError("--focus must name a principal, not be empty")
     if focus:
         p = model.find(focus)
         focus_arn = p.arn if p else focus

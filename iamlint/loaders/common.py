@@ -251,12 +251,19 @@ class Batch:
         self.members: list[tuple[Any, list[tuple[str, str]], str]] = []   # (user, [(group name, ptr)], source)
         self.group_arns: list[tuple[Any, list[tuple[str, str]], str]] = []  # (user, [(group ARN, ptr)], source)
 
-    def principal(self, r: Reader, arn: str, ptr: str) -> None:
+    def principal(self, r: Reader, arn: str, ptr: str, model: Any) -> None:
+        """Note where `arn` is given. In another file: an error naming both. Twice in one file (which AWS never
+        writes; bench/generate.py does): the later entry replaces the earlier, as before, and the account's
+        collection errors say so (DuplicatePrincipal), so the replaced entry is not lost silently."""
         if arn in self.seen:
             src, first = self.seen[arn]
-            where = first if src == r.source else f"{src}: {first}"
-            raise r.fail(ptr, f"{arn} is in the input twice (also at {where}): give each principal, and each "
-                              "account, once")
+            if src != r.source:
+                raise r.fail(ptr, f"{arn} is in the input twice (also at {src}: {first}): give each principal, "
+                                  "and each account, once")
+            model.account(account_of(arn)).collection_errors.append({
+                "service": "iam", "operation": "GetAccountAuthorizationDetails", "region": None,
+                "error_code": "DuplicatePrincipal",
+                "message": f"{r.source}: {ptr}: {arn} is also at {first}; the later entry replaces the earlier"})
         self.seen[arn] = (r.source, ptr)
 
     def source_of(self, arn: str, default: str) -> str:

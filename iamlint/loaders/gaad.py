@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model.account import Account, InlinePolicy, Kind, ManagedPolicy, Model, PolicyVersion, Principal
-from .common import Batch, Reader, account_of, esc, principal_arn, tags_of
+from .common import Batch, Reader, account_of, esc, principal_arn, tags_of, type_name
 
 DETAIL_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 UNKNOWN_ACCOUNT = "unknown"   # the account of an input that names none (see load_gaad)
@@ -74,7 +74,7 @@ def load_gaad(data: Any, source: str, model: Model | None = None, batch: Batch |
             versions.append(PolicyVersion(
                 version_id=r.str(v, "VersionId", vp, required=False, default=f"v{j + 1}"),
                 document=r.policy(v["Document"], f"{vp}/Document", "identity"),
-                is_default=bool(v.get("IsDefaultVersion")),
+                is_default=_flag(r, v, "IsDefaultVersion", vp, False),
                 create_date=_date(v.get("CreateDate"))))
         default = r.str(p, "DefaultVersionId", ptr, required=False)
         if default and not any(v.is_default for v in versions):
@@ -85,13 +85,13 @@ def load_gaad(data: Any, source: str, model: Model | None = None, batch: Batch |
             path=r.str(p, "Path", ptr, required=False, default="/"), id=r.str(p, "PolicyId", ptr, required=False),
             default_version=default, versions=versions, attachment_count=r.int(p, "AttachmentCount", ptr),
             boundary_usage_count=r.int(p, "PermissionsBoundaryUsageCount", ptr),
-            is_attachable=p.get("IsAttachable", True) is not False)
+            is_attachable=_flag(r, p, "IsAttachable", ptr, True))
         if account_id is None and account_of(arn) not in ("", "aws"):
             account_id = account_of(arn)
 
     def principal(item: dict, ptr: str, kind: Kind, name_key: str, id_key: str) -> Principal:
         arn = principal_arn(r, r.arn(item, "Arn", ptr), f"{ptr}/Arn", kind.value)
-        batch.principal(r, arn, ptr)
+        batch.principal(r, arn, ptr, model)
         acct = account_of(arn)
         return Principal(
             arn=arn, name=r.str(item, name_key, ptr, required=False, default=arn.rsplit("/", 1)[-1]),
@@ -220,6 +220,16 @@ def _mark_missing(model: Model, batch: Batch) -> None:
                     "error_code": "MissingPolicy",
                     "message": f"{source}: managed policy {arn} (used by {p.name}) is not in the input; "
                                "findings that depend on it are incomplete"})
+
+
+def _flag(r: Reader, item: dict, key: str, ptr: str, default: bool) -> bool:
+    """A boolean field ("false" as text would read as true)."""
+    v = item.get(key)
+    if v is None:
+        return default
+    if not isinstance(v, bool):
+        raise r.fail(f"{ptr}/{esc(key)}", f"{key} must be true or false, found {type_name(v)}")
+    return v
 
 
 def _date(v: Any) -> str | None:

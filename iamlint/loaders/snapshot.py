@@ -123,7 +123,7 @@ def load_snapshot(data: Any, source: str, model: Model | None = None, batch: Bat
             arn = principal_arn(r, r.arn(p, "arn", pp), f"{pp}/arn", kind.value)
             if account_of(arn) != acct.id:
                 raise r.fail(f"{pp}/arn", f"{arn} is not in account {acct.id}, the account it is listed under")
-            batch.principal(r, arn, pp)
+            batch.principal(r, arn, pp, model)
             last_used = p.get("last_used")
             if last_used is not None and not isinstance(last_used, dict):
                 raise r.fail(f"{pp}/last_used", f"last_used must be an object or null, found {type_name(last_used)}")
