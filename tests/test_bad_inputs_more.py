@@ -216,8 +216,23 @@ def test_bad_parameter_names_are_usage_errors(args, message):
     one_error(check("fixtures/iac/cfn/agent-stack.yaml", *args), message)
 
 
-def test_can_context_needs_a_key():
-    one_error(invoke("can", U, "s3:GetObject", "*", "--input", str(EXAMPLE), "-c", "=x"), "--context")
+@pytest.mark.parametrize("args, message", [
+    (["can", "dev-alice", "s3:GetObject", "*", "--input", str(EXAMPLE), "-c", "=x"], "--context"),
+    (["can", "dev-alice", "", "--input", str(EXAMPLE)], "ACTION must be service:Name"),
+    (["can", "dev-alice", "s3:GetObject", " ", "--input", str(EXAMPLE)], "RESOURCE must be"),
+    (["can", f"arn:aws:iam::{A}:role/typo", "s3:GetObject", "*", "--input", str(EXAMPLE)], "not in the input"),
+    (["paths", "--input", str(EXAMPLE), "--from", "dev-alice", "--limit", "0"], "--limit must be 1 or more"),
+    (["paths", "--input", str(EXAMPLE), "--from", "dev-alice", "--to", ""], "--to must be"),
+    (["paths", "--input", str(EXAMPLE), "--from", f"arn:aws:iam::{A}:user/typo"], "not in the input"),
+    (["graph", "--input", str(EXAMPLE), "--focus", ""], "--focus must name a principal"),
+])
+def test_bad_arguments_of_the_account_commands(args, message):
+    one_error(invoke(*args), message)
+
+
+def test_a_principal_of_another_account_may_still_be_asked_about():
+    res = invoke("can", "arn:aws:iam::999999999999:role/outsider", "s3:GetObject", "*", "--input", str(EXAMPLE))
+    assert res.exit_code == 0, res.stderr
 
 
 # ====================================================================== part 2: whole files
@@ -366,6 +381,8 @@ def test_not_principal_in_a_resource_policy_is_read():
      "/RoleDetailList/0/Arn", "is not the ARN of an IAM role"),
     (lambda d: d["UserDetailList"][0].__setitem__("Arn", "arn:aws:iam::12345:user/x"),
      "/UserDetailList/0/Arn", "12-digit account"),
+    (lambda d: d["Policies"][0]["PolicyVersionList"][0].__setitem__("IsDefaultVersion", "false"),
+     "/Policies/0/PolicyVersionList/0/IsDefaultVersion", "must be true or false"),
 ])
 def test_gaad_principals_that_cannot_be_placed(tmp_path, mutate, where, message):
     data = json.loads(TEXT)
