@@ -539,8 +539,8 @@ def test_cases_file_with_a_bom_is_read(tmp_path):
 
 
 @pytest.mark.parametrize("change, error", [
-    (lambda c: c["request"].__setitem__("context", {"aws:SourceIp": None}), "/request/context/aws:SourceIp"),
-    (lambda c: c["request"].__setitem__("context", {"aws:TagKeys": ["a", None]}), "/request/context/aws:TagKeys"),
+    (lambda c: c["request"].__setitem__("context", {"aws:SourceIp": {"ip": "1.2.3.4"}}), "/request/context/aws:SourceIp"),
+    (lambda c: c["request"].__setitem__("context", {"aws:TagKeys": ["a", ["b"]]}), "/request/context/aws:TagKeys"),
     (lambda c: c.__setitem__("scps", [{"policies": [ADMIN]}, ADMIN]), "/scps/1: a list of levels holds levels only"),
     (lambda c: c.__setitem__("scps", [{"name": 5, "policies": [ADMIN]}]), "/scps/0/name"),
     (lambda c: c["request"].pop("resource"), "/request/resource"),
