@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import json
+import re
 import sys
 from typing import List, Optional
 
@@ -54,6 +55,32 @@ def _innermost_frame(exc: BaseException) -> str:
     return f"{os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
 
 
+def _not_an_input(output: Optional[str], inputs, what: str = "--output") -> None:
+    """Writing the report (or snapshot) over a file the command reads would replace what the user saved."""
+    from .errors import UsageError
+
+    if not output:
+        return
+    for path in inputs or []:
+        try:
+            same = os.path.samefile(output, path)
+        except OSError:
+            same = False
+        if same:
+            raise UsageError(f"{what} {output} is also an input ({path}): it would be overwritten; write elsewhere")
+
+
+def _known_account_principal(model, found, arn: str) -> None:
+    """An IAM user or role ARN of an account the input holds, that the input does not have: a typo, not an
+    outsider (a principal of another account may be asked about: its account is not in the input)."""
+    from .errors import UsageError
+
+    parts = arn.split(":")
+    if found is None and len(parts) >= 6 and parts[2] == "iam" and parts[4] in model.accounts \
+            and parts[5].startswith(("user/", "role/", "group/")):
+        raise UsageError(f"{arn} is not in the input, which holds account {parts[4]}")
+
+
 def _context_pairs(pairs: List[str]) -> dict:
     from .errors import UsageError
 
@@ -62,6 +89,8 @@ def _context_pairs(pairs: List[str]) -> dict:
         if "=" not in pair:
             raise UsageError(f"--context takes key=value, got {pair!r}")
         k, v = pair.split("=", 1)
+        if not k.strip():
+            raise UsageError(f"--context takes key=value with a condition key, got {pair!r}")
         out.setdefault(k, []).append(v)
     return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
 
@@ -82,11 +111,16 @@ def can(principal: str = typer.Argument(..., help="principal ARN (or a unique na
     from .loaders import load_paths
     from .reporters.decision import render_decision
 
+    if not re.fullmatch(r"[A-Za-z0-9-]+:[^\s]+", action):
+        raise UsageError(f"ACTION must be service:Name (e.g. s3:GetObject), not {action!r}")
+    if not resource.strip():
+        raise UsageError("RESOURCE must be an ARN or *, not empty")
     model = load_paths(input)
     p = model.find(principal)
     arn = p.arn if p is not None else principal
     if p is None and not arn.startswith("arn:"):
         raise UsageError(f"no principal named {principal!r} in the input")
+    _known_account_principal(model, p, arn)
     decision = Authorizer(model).check(arn, action, resource, _context_pairs(context), complete=strict)
     if format == "json":
         typer.echo(json.dumps({"schema_version": 1, "principal": arn, "action": action, "resource": resource,
@@ -106,6 +140,7 @@ def simulate(cases: str = typer.Option(..., "--cases", help="JSON lines file, on
     from .output import write_atomic
     from .simulate import read_cases, run_case
 
+    _not_an_input(output, [cases])
     mismatches = 0
     lines = []
     out = sys.stdout
@@ -138,6 +173,7 @@ def snapshot(output: str = typer.Option(..., "--output", "-o", help="snapshot fi
     from .loaders.snapshot import to_snapshot
     from .output import write_atomic
 
+    _not_an_input(output, input)
     model = _load_model(input, profile, region, quiet)
     write_atomic(output, json.dumps(to_snapshot(model), indent=1, sort_keys=False) + "\n")
     n = sum(len(a.principals) for a in model.accounts.values())
@@ -195,6 +231,7 @@ def scan(input: List[str] = typer.Option(None, "--input", "-i", help="snapshot /
         raise UsageError(f"--format must be one of {', '.join(REPORTERS)}, not {format!r}")
     if fail_on is not None and fail_on not in SEVERITIES:
         raise UsageError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {fail_on!r}")
+    _not_an_input(output, list(input or []) + [x for x in (config, exclusions) if x])
     from .config import load_config
     cfg = load_config(config)
     from .settle import settle, settled
@@ -269,7 +306,13 @@ def check(paths: List[str] = typer.Argument(..., help="files and folders: CloudF
         if "=" not in pair:
             raise UsageError(f"--parameter takes Name=value, got {pair!r}")
         k, v = pair.split("=", 1)
+        if not re.fullmatch(r"[A-Za-z0-9]+", k):
+            # CloudFormation parameter names are alphanumeric: any other name matches no parameter
+            raise UsageError(f"--parameter takes Name=value with an alphanumeric parameter name, got {pair!r}")
         params[k] = v
+    for out, what in ((output, "--output"), (create_baseline, "--create-baseline")):
+        _not_an_input(out, [p for p in paths if os.path.isfile(p)] + list(context or [])
+                      + [x for x in (config, exclusions) if x], what)
     from .config import load_config
     from .suppress import load_exclusions
     opts = CheckOptions(account=account, region=region, partition=partition, stack_name=stack_name,
@@ -307,11 +350,16 @@ def paths(input: List[str] = typer.Option(..., "--input", "-i"),
     from .graph.paths import paths_between, paths_to_admin, render_chain
     from .loaders import load_paths
 
+    if limit < 1:
+        raise UsageError(f"--limit must be 1 or more, not {limit}")
+    if not to.strip():
+        raise UsageError("--to must be a target ARN or 'admin', not empty")
     model = load_paths(input)
     start = model.find(source)
     start_arn = start.arn if start else source
     if start is None and not source.startswith("arn:") and "." not in source:
         raise UsageError(f"no principal named {source!r} in the input")
+    _known_account_principal(model, start, start_arn)
     graph = build_graph(model)
     if to == "admin":
         found = [] if graph.admin.get(start_arn) in ("admin", "iam-write") else paths_to_admin(graph, start_arn, limit)
@@ -368,9 +416,12 @@ def graph(input: List[str] = typer.Option(..., "--input", "-i"),
 
     if format not in EXPORTERS:
         raise UsageError(f"--format must be one of {', '.join(EXPORTERS)}, not {format!r}")
+    _not_an_input(output, input)
     model = load_paths(input)
     g = build_graph(model)
     focus_arn = None
+    if focus is not None and not focus.strip():
+        raise UsageError("--focus must name a principal, not be empty")
     if focus:
         p = model.find(focus)
         focus_arn = p.arn if p else focus

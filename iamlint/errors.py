@@ -10,6 +10,20 @@ Every error that reaches the CLI is printed as one line and exits 2; no tracebac
 
 from __future__ import annotations
 
+import re
+
+# control characters (a YAML block scalar's line break, a tab, an escape) would split or garble the one line;
+# a lone surrogate (JSON "\ud800") cannot even be written to a UTF-8 terminal
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def one_line(text: str) -> str:
+    """`text` with every control character written as an escape (\\n, \\t, \\x1b ...): always one line."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(
+        m.group(0), f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100 else f"\\u{ord(m.group(0)):04x}"), text)
+
 
 class IamlintError(Exception):
     """Base class of every error iamlint raises on purpose."""
@@ -30,7 +44,7 @@ class InputError(IamlintError):
         where = self.source or "<input>"
         if self.place not in (None, ""):
             where += f": {self.place}"
-        return f"{where}: {self.message}"
+        return one_line(f"{where}: {self.message}")
 
     def at(self, source: str | None = None, prefix: str = "") -> "InputError":
         """The same error located in `source`, with `prefix` (a JSON pointer) put before the place."""

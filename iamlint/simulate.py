@@ -44,10 +44,15 @@ def _levels(case: dict, key: str, kind: str) -> list[list[NamedPolicy]] | None:
         raise InputError(f"{key} must be a list", place=f"/{key}")
     if not raw:
         return None
-    if all(isinstance(x, dict) and "policies" in x for x in raw):
+    if any(isinstance(x, dict) and "policies" in x and "Statement" not in x for x in raw):
         out = []
         for i, lvl in enumerate(raw):
+            if not isinstance(lvl, dict) or "policies" not in lvl:
+                raise InputError("a list of levels holds levels only ({\"name\": ..., \"policies\": [...]})",
+                                 place=f"/{key}/{i}")
             name = lvl.get("name") or f"level-{i}"
+            if not isinstance(name, str):
+                raise InputError("a level name must be a string", place=f"/{key}/{i}/name")
             pols = lvl.get("policies")
             if not isinstance(pols, list):
                 raise InputError("policies must be a list", place=f"/{key}/{i}/policies")
@@ -93,7 +98,8 @@ def build_case(case: Any) -> tuple[PolicySet, Request]:
     if not isinstance(ctx_raw, dict):
         raise InputError("request.context must be an object", place="/request/context")
     for k, v in ctx_raw.items():
-        if isinstance(v, (dict,)) or (isinstance(v, list) and any(isinstance(x, (dict, list)) for x in v)):
+        # null (alone or in a list) is no value, as the evaluator reads it (fixtures/semantics regressions)
+        if isinstance(v, dict) or (isinstance(v, list) and any(isinstance(x, (dict, list)) for x in v)):
             raise InputError("context values must be strings, numbers, booleans or lists of them",
                              place=f"/request/context/{_esc(k)}")
     ra = req.get("resource_account")
@@ -139,17 +145,17 @@ def run_case(case: Any) -> dict:
 
 
 def read_cases(path: str) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed case) for each non-blank line; a JSON error raises InputError at its line."""
+    """(line number, parsed case) for each non-blank line; anything that is not a JSON line (bad JSON, NaN,
+    a number too long, nesting too deep, bytes that are not UTF-8) raises InputError at its line. A BOM
+    before the first line is dropped, as every other input reader does."""
+    from .loaders.common import loads_json, read_text
+
     try:
-        fh = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read cases ({exc.strerror})", source=path) from None
-    with fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                yield n, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON ({exc.msg}, column {exc.colno})", source=path,
-                                 place=f"line {n}") from None
+        text = read_text(path)
+    except InputError as exc:
+        raise InputError(exc.message.replace("cannot read file", "cannot read cases"), source=path,
+                         place=exc.place) from None
+    for n, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        yield n, loads_json(line, path, place=f"line {n}")

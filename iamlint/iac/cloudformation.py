@@ -656,8 +656,65 @@ class Template:
         return out
 
     def policy(self, lid: str, raw: Any, ptr: str, kind: str, tags: tuple[str, ...] = ()):
-        doc, stmts = build_policy(raw, kind, self.src, ptr, self.pos, self.resolve, tags)
+        def resolve(v: Any, at: str) -> Any:
+            return self._accounts_in(self.resolve(v, at), at)
+        doc, stmts = build_policy(raw, kind, self.src, ptr, self.pos, resolve, tags)
         return doc, stmts
+
+    # ---------------------------------------------------------------- account ids written as numbers
+    def account_text(self, v: Any, ptr: str, what: str) -> Any:
+        """An account id written as a number (`AWS: 123456789012` unquoted in YAML, or a JSON number) is the
+        12-digit text, as CloudFormation passes it on. A number of any other length is no account id: the
+        usual cause is YAML 1.1 (which CloudFormation reads) taking an unquoted id with a leading 0 as octal
+        (`012345670123` is 1402433619), so the message shows the id that was probably written."""
+        if isinstance(v, bool) or not isinstance(v, int):
+            return v
+        text = str(v)
+        if len(text) == 12:
+            return text
+        octal = format(v, "o") if v > 0 else ""
+        hint = (f"; was it written 0{octal.zfill(11)} without quotes? YAML 1.1, which CloudFormation reads, takes "
+                "a number with a leading 0 as octal: quote the account id") if 0 < len(octal) <= 11 else \
+            "; quote the account id"
+        raise self.fail(ptr, f"{what}: the number {v} is not a 12-digit account id{hint}")
+
+    def _accounts_in(self, v: Any, ptr: str) -> Any:
+        """Account ids written as numbers, as text, in a resolved policy document or statement: Principal and
+        NotPrincipal AWS entries and the values of condition keys that name an account (aws:SourceAccount,
+        aws:ResourceAccount, s3:ResourceAccount ...)."""
+        if isinstance(v, Alternatives):
+            return Alternatives(v.condition, tuple(self._accounts_in(b, ptr) for b in v.branches))
+        if isinstance(v, list):
+            return [self._accounts_in(x, f"{ptr}/{i}") for i, x in enumerate(v)]
+        if not isinstance(v, dict):
+            return v
+        if "Statement" in v:
+            st = v["Statement"]
+            return dict(v, Statement=self._accounts_in(st, f"{ptr}/Statement"))
+        out = dict(v)
+        for key in ("Principal", "NotPrincipal"):
+            pr = out.get(key)
+            if isinstance(pr, dict) and "AWS" in pr:
+                aws, ap = pr["AWS"], f"{ptr}/{key}/AWS"
+                aws = [self.account_text(x, f"{ap}/{i}", f"{key} AWS") for i, x in enumerate(aws)] \
+                    if isinstance(aws, list) else self.account_text(aws, ap, f"{key} AWS")
+                out[key] = dict(pr, AWS=aws)
+        cond = out.get("Condition")
+        if isinstance(cond, dict):
+            newc = {}
+            for op, block in cond.items():
+                if isinstance(block, dict):
+                    block = {k: (self._account_values(x, f"{ptr}/Condition/{esc(op)}/{esc(k)}", k)
+                                 if isinstance(k, str) and k.lower().endswith("account") else x)
+                             for k, x in block.items()}
+                newc[op] = block
+            out["Condition"] = newc
+        return out
+
+    def _account_values(self, x: Any, ptr: str, key: str) -> Any:
+        if isinstance(x, list):
+            return [self.account_text(y, f"{ptr}/{i}", key) for i, y in enumerate(x)]
+        return self.account_text(x, ptr, key)
 
     # ---------------------------------------------------------------- loading
     def load(self) -> None:
@@ -1026,7 +1083,10 @@ class Template:
                         "FunctionUrlAuthType"):
                 v = self.prop(lid, key)
                 if v is not None:
-                    entry[key] = collapse(v)
+                    v = collapse(v)
+                    if key in ("Principal", "SourceAccount"):     # an account id written as a number
+                        v = self.account_text(v, self.pptr(lid, key), key)
+                    entry[key] = v
             inv.setdefault("resource_policies", []).append(entry)
             return
         if typ in RESOURCE_POLICIES:

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from ..errors import InputError
-from ..loaders.common import read_text  # one reader for every input file (size limit, UTF-8)
+from ..loaders.common import loads_json, lone_surrogate, read_text  # one reader for every input file
 from ..yaml_safe import SafeLoader
 
 Positions = dict[str, tuple[int, int]]
@@ -192,7 +192,17 @@ def load_yaml(text: str, source: str) -> tuple[Any, Positions]:
         line = text[:exc.position].count("\n") + 1
         raise InputError(f"invalid YAML: character #x{exc.character:04x} is not allowed", source,
                          f"line {line}") from None
-    return loader.load_with_positions()
+    value, positions = loader.load_with_positions()
+    if _SURROGATE_ESCAPE.search(text):
+        ptr = lone_surrogate(value)
+        if ptr is not None:
+            pos = position(positions, "" if ptr == "/" else ptr)
+            raise InputError("a string holds half a UTF-16 surrogate pair (\\ud800-\\udfff alone): not text", source,
+                             f"line {pos[0]}" if pos else ptr)
+    return value, positions
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\(?:u|U0000)[dD][89a-fA-F]")
 
 
 # ------------------------------------------------------------------ JSON
@@ -277,12 +287,7 @@ class _JsonProblem(Exception):
 
 
 def load_json(text: str, source: str) -> tuple[Any, Positions]:
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", source, f"line {exc.lineno} column {exc.colno}") from None
-    except RecursionError:
-        raise InputError("JSON is nested too deeply", source) from None
+    loads_json(text, source)      # Python's precise errors; NaN, over-long numbers, lone surrogates refused
     parser = _JsonPositions(text)
     try:
         value, _ = parser.value(0, "", None)

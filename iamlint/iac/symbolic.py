@@ -445,6 +445,29 @@ def _type(v: Any) -> str:
             float: "a number", type(None): "null"}.get(type(v), type(v).__name__)
 
 
+_SPACE = re.compile(r"\s|[\x00-\x1f\x7f]")
+
+
+def _no_spaced_actions(doc: dict, parsed: PolicyDocument, fail, origin: list[tuple[int, str]]) -> None:
+    """An action written with whitespace in it, most often the line break a YAML block scalar (`Action: |`)
+    keeps at its end, is refused with its line. No action name holds whitespace: IAM refuses a string with
+    leading whitespace outright ("JSON strings must not have leading spaces") and any other such entry names
+    an action no request has, so the statement would not do what it says. (Authorization details and
+    snapshots are what AWS accepted, and are read as they are.)"""
+    for i, st in enumerate(parsed.statements):
+        for field_name, values in (("Action", st.actions), ("NotAction", st.not_actions)):
+            for j, a in enumerate(values or ()):
+                if not _SPACE.search(a):
+                    continue
+                written = doc["Statement"][i].get(field_name)
+                rel = (origin[i][1] if i < len(origin) else f"/Statement/{i}") + f"/{field_name}" + \
+                    (f"/{j}" if isinstance(written, list) else "")
+                hint = " (a YAML block scalar `|` keeps its line break: write `|-` or a plain value)" \
+                    if a.rstrip(" ").endswith("\n") else ""
+                raise fail(rel, f"{field_name} {json.dumps(a)} holds whitespace, which no AWS action name "
+                                f"does{hint}")
+
+
 def _parse(doc: dict, kind: str, fail, origin: list[tuple[int, str]], positions: Positions,
            ptr: str) -> tuple[PolicyDocument, dict[str, tuple[int, int] | None]]:
     try:
@@ -457,6 +480,7 @@ def _parse(doc: dict, kind: str, fail, origin: list[tuple[int, str]], positions:
         else:
             rel = place
         raise fail(rel, exc.message) from None
+    _no_spaced_actions(doc, parsed, fail, origin)
     stmts = []
     where: dict[str, tuple[int, int] | None] = {}
     for i, st in enumerate(parsed.statements):

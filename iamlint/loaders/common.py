@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 from typing import Any
 
 from ..errors import InputError, PolicyError
@@ -17,35 +19,115 @@ def esc(token: Any) -> str:
 
 
 def read_text(path: str) -> str:
-    """A UTF-8 text file (a BOM is dropped), refused over the input size limit; problems are one InputError."""
+    """A UTF-8 text file (a BOM is dropped), refused over the input size limit; problems are one InputError.
+    A pipe (`--input <(aws iam get-account-authorization-details)`) is read too, up to the same limit."""
     try:
         size = os.path.getsize(path)
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror})", source=path) from None
     if size > MAX_INPUT_BYTES:
-        raise InputError(f"file is {size} bytes, over the {MAX_INPUT_BYTES}-byte input limit "
-                         "(set IAMLINT_MAX_INPUT_BYTES to raise it)", source=path)
+        raise _too_big(path, size)
     try:
         with open(path, "rb") as fh:
-            raw = fh.read()
+            raw = fh.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror})", source=path) from None
+    if len(raw) > MAX_INPUT_BYTES:        # a pipe or a file that grew: its size said nothing
+        raise _too_big(path, None)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"file is not UTF-8 text (byte {exc.start})", source=path) from None
+        line = raw[:exc.start].count(b"\n") + 1
+        raise InputError(f"file is not UTF-8 text (byte {exc.start}: 0x{raw[exc.start]:02x})", source=path,
+                         place=f"line {line}") from None
+
+
+def _too_big(path: str, size: int | None) -> InputError:
+    what = f"file is {size} bytes, over" if size is not None else "input is over"
+    return InputError(f"{what} the {MAX_INPUT_BYTES}-byte input limit (set IAMLINT_MAX_INPUT_BYTES to raise it)",
+                      source=path)
 
 
 def read_json(path: str) -> Any:
     """Parse a JSON file; any problem is one InputError naming the file and the line."""
-    text = read_text(path)
+    return loads_json(read_text(path), path)
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(word: str):
+    raise _NotJson(word)
+
+
+# a JSON string (skipped), or the token looked for outside strings
+_STRING = r'"(?:[^"\\]|\\.)*"'
+_CONSTANT = re.compile(_STRING + r"|(-?Infinity|NaN)")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _place_of(text: str, rx: re.Pattern) -> str | None:
+    for m in rx.finditer(text):
+        if m.group(1) is not None:
+            line = text.count("\n", 0, m.start(1)) + 1
+            return f"line {line} column {m.start(1) - (text.rfind(chr(10), 0, m.start(1)) + 1) + 1}"
+    return None
+
+
+def loads_json(text: str, source: str, place: str | None = None) -> Any:
+    """`json.loads` for input files: one InputError naming `source` and the line for anything that is not
+    JSON as AWS writes it: a syntax error, NaN or Infinity (Python reads them, JSON has no such value), a
+    number too long to read, nesting too deep, or a string holding half a UTF-16 surrogate pair (`"\\ud800"`,
+    which no UTF-8 output can hold). `place` (e.g. "line 3") replaces the line in the text for one-line
+    inputs such as a JSON-lines file."""
     try:
-        return json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", source=path,
-                         place=f"line {exc.lineno} column {exc.colno}") from None
+        raise InputError(f"invalid JSON: {exc.msg}", source=source,
+                         place=place or f"line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
-        raise InputError("JSON is nested too deeply", source=path) from None
+        raise InputError("JSON is nested too deeply", source=source, place=place) from None
+    except _NotJson as exc:
+        raise InputError(f"invalid JSON: {exc} is not a JSON value", source=source,
+                         place=place or _place_of(text, _CONSTANT)) from None
+    except ValueError as exc:            # Python's limit on the digits of an integer
+        digits = sys.get_int_max_str_digits() or 4300
+        where = _place_of(text, re.compile(_STRING + r"|(-?\d{%d,})" % (digits + 1)))
+        raise InputError(f"invalid JSON: a number with more than {digits} digits",
+                         source=source, place=place or where) from None
+    if _SURROGATE_ESCAPE.search(text):
+        ptr = lone_surrogate(data)
+        if ptr is not None:
+            raise InputError("a string holds half a UTF-16 surrogate pair (\\ud800-\\udfff alone): not text",
+                             source=source, place=(place + " " + ptr) if place else ptr)
+    return data
+
+
+def lone_surrogate(value: Any, ptr: str = "") -> str | None:
+    """The JSON pointer of the first string (or key) holding a lone surrogate, else None."""
+    stack = [(value, ptr)]
+    while stack:
+        v, p = stack.pop()
+        if isinstance(v, str):
+            if not _encodable(v):
+                return p or "/"
+        elif isinstance(v, dict):
+            for k, x in reversed(list(v.items())):
+                if isinstance(k, str) and not _encodable(k):
+                    return f"{p}/{esc(k)}"
+                stack.append((x, f"{p}/{esc(k)}"))
+        elif isinstance(v, list):
+            stack.extend((x, f"{p}/{i}") for i, x in reversed(list(enumerate(v))))
+    return None
+
+
+def _encodable(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def read_yaml(path: str) -> Any:
@@ -143,3 +225,46 @@ def tags_of(r: Reader, item: dict, ptr: str) -> dict[str, str]:
         t = r.obj(t, f"{ptr}/Tags/{i}")
         out[r.str(t, "Key", f"{ptr}/Tags/{i}")] = r.str(t, "Value", f"{ptr}/Tags/{i}", required=False, default="")
     return out
+
+
+_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):(user|role|group)/.+$", re.S)
+
+
+def principal_arn(r: Reader, value: str, ptr: str, kind: str) -> str:
+    """`value`, checked to be the ARN of an IAM `kind` (user, role, group) in a 12-digit account: a user's
+    ARN in a role's place (or an account id that is not one) would put it where nothing finds it."""
+    m = _PRINCIPAL_ARN.match(value)
+    if m is None or m.group(2) != kind:
+        raise r.fail(ptr, f"{value[:120]!r} is not the ARN of an IAM {kind} "
+                          f"(arn:aws:iam::<12-digit account>:{kind}/<name>)")
+    return value
+
+
+class Batch:
+    """What loading several files into one model settles once the last one is read: a principal given twice
+    (the same account in two files) is an error naming both places, not a silent overwrite; a group or a
+    managed policy that one file names and another defines (paginated authorization details, one account
+    per file with shared AWS managed policies) is found before anything is reported missing."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[str, str]] = {}         # principal ARN -> (source, pointer)
+        self.members: list[tuple[Any, list[tuple[str, str]], str]] = []   # (user, [(group name, ptr)], source)
+        self.group_arns: list[tuple[Any, list[tuple[str, str]], str]] = []  # (user, [(group ARN, ptr)], source)
+
+    def principal(self, r: Reader, arn: str, ptr: str, model: Any) -> None:
+        """Note where `arn` is given. In another file: an error naming both. Twice in one file (which AWS never
+        writes; bench/generate.py does): the later entry replaces the earlier, as before, and the account's
+        collection errors say so (DuplicatePrincipal), so the replaced entry is not lost silently."""
+        if arn in self.seen:
+            src, first = self.seen[arn]
+            if src != r.source:
+                raise r.fail(ptr, f"{arn} is in the input twice (also at {src}: {first}): give each principal, "
+                                  "and each account, once")
+            model.account(account_of(arn)).collection_errors.append({
+                "service": "iam", "operation": "GetAccountAuthorizationDetails", "region": None,
+                "error_code": "DuplicatePrincipal",
+                "message": f"{r.source}: {ptr}: {arn} is also at {first}; the later entry replaces the earlier"})
+        self.seen[arn] = (r.source, ptr)
+
+    def source_of(self, arn: str, default: str) -> str:
+        return self.seen.get(arn, (default, ""))[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model.account import Account, InlinePolicy, Kind, ManagedPolicy, Model, PolicyVersion, Principal
-from .common import Reader, account_of, esc, tags_of
+from .common import Batch, Reader, account_of, esc, principal_arn, tags_of, type_name
 
 DETAIL_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 UNKNOWN_ACCOUNT = "unknown"   # the account of an input that names none (see load_gaad)
@@ -48,8 +48,12 @@ def _boundary(r: Reader, item: dict, ptr: str) -> str | None:
     return r.arn(b, "PermissionsBoundaryArn", f"{ptr}/PermissionsBoundary")
 
 
-def load_gaad(data: Any, source: str, model: Model | None = None) -> Model:
+def load_gaad(data: Any, source: str, model: Model | None = None, batch: Batch | None = None) -> Model:
+    """Load one authorization-details document into `model`. With a `batch` (several files loaded together),
+    group memberships and missing policies are settled by `finish(model, batch)` after the last file."""
     model = model if model is not None else Model()
+    own_batch = batch is None
+    batch = batch if batch is not None else Batch()
     r = Reader(source)
     data = r.obj(data, "")
     if not looks_like_gaad(data):
@@ -70,7 +74,7 @@ def load_gaad(data: Any, source: str, model: Model | None = None) -> Model:
             versions.append(PolicyVersion(
                 version_id=r.str(v, "VersionId", vp, required=False, default=f"v{j + 1}"),
                 document=r.policy(v["Document"], f"{vp}/Document", "identity"),
-                is_default=bool(v.get("IsDefaultVersion")),
+                is_default=_flag(r, v, "IsDefaultVersion", vp, False),
                 create_date=_date(v.get("CreateDate"))))
         default = r.str(p, "DefaultVersionId", ptr, required=False)
         if default and not any(v.is_default for v in versions):
@@ -81,15 +85,13 @@ def load_gaad(data: Any, source: str, model: Model | None = None) -> Model:
             path=r.str(p, "Path", ptr, required=False, default="/"), id=r.str(p, "PolicyId", ptr, required=False),
             default_version=default, versions=versions, attachment_count=r.int(p, "AttachmentCount", ptr),
             boundary_usage_count=r.int(p, "PermissionsBoundaryUsageCount", ptr),
-            is_attachable=p.get("IsAttachable", True) is not False)
+            is_attachable=_flag(r, p, "IsAttachable", ptr, True))
         if account_id is None and account_of(arn) not in ("", "aws"):
             account_id = account_of(arn)
 
-    group_by_name: dict[tuple[str, str], str] = {}
-    pending_members: list[tuple[Principal, list[tuple[str, str]]]] = []
-
     def principal(item: dict, ptr: str, kind: Kind, name_key: str, id_key: str) -> Principal:
-        arn = r.arn(item, "Arn", ptr)
+        arn = principal_arn(r, r.arn(item, "Arn", ptr), f"{ptr}/Arn", kind.value)
+        batch.principal(r, arn, ptr, model)
         acct = account_of(arn)
         return Principal(
             arn=arn, name=r.str(item, name_key, ptr, required=False, default=arn.rsplit("/", 1)[-1]),
@@ -105,7 +107,6 @@ def load_gaad(data: Any, source: str, model: Model | None = None) -> Model:
         p = principal(g, ptr, Kind.GROUP, "GroupName", "GroupId")
         p.inline_policies = _inline(r, g, "GroupPolicyList", ptr)
         model.account(p.account).principals[p.arn] = p
-        group_by_name[(p.account, p.name)] = p.arn
 
     for i, u in enumerate(r.lst(data, "UserDetailList", "")):
         ptr = f"/UserDetailList/{i}"
@@ -117,7 +118,7 @@ def load_gaad(data: Any, source: str, model: Model | None = None) -> Model:
             if not isinstance(gname, str):
                 raise r.fail(f"{ptr}/GroupList/{j}", "group names must be strings")
             names.append((gname, f"{ptr}/GroupList/{j}"))
-        pending_members.append((p, names))
+        batch.members.append((p, names, source))
         model.account(p.account).principals[p.arn] = p
 
     for i, ro in enumerate(r.lst(data, "RoleDetailList", "")):
@@ -135,19 +136,6 @@ def load_gaad(data: Any, source: str, model: Model | None = None) -> Model:
             p.instance_profiles.append(r.arn(r.obj(ip, ipp), "Arn", ipp))
         model.account(p.account).principals[p.arn] = p
 
-    for user, names in pending_members:
-        for gname, gptr in names:
-            garn = group_by_name.get((user.account, gname))
-            if garn is None:
-                garn = f"arn:aws:iam::{user.account}:group/{gname}"
-                model.account(user.account).collection_errors.append({
-                    "service": "iam", "operation": "GetAccountAuthorizationDetails", "region": None,
-                    "error_code": "MissingGroup",
-                    "message": f"{source}: {gptr}: user {user.name} is in group {gname}, which is not in the input"})
-                continue
-            user.groups.append(garn)
-            model.account(user.account).principals[garn].members.append(user.arn)
-
     if account_id is None:
         for acct in model.accounts:
             account_id = acct
@@ -160,8 +148,47 @@ def load_gaad(data: Any, source: str, model: Model | None = None) -> Model:
         acct = model.account(account_id)
         acct.sources.append(source)
         _extras(r, data, acct)
-    _mark_missing(model, source)
+    if own_batch:
+        finish(model, batch)
     return model
+
+
+def finish(model: Model, batch: Batch) -> None:
+    """After the last file of a batch: users join the groups they name (a group of another file of the same
+    account too), and every policy a principal names that no file holds is kept as `missing` and reported."""
+    by_name: dict[tuple[str, str], str] = {}
+    for acct in model.accounts.values():
+        for p in acct.principals.values():
+            if p.kind is Kind.GROUP:
+                by_name.setdefault((p.account, p.name), p.arn)
+    for user, names, source in batch.members:
+        for gname, gptr in names:
+            garn = by_name.get((user.account, gname))
+            if garn is None:
+                model.account(user.account).collection_errors.append({
+                    "service": "iam", "operation": "GetAccountAuthorizationDetails", "region": None,
+                    "error_code": "MissingGroup",
+                    "message": f"{source}: {gptr}: user {user.name} is in group {gname}, which is not in the input"})
+                continue
+            if garn not in user.groups:
+                user.groups.append(garn)
+            group = model.account(user.account).principals[garn]
+            if user.arn not in group.members:
+                group.members.append(user.arn)
+    for user, arns, source in batch.group_arns:
+        kept = []
+        for garn, gptr in arns:
+            if model.principal(garn) is None:
+                model.account(user.account).collection_errors.append({
+                    "service": "iam", "operation": "GetAccountAuthorizationDetails", "region": None,
+                    "error_code": "MissingGroup",
+                    "message": f"{source}: {gptr}: user {user.name} is in group {garn}, which is not in the input"})
+                continue
+            kept.append(garn)
+        user.groups[:] = kept
+    batch.members.clear()
+    batch.group_arns.clear()
+    _mark_missing(model, batch)
 
 
 def _extras(r: Reader, data: dict, acct: Account) -> None:
@@ -179,9 +206,12 @@ def _extras(r: Reader, data: dict, acct: Account) -> None:
         acct.alias = str(inv["account_aliases"][0])
 
 
-def _mark_missing(model: Model, source: str) -> None:
+def _mark_missing(model: Model, batch: Batch) -> None:
     """Policies named by principals but absent from the input: kept as `missing`, reported (R21)."""
     for p in model.principals():
+        if p.arn not in batch.seen:
+            continue            # loaded before this batch (it was settled then)
+        source = batch.source_of(p.arn, "")
         for arn in p.managed_policies + ([p.permissions_boundary] if p.permissions_boundary else []):
             if arn not in model.policies:
                 model.policies[arn] = ManagedPolicy(arn=arn, name=arn.rsplit("/", 1)[-1], missing=True)
@@ -190,6 +220,16 @@ def _mark_missing(model: Model, source: str) -> None:
                     "error_code": "MissingPolicy",
                     "message": f"{source}: managed policy {arn} (used by {p.name}) is not in the input; "
                                "findings that depend on it are incomplete"})
+
+
+def _flag(r: Reader, item: dict, key: str, ptr: str, default: bool) -> bool:
+    """A boolean field ("false" as text would read as true)."""
+    v = item.get(key)
+    if v is None:
+        return default
+    if not isinstance(v, bool):
+        raise r.fail(f"{ptr}/{esc(key)}", f"{key} must be true or false, found {type_name(v)}")
+    return v
 
 
 def _date(v: Any) -> str | None:

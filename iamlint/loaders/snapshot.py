@@ -11,7 +11,8 @@ from typing import Any
 from .. import __version__
 from ..model.account import (Account, GuardrailPolicy, InlinePolicy, Kind, ManagedPolicy, Model,
                              Organization, PolicyVersion, Principal)
-from .common import Reader
+from .common import Batch, Reader, account_of, esc, principal_arn, type_name
+from .gaad import UNKNOWN_ACCOUNT, finish
 
 SCHEMA_VERSION = 1
 FORMAT = "iamlint-snapshot"
@@ -68,14 +69,16 @@ def to_snapshot(model: Model) -> dict:
             "accounts": accounts, "policies": policies, "organization": org}
 
 
-def load_snapshot(data: Any, source: str, model: Model | None = None) -> Model:
+def load_snapshot(data: Any, source: str, model: Model | None = None, batch: Batch | None = None) -> Model:
     model = model if model is not None else Model()
+    own_batch = batch is None
+    batch = batch if batch is not None else Batch()
     r = Reader(source)
     data = r.obj(data, "")
     if data.get("format") != FORMAT:
         raise r.fail("/format", f"not an iamlint snapshot (format must be {FORMAT!r})")
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version != SCHEMA_VERSION or isinstance(version, bool):
         raise r.fail("/schema_version", f"unsupported snapshot schema_version {version!r} "
                                         f"(this iamlint reads {SCHEMA_VERSION})")
     for i, pol in enumerate(r.lst(data, "policies", "")):
@@ -87,24 +90,28 @@ def load_snapshot(data: Any, source: str, model: Model | None = None) -> Model:
             v = r.obj(v, vp)
             versions.append(PolicyVersion(r.str(v, "version_id", vp), r.policy(v.get("document"), f"{vp}/document",
                                                                                "identity"),
-                                          bool(v.get("is_default")), r.str(v, "create_date", vp, required=False)))
+                                          _bool(r, v, "is_default", vp, False), r.str(v, "create_date", vp, required=False)))
         arn = r.arn(pol, "arn", ptr)
         model.policies[arn] = ManagedPolicy(
             arn=arn, name=r.str(pol, "name", ptr), path=r.str(pol, "path", ptr, required=False, default="/"),
             id=r.str(pol, "id", ptr, required=False), default_version=r.str(pol, "default_version", ptr, False),
             versions=versions, attachment_count=r.int(pol, "attachment_count", ptr),
             boundary_usage_count=r.int(pol, "boundary_usage_count", ptr),
-            is_attachable=pol.get("is_attachable", True) is not False, missing=bool(pol.get("missing")))
+            is_attachable=_bool(r, pol, "is_attachable", ptr, True), missing=_bool(r, pol, "missing", ptr, False))
     for i, a in enumerate(r.lst(data, "accounts", "", required=True)):
         ap = f"/accounts/{i}"
         a = r.obj(a, ap)
-        acct = model.account(r.str(a, "account_id", ap))
+        acct_id = r.str(a, "account_id", ap)
+        if not (acct_id.isascii() and acct_id.isdigit() and len(acct_id) == 12) and acct_id != UNKNOWN_ACCOUNT:
+            raise r.fail(f"{ap}/account_id", f"account_id must be a 12-digit account id (or {UNKNOWN_ACCOUNT!r}), "
+                                             f"not {acct_id[:40]!r}")
+        acct = model.account(acct_id)
         acct.alias = r.str(a, "alias", ap, required=False)
-        inv = a.get("inventory") or {}
-        acct.inventory = r.obj(inv, f"{ap}/inventory")
+        inv = a.get("inventory")
+        acct.inventory = r.obj(inv if inv is not None else {}, f"{ap}/inventory")
         acct.collection_errors.extend(r.obj(e, f"{ap}/collection_errors/{k}")
                                       for k, e in enumerate(r.lst(a, "collection_errors", ap)))
-        acct.sources.extend(str(s) for s in r.lst(a, "sources", ap))
+        acct.sources.extend(_strings(r, a, "sources", ap))
         for j, p in enumerate(r.lst(a, "principals", ap)):
             pp = f"{ap}/principals/{j}"
             p = r.obj(p, pp)
@@ -113,7 +120,17 @@ def load_snapshot(data: Any, source: str, model: Model | None = None) -> Model:
                 kind = Kind(kind_s)
             except ValueError:
                 raise r.fail(f"{pp}/kind", f"kind must be user, role or group, not {kind_s!r}") from None
-            arn = r.arn(p, "arn", pp)
+            arn = principal_arn(r, r.arn(p, "arn", pp), f"{pp}/arn", kind.value)
+            if account_of(arn) != acct.id:
+                raise r.fail(f"{pp}/arn", f"{arn} is not in account {acct.id}, the account it is listed under")
+            batch.principal(r, arn, pp, model)
+            last_used = p.get("last_used")
+            if last_used is not None and not isinstance(last_used, dict):
+                raise r.fail(f"{pp}/last_used", f"last_used must be an object or null, found {type_name(last_used)}")
+            tags = r.obj(p.get("tags") if p.get("tags") is not None else {}, f"{pp}/tags")
+            for k, v in tags.items():
+                if not isinstance(v, str):
+                    raise r.fail(f"{pp}/tags/{esc(k)}", f"tag values must be strings, found {type_name(v)}")
             pr = Principal(
                 arn=arn, name=r.str(p, "name", pp), kind=kind, account=acct.id, id=r.str(p, "id", pp, False),
                 path=r.str(p, "path", pp, required=False, default="/"),
@@ -123,18 +140,20 @@ def load_snapshot(data: Any, source: str, model: Model | None = None) -> Model:
                                               r.policy(ip.get("document"), f"{pp}/inline_policies/{k}/document",
                                                        "identity"))
                                  for k, ip in enumerate(r.lst(p, "inline_policies", pp))],
-                managed_policies=[str(x) for x in r.lst(p, "managed_policies", pp)],
-                groups=[str(x) for x in r.lst(p, "groups", pp)],
-                members=[str(x) for x in r.lst(p, "members", pp)],
-                permissions_boundary=r.str(p, "permissions_boundary", pp, required=False),
+                managed_policies=_arns(r, p, "managed_policies", pp),
+                groups=_arns(r, p, "groups", pp),
+                members=_arns(r, p, "members", pp),
+                permissions_boundary=r.arn(p, "permissions_boundary", pp, required=False),
                 trust_policy=(r.policy(p["trust_policy"], f"{pp}/trust_policy", "trust")
                               if p.get("trust_policy") is not None else None),
-                tags={str(k): str(v) for k, v in r.obj(p.get("tags") or {}, f"{pp}/tags").items()},
+                tags=dict(tags),
                 max_session_duration=r.int(p, "max_session_duration", pp),
-                last_used=p.get("last_used"),
-                instance_profiles=[str(x) for x in r.lst(p, "instance_profiles", pp)],
+                last_used=last_used,
+                instance_profiles=_arns(r, p, "instance_profiles", pp),
             )
             acct.principals[arn] = pr
+            if pr.groups:
+                batch.group_arns.append((pr, [(g, f"{pp}/groups/{k}") for k, g in enumerate(pr.groups)], source))
     org = data.get("organization")
     if org is not None:
         org = r.obj(org, "/organization")
@@ -153,9 +172,37 @@ def load_snapshot(data: Any, source: str, model: Model | None = None) -> Model:
                     pols = [GuardrailPolicy(r.str(r.obj(g, f"{lp}/policies/{m}"), "name", f"{lp}/policies/{m}"),
                                             r.policy(g.get("document"), f"{lp}/policies/{m}/document",
                                                      table_key[:-1]),
-                                            g.get("arn"))
-                            for m, g in enumerate(r.lst(lvl, "policies", lp))]
+                                            r.arn(g, "arn", f"{lp}/policies/{m}", required=False))
+                            for m, g in enumerate(r.lst(lvl, "policies", lp, required=True))]
                     out.append((r.str(lvl, "level", lp), pols))
                 table[acct_id] = out
         model.organization = o
+    if own_batch:
+        finish(model, batch)
     return model
+
+
+def _bool(r: Reader, parent: dict, key: str, ptr: str, default: bool) -> bool:
+    val = parent.get(key)
+    if val is None:
+        return default
+    if not isinstance(val, bool):
+        raise r.fail(f"{ptr}/{esc(key)}", f"{key} must be true or false, found {type_name(val)}")
+    return val
+
+
+def _strings(r: Reader, parent: dict, key: str, ptr: str) -> list[str]:
+    out = []
+    for i, x in enumerate(r.lst(parent, key, ptr)):
+        if not isinstance(x, str):
+            raise r.fail(f"{ptr}/{esc(key)}/{i}", f"{key} entries must be strings, found {type_name(x)}")
+        out.append(x)
+    return out
+
+
+def _arns(r: Reader, parent: dict, key: str, ptr: str) -> list[str]:
+    out = _strings(r, parent, key, ptr)
+    for i, x in enumerate(out):
+        if not x.startswith("arn:") or x.count(":") < 5:
+            raise r.fail(f"{ptr}/{esc(key)}/{i}", f"{key} entries must be ARNs, not {x[:80]!r}")
+    return out

@@ -9,6 +9,7 @@ Anything AWS would refuse raises `PolicyError` with a JSON pointer to the offend
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,19 +104,72 @@ BASE_OPERATORS = {
 
 
 def decode_document(value: Any, where: str = "") -> Any:
-    """A policy document as AWS APIs return it: a dict, a JSON string, or URL-encoded JSON."""
+    """A policy document as AWS APIs and tools hand it over: a dict, JSON text, or URL-encoded JSON text (as
+    IAM returns it; `+` for a space, as a form encoder writes it, is read too). A document encoded twice
+    (URL-encoded again, or JSON text holding JSON text) is unwrapped: no policy document starts with `%`
+    or is a string, so the reading is unambiguous. JSON that is not JSON as AWS writes it (NaN, Infinity,
+    a number over Python's digit limit, half a UTF-16 surrogate pair) is a PolicyError."""
     if isinstance(value, (dict, list)):
         return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("%7B") or text.startswith("%7b") or ("%22" in text and not text.startswith("{")):
-            text = urllib.parse.unquote(text)
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PolicyError(f"policy document is not valid JSON ({exc.msg} at character {exc.pos})",
-                              place=where) from None
-    raise PolicyError(f"policy document must be an object, not {_type(value)}", place=where)
+    if not isinstance(value, str):
+        raise PolicyError(f"policy document must be an object, not {_type(value)}", place=where)
+    text = value
+    for _layer in range(4):
+        text = text.strip()
+        if _url_encoded(text):
+            plain = urllib.parse.unquote(text)
+            if "+" in text and not _url_encoded(plain.strip()) and not _parses(plain):
+                plain = urllib.parse.unquote_plus(text)
+            text = plain
+            continue
+        doc = _loads(text, where)
+        if isinstance(doc, str):
+            text = doc
+            continue
+        return doc
+    raise PolicyError("policy document is encoded more than 4 times over", place=where)
+
+
+_ENCODED_BRACE = re.compile(r"%(?:25)*7[bB]")       # "{" URL-encoded once or more
+
+
+def _url_encoded(text: str) -> bool:
+    return bool(_ENCODED_BRACE.match(text)) or ("%22" in text and not text.startswith(("{", '"')))
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+        return True
+    except (ValueError, RecursionError):
+        return False
+
+
+def _no_constant(word: str):
+    raise _NotJson(f"{word} is not a JSON value")
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _loads(text: str, where: str) -> Any:
+    try:
+        doc = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"policy document is not valid JSON ({exc.msg} at character {exc.pos})",
+                          place=where) from None
+    except _NotJson as exc:
+        raise PolicyError(f"policy document is not valid JSON ({exc})", place=where) from None
+    except ValueError:          # an integer over Python's digit limit
+        raise PolicyError("policy document is not valid JSON (a number too long to read)", place=where) from None
+    if "\\u" in text:
+        from ..loaders.common import lone_surrogate     # here, not at the top: the loaders import this module
+        ptr = lone_surrogate(doc)
+        if ptr is not None:
+            raise PolicyError("a string holds half a UTF-16 surrogate pair (\\ud800-\\udfff alone): not text",
+                              place=where + (ptr if ptr != "/" else ""))
+    return doc
 
 
 def _type(v: Any) -> str:
