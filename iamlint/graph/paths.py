@@ -213,8 +213,6 @@ def admin_sinks(graph: Graph, prune: bool = True) -> dict[str, Edge | list[Edge]
                 targets = covered[e.target]
             else:
                 targets = frozenset([e.target])
-            if not _verified(e) and not any(_may_gain(graph, t) for t in targets):
-                continue      # every target is capped: this rewrite gives no start admin (the forward search agrees)
             to_u = ancestors(frozenset([u]))
             if not to_u.keys() - behind:
                 continue      # every start that reaches the rewriter is decided
@@ -248,12 +246,6 @@ def _gains(graph: Graph, node: str, via: Edge | None) -> bool:
         member = via.source if via is not None else None
         return member is None or member not in graph.capped
     return node not in graph.capped
-
-
-def _may_gain(graph: Graph, node: str) -> bool:
-    """Can holding `node` give admin for some way of holding it (`_gains` for every `via`)?"""
-    p = graph.model.principal(node)
-    return (p is not None and p.kind.value == "group") or node not in graph.capped
 
 
 def _resolve(e: Edge, target: str) -> Edge:
