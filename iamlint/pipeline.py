@@ -10,7 +10,8 @@ from .findings import SEVERITY_RANK, Finding
 from .graph.build import Graph, build_graph
 from .model.account import Model
 from .rules.load import Rule, all_rules
-from .rules.matchers import MATCHERS, RuleContext
+from .rules.matchers import RuleContext
+from .rules.run import run_rules
 from .settle import settle, settled
 
 SCHEMA_VERSION = 1
@@ -81,9 +82,11 @@ def drop_superseded(findings: list[Finding], rules: list[Rule], covered: dict | 
 
 def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str] | None = None,
          rule_dirs: tuple[str, ...] = (), progress: Callable[[str], None] | None = None,
-         config: dict | None = None, exclusions: list | None = None, auth=None, now=None) -> Report:
+         config: dict | None = None, exclusions: list | None = None, auth=None, now=None,
+         jobs: int | None = None) -> Report:
     """`now`: (datetime, words) the reference time of rules that read one, when the caller fixes it for
-    several scans (an audit's units); otherwise `now` in the configuration, else the input's latest date."""
+    several scans (an audit's units); otherwise `now` in the configuration, else the input's latest date.
+    `jobs`: 1 runs the rules in this process, 2 in two lanes (a forked child); None decides by size."""
     timings: dict[str, float] = {}
     if config:
         from .config import validate_config
@@ -97,14 +100,9 @@ def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str]
         ctx = RuleContext(graph, config or {})
         if now is not None:
             ctx._cache["hygiene:now"] = now          # the key iamlint/rules/hygiene.py `_now` memoizes under
-        findings: list[Finding] = []
         t = time.perf_counter()
-        for rule in rules:
-            if progress:
-                progress(f"rules: {rule.id}")
-            r0 = time.perf_counter()
-            findings.extend(MATCHERS[rule.match["matcher"]](rule, ctx))
-            timings[f"rule:{rule.id}"] = time.perf_counter() - r0
+        findings, rule_times = run_rules(rules, ctx, jobs=jobs, progress=progress)
+        timings.update(rule_times)
         timings["rules"] = time.perf_counter() - t
     findings = drop_superseded(findings, rules, ctx._cache.get("covered"))
     findings = name_agent_sources(findings, ctx)
