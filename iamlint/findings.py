@@ -40,6 +40,13 @@ class Finding:
     preexisting: bool = False              # `check --context`: the deployed account alone already has it
     agent: object = field(default=None, compare=False)   # the AgentSource (kind, reasons) behind `source`
 
+    def __post_init__(self):
+        # a message is one line in every report, whatever a name or an action in the input holds
+        # (a YAML block scalar leaves a newline in an action)
+        if not self.message.isprintable():
+            from .errors import one_line
+            object.__setattr__(self, "message", one_line(self.message))
+
     @cached_property   # asked by the sort and by every reporter: hashed once
     def fingerprint(self) -> str:
         basis = {"rule": self.rule_id, "principal": self.principal,

@@ -437,3 +437,10 @@ def test_stale_role_without_configured_time_uses_latest_input_date(tmp_path):
     hits = run(tmp_path, "IAM110", roles=[recent, idle])
     assert [h.principal.rsplit("/", 1)[1] for h in hits] == ["idle"]
     assert "150 days before the latest date in the input" in hits[0].message
+
+
+def test_a_finding_message_is_one_line_whatever_the_action_holds(tmp_path):
+    # an action written as a YAML block scalar keeps its newline: the message escapes it
+    found = one_role(tmp_path, "IAM107", allow(["s3:GetObject\n", "s3:GetObjekt"]))
+    assert found and all("\n" not in f.message for f in found)
+    assert any("\\n" in f.message for f in found)
