@@ -1,7 +1,13 @@
-"""Rendering an audit run (the document from `Store.document`) as json, text, markdown or html.
+"""Rendering an audit run (the document from `Store.document`, or `Store.view`) as json, text, markdown
+or html.
 
 Everything renders from the stored document, so `iamlint audit show RUN` prints exactly what the run
 printed. Findings are in `scan`'s JSON shape plus one `audit` key (state, account, age...).
+
+A large run (750,000 findings) does not fit in memory as one document and one string: `write` renders
+`Store.view` piece by piece (`chunks`: its findings read from the store one at a time, on each pass
+a format needs) into a temporary file renamed over the target, the text byte for byte what `render`
+gives for the whole document.
 """
 
 from __future__ import annotations
@@ -52,8 +58,13 @@ def age(f: dict) -> str:
 
 def render(doc: dict, fmt: str, style: Style | None = None) -> str:
     """The whole report as one string (for a small run, or a test): see `chunks` and `write`."""
-    if fmt == "json" and not isinstance(doc.get("new"), Findings):
-        return dumps_pretty(doc)
+    if fmt == "json":
+        if not isinstance(doc.get("new"), Findings):
+            return dumps_pretty(doc)
+        try:
+            return "".join(chunks(doc, fmt, style))
+        except _Plain:
+            return "".join(chunks_plain_json(doc))
     return "".join(chunks(doc, fmt, style))
 
 

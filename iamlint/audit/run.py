@@ -2,8 +2,10 @@
 
     plan (which accounts, the organization) → collect (threads, or Dask workers)
       → split into units (split.py: accounts a cross-account trust can join go together)
-      → scan each unit (per_account.py: in this process, worker processes, or Dask workers) → merge
-    → Store.record (one transaction) → the run's document
+      → scan each unit (per_account.py: in this process, worker processes, or Dask workers)
+      → each unit's findings staged on disk as it finishes (stage.py; merged in the order one list gave)
+    → Store.record (one transaction, the findings streamed) → the run's document (Store.view: its
+      findings read from the store as the reports are written, never all in memory)
 
 The findings are those of one scan of every account in one model (the old path, kept as
 `whole_org_graph=True` / `--whole-org-graph`): a unit holds every account a finding of its accounts can

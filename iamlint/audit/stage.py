@@ -2,12 +2,13 @@
 
 An organization of 100 accounts x 2,000 roles has about 750,000 findings: as JSON dicts in this process
 they took more memory than every loaded account together. Each unit's findings arrive as prepared
-rows (`row`: the finding's stored JSON text, computed where the unit was analysed, and the few fields
-the store indexes) and go straight into a private temporary SQLite database (`sqlite3.connect("")`:
-a file SQLite deletes as soon as it opens it, so nothing is left behind, even by a killed run; its page
-cache is SQLite's default 2 MB). The store then reads them back one at a time in the order the
-in-memory merge gave (per_account.merge: sort key, then unit, then position in the unit), keeping
-one copy of a finding outside every unit (the lowest unit's, as the merge did).
+rows (`row`, store.finding_row: the finding's stored JSON text, computed where the unit was analysed,
+and the few fields the store indexes) and go straight into a private temporary SQLite database
+(`sqlite3.connect("")`: a file SQLite deletes as soon as it opens it, so nothing is left behind, even
+by a killed run; its page cache is SQLite's default 2 MB). The store then reads them back one at a
+time in the order the in-memory merge gave (units in index order, then a stable sort by the
+findings' sort key: here sort key, unit, position in the unit), keeping one copy of a finding
+outside every unit (the lowest unit's, as that merge did).
 """
 
 from __future__ import annotations
