@@ -95,6 +95,7 @@ def test_html_agent_reach_is_the_per_source_summary(two_runs):
         if f.get("source"):
             by.setdefault(f["source"], []).append(f)
     html = R.render(store.view(second.run_id), "html")
+    assert by
     for src, fs in by.items():
         worst = min(fs, key=lambda f: S.SEVERITY_RANK.get(f["severity"], 9))["severity"]
         ends = sorted({R.short(f["path"][-1]["target"]) for f in fs if f.get("path")})
