@@ -14,6 +14,7 @@ depend on, the organization's guardrails, and the run's one reference time.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -26,7 +27,7 @@ from ..errors import UsageError
 from ..model.account import Model
 from . import org as orgfile
 from .collect import AccountResult, Target, collect_one
-from .stage import row
+from .stage import Staged, row
 from .store import RunRecord, Store, now
 
 log = logging.getLogger("iamlint.audit")
@@ -341,7 +342,6 @@ def audit(plan: Plan, store: Store, *, workers: int = 8, executor: str = "local"
                                      "executor": executor, "analysis": "whole-org" if whole_org_graph else "units"})
     client = dask_client(scheduler) if executor == "dask" else None
     kwargs = {"regions": regions, "source_profile": source_profile}
-    from .stage import Staged
     staged = Staged()
     try:
         try:
@@ -364,7 +364,6 @@ def audit(plan: Plan, store: Store, *, workers: int = 8, executor: str = "local"
         # the loaded accounts are not needed past the analysis: free them before the findings are written
         # (the outcome keeps each result's summary, digest and errors)
         results = [r.light() for r in results]
-        import gc
         gc.collect()
         t = time.perf_counter()
         run_id = store.record(RunRecord(started_at=started, source=plan.source, findings=[], accounts=accounts,

@@ -204,12 +204,6 @@ class Store:
     def has_run(self, run_id: int) -> bool:
         return self.db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
 
-    def _present(self, run_id: int) -> dict[str, tuple[str, str | None]]:
-        rows = self.db.execute(
-            "SELECT fingerprint, body, opened_at FROM run_findings WHERE run_id = ? AND state IN (?, ?, ?)",
-            (run_id, *PRESENT)).fetchall()
-        return {fp: (body, opened) for fp, body, opened in rows}
-
     def _body(self, h: str) -> dict:
         return json.loads(self.db.execute("SELECT finding FROM bodies WHERE hash = ?", (h,)).fetchone()[0])
 
