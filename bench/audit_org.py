@@ -53,11 +53,29 @@ def _tree_pss_mib(root: int) -> float:
     return total / 1024
 
 
-def timed(cmd: list[str], env: dict) -> tuple[float, float, float, float, int, list[str]]:
+def _audit_hwm_mib(wrapper: int) -> float:
+    """The audit process's own peak RSS so far (VmHWM of the wrapper's child; its workers not counted)."""
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) != wrapper:
+                        continue
+                with open(f"/proc/{d}/status") as fh:
+                    for line in fh:
+                        if line.startswith("VmHWM:"):
+                            return int(line.split()[1]) / 1024
+            except (OSError, ValueError, IndexError):
+                pass
+    return 0.0
+
+
+def timed(cmd: list[str], env: dict) -> tuple[float, float, float, float, float, int, list[str]]:
     """Wall seconds, CPU seconds (the process and its children), peak RSS (MiB, the largest single
     process: a forked worker's RSS counts the pages it shares with the audit process), the peak of the
-    whole process tree's PSS sampled each second (what the audit and its workers hold together), and
-    the log lines of one fresh process (measured with a wrapper per run)."""
+    whole process tree's PSS sampled each second (what the audit and its workers hold together), the
+    audit process's own peak RSS (its VmHWM, read each second: through the store and the reports up to
+    a second before it exits), and the log lines of one fresh process (measured with a wrapper per run)."""
     wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
                "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE); "
                "w = time.perf_counter() - t; "
@@ -66,14 +84,15 @@ def timed(cmd: list[str], env: dict) -> tuple[float, float, float, float, int, l
                "sys.stderr.write(p.stderr.decode())")
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         p = subprocess.Popen([sys.executable, "-c", wrapper, *cmd], stdout=out, stderr=err, text=True, env=env)
-        pss = 0.0
+        pss = hwm = 0.0
         while p.poll() is None:
             pss = max(pss, _tree_pss_mib(p.pid))
+            hwm = max(hwm, _audit_hwm_mib(p.pid))
             time.sleep(1.0)
         out.seek(0)
         err.seek(0)
         w, c, m, rc = out.read().split()
-        return float(w), float(c), float(m), pss, int(rc), err.read().splitlines()
+        return float(w), float(c), float(m), pss, hwm, int(rc), err.read().splitlines()
 
 
 def main() -> None:
@@ -110,14 +129,13 @@ def main() -> None:
             cmd += ["--analysis-workers", str(args.analysis_workers)]
         for k in range(args.runs):
             label = "run 1 (everything new)" if k == 0 else f"run {k + 1} (compared)"
-            wall, cpu, peak, pss, rc, lines = timed(cmd, env)
+            wall, cpu, peak, pss, hwm, rc, lines = timed(cmd, env)
             events = [json.loads(x) for x in lines if x.startswith("{")]
             rec = [e for e in events if e.get("event") == "run_recorded"]
             if rc != 0 or not rec:
                 print(f"{label}: exit {rc}\n" + "\n".join(lines[-20:]))
                 return
-            doc = json.load(open(os.path.join(tmp, "run.json")))
-            s = doc["summary"]
+            s = rec[-1]              # the run's summary, from its log (the report may be gigabytes of JSON)
             planned = [e for e in events if e.get("event") == "units_planned"]
             done = [e for e in events if e.get("event") == "units_analysed"]
             units = f"units {planned[0]['units']} (largest {planned[0]['largest'][:3]})" if planned else "one model"
@@ -126,7 +144,7 @@ def main() -> None:
                   f"accounts {s['accounts_read']}  findings {s['new'] + s['open']}  new {s['new']}  "
                   f"resolved {s['resolved']}  {units}")
             print(" " * 26 + "  ".join(f"{k2} {v:.1f}s" for k2, v in rec[-1]["seconds"].items()))
-            mem = f"audit process {rec[-1]['peak_mib']} MiB"
+            mem = f"audit process {rec[-1]['peak_mib']} MiB at the record, {hwm:.0f} MiB with the report written"
             if done:
                 mem += f" (before the store {done[-1]['parent_peak_mib']} MiB), largest unit worker " \
                        f"{done[-1]['unit_peak_mib']} MiB"

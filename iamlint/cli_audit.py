@@ -140,13 +140,13 @@ def audit(ctx: typer.Context,
         return
     from .audit import collect as C
     from .audit import deliver, notify
-    from .audit.report import FORMATS, render
+    from .audit.report import FORMATS, write as write_report
     from .audit.run import Plan, audit as run_audit
     from .audit.store import Store, add_errors
     from .config import load_config
     from .errors import UsageError
     from .findings import SEVERITIES, SEVERITY_RANK
-    from .output import Style, emit
+    from .output import Style
     from .suppress import load_exclusions
 
     setup_logging(log_format, quiet)
@@ -195,51 +195,60 @@ def audit(ctx: typer.Context,
         plan = Plan("input", C.input_targets(input))
 
     store = Store(db)
-    bar = Bar(not quiet and log_format == "text" and sys.stderr.isatty(), "files" if input else "accounts")
     try:
-        out = run_audit(plan, store, workers=workers, executor=executor, scheduler=scheduler, regions=regions,
-                        source_profile=source_profile, base_session=session if (org or role_arn) else None,
-                        since=since, only=rules, skip=skip_rules, rule_dirs=tuple(rule_dir or ()), config=cfg,
-                        exclusions=excl, on_done=bar, whole_org_graph=whole_org_graph,
-                        analysis_workers=analysis_workers)
+        bar = Bar(not quiet and log_format == "text" and sys.stderr.isatty(), "files" if input else "accounts")
+        try:
+            out = run_audit(plan, store, workers=workers, executor=executor, scheduler=scheduler, regions=regions,
+                            source_profile=source_profile, base_session=session if (org or role_arn) else None,
+                            since=since, only=rules, skip=skip_rules, rule_dirs=tuple(rule_dir or ()), config=cfg,
+                            exclusions=excl, on_done=bar, whole_org_graph=whole_org_graph,
+                            analysis_workers=analysis_workers)
+        finally:
+            bar.end()
+        # the reports are written from the store as they are rendered (Store.view): the run's findings are
+        # never all in memory, so the store stays open until the last report is written
+        doc = out.view
+        log = logging.getLogger("iamlint.audit")
+
+        late: list[dict] = []
+        if output_dir:
+            written, errs = deliver.to_directory(output_dir, out.run_id, fmts, doc)
+            late += errs
+            log.info("reports written", extra={"event": "delivered", "to": written})
+        if s3_uri:
+            written, errs = deliver.to_s3(session, s3_uri, out.run_id, fmts, doc)
+            late += errs
+            log.info("reports uploaded", extra={"event": "delivered", "to": written})
+        picked = notify.selected(doc, notify_min_severity) if (sns_topic or webhook) else []
+        if picked and sns_topic:
+            e = notify.to_sns(session, sns_topic, doc, picked, notify_min_severity)
+            late += [e] if e else []
+            log.info("notified", extra={"event": "notified", "to": "sns", "findings": len(picked), "ok": e is None})
+        if picked and webhook:
+            e = notify.to_webhook(webhook, doc, picked, notify_min_severity)
+            late += [e] if e else []
+            log.info("notified", extra={"event": "notified", "to": "webhook", "findings": len(picked),
+                                        "ok": e is None})
+        del picked
+        for e in late:
+            log.warning("delivery failed", extra={"event": "delivery_failed", "stage": e["stage"],
+                                                  "target": e["target"], "error_code": e["error_code"],
+                                                  "error": e["message"]})
+        if late:
+            add_errors(store, out.run_id, late)
+            doc = store.view(out.run_id)
+
+        style = Style(False if (no_color or output) else None)
+        write_report(doc, format, output, style)
+        failed = doc["summary"]["accounts_read"] == 0
+        new_fail = fail_on is not None and any(SEVERITY_RANK[f["severity"]] <= SEVERITY_RANK[fail_on]
+                                               for f in doc["new"])
     finally:
-        bar.end()
-    doc = out.document
-    log = logging.getLogger("iamlint.audit")
-
-    late: list[dict] = []
-    renders = {f: render(doc, f) for f in fmts} if (output_dir or s3_uri) else {}
-    if output_dir:
-        written, errs = deliver.to_directory(output_dir, out.run_id, renders)
-        late += errs
-        log.info("reports written", extra={"event": "delivered", "to": written})
-    if s3_uri:
-        written, errs = deliver.to_s3(session, s3_uri, out.run_id, renders)
-        late += errs
-        log.info("reports uploaded", extra={"event": "delivered", "to": written})
-    picked = notify.selected(doc, notify_min_severity)
-    if picked and sns_topic:
-        e = notify.to_sns(session, sns_topic, doc, picked, notify_min_severity)
-        late += [e] if e else []
-        log.info("notified", extra={"event": "notified", "to": "sns", "findings": len(picked), "ok": e is None})
-    if picked and webhook:
-        e = notify.to_webhook(webhook, doc, picked, notify_min_severity)
-        late += [e] if e else []
-        log.info("notified", extra={"event": "notified", "to": "webhook", "findings": len(picked), "ok": e is None})
-    for e in late:
-        log.warning("delivery failed", extra={"event": "delivery_failed", "stage": e["stage"], "target": e["target"],
-                                              "error_code": e["error_code"], "error": e["message"]})
-    if late:
-        add_errors(store, out.run_id, late)
-        doc = store.document(out.run_id)
-    store.close()
-
-    style = Style(False if (no_color or output) else None)
-    emit(render(doc, format, style), output)
-    if doc["summary"]["accounts_read"] == 0:
+        store.close()
+    if failed:
         typer.echo("iamlint: error: no account could be read (see the run's errors)", err=True)
         raise typer.Exit(2)
-    if fail_on is not None and any(SEVERITY_RANK[f["severity"]] <= SEVERITY_RANK[fail_on] for f in doc["new"]):
+    if new_fail:
         raise typer.Exit(1)
 
 
@@ -291,16 +300,17 @@ def show(run: str = typer.Argument(..., help="a run number, or 'latest'"),
          output: Optional[str] = typer.Option(None, "--output", "-o"),
          no_color: bool = typer.Option(False, "--no-color")):
     """Re-render a recorded run's report."""
-    from .audit.report import FORMATS, render
+    from .audit.report import FORMATS, write
     from .audit.store import Store
     from .errors import UsageError
-    from .output import Style, emit
+    from .output import Style
     if format not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
     store = Store(db)
-    doc = store.document(_run_id(store, run))
-    store.close()
-    emit(render(doc, format, Style(False if (no_color or output) else None)), output)
+    try:                                    # rendered as read from the store (Store.view), never held whole
+        write(store.view(_run_id(store, run)), format, output, Style(False if (no_color or output) else None))
+    finally:
+        store.close()
 
 
 @audit_app.command("prune")

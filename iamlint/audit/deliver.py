@@ -3,11 +3,12 @@ write iamlint makes to AWS, into the user's own bucket). Failures are returned a
 
 from __future__ import annotations
 
+import io
 import os
+import tempfile
 
 from ..errors import IamlintError, UsageError
-from ..output import write_atomic
-from .report import EXTENSIONS
+from .report import EXTENSIONS, write, write_file
 
 CONTENT_TYPES = {"json": "application/json", "html": "text/html; charset=utf-8",
                  "markdown": "text/markdown; charset=utf-8", "text": "text/plain; charset=utf-8"}
@@ -28,24 +29,26 @@ def _err(target: str, code: str, message: str) -> dict:
     return {"stage": "deliver", "target": target, "error_code": code, "message": message[:500]}
 
 
-def to_directory(directory: str, run_id: int, renders: dict[str, str]) -> tuple[list[str], list[dict]]:
+def to_directory(directory: str, run_id: int, fmts: list[str], doc: dict) -> tuple[list[str], list[dict]]:
+    """Each format's report written atomically as it is rendered (report.write)."""
     written, errors = [], []
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as exc:
         return [], [_err(directory, "OSError", exc.strerror or str(exc))]
-    for fmt, text in renders.items():
+    for fmt in fmts:
         path = os.path.join(directory, file_name(run_id, fmt))
         try:
-            write_atomic(path, text if text.endswith("\n") else text + "\n")
+            write(doc, fmt, path)
             written.append(path)
         except (IamlintError, OSError) as exc:
             errors.append(_err(path, type(exc).__name__, str(exc)))
     return written, errors
 
 
-def to_s3(session, uri: str, run_id: int, renders: dict[str, str]) -> tuple[list[str], list[dict]]:
-    """One PutObject per format under the prefix (bucket encryption and policy apply as configured)."""
+def to_s3(session, uri: str, run_id: int, fmts: list[str], doc: dict) -> tuple[list[str], list[dict]]:
+    """One PutObject per format under the prefix (bucket encryption and policy apply as configured); each
+    report is rendered into a private temporary file first and uploaded from it."""
     import botocore.exceptions
 
     from ..loaders.live import CLIENT_CONFIG
@@ -55,10 +58,15 @@ def to_s3(session, uri: str, run_id: int, renders: dict[str, str]) -> tuple[list
         s3 = session.client("s3", config=CLIENT_CONFIG)
     except Exception as exc:  # noqa: BLE001
         return [], [_err(uri, type(exc).__name__, str(exc))]
-    for fmt, text in renders.items():
+    for fmt in fmts:
         key = "/".join(x for x in (prefix, file_name(run_id, fmt)) if x)
         try:
-            s3.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType=CONTENT_TYPES[fmt])
+            with tempfile.TemporaryFile("w+b") as raw:
+                text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+                write_file(text, doc, fmt, newline=False)      # the text as rendered, as before
+                text.detach()
+                raw.seek(0)
+                s3.put_object(Bucket=bucket, Key=key, Body=raw, ContentType=CONTENT_TYPES[fmt])
             written.append(f"s3://{bucket}/{key}")
         except botocore.exceptions.ClientError as exc:
             e = exc.response.get("Error") or {}

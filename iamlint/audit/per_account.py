@@ -9,8 +9,8 @@ with a document, in the run's order, as one model would). The reference time is 
 
 A unit keeps the findings about its own accounts' principals and resources, and those about nothing
 of any account read (the organization's policies when the management account is not read, outside
-entities): every unit sees the latter alike, so the merge keeps one per fingerprint. Suppressions
-are applied once, on the merged findings.
+entities): every unit sees the latter alike, so the merge keeps one per fingerprint (stage.py: the
+parent stages each unit's findings on disk as the unit finishes, and frees them).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from ..findings import Finding
 from ..model.account import Account, ManagedPolicy, Model, Organization
 from .split import _account_of
+from .stage import row
 
 
 @dataclass
@@ -48,7 +49,7 @@ class UnitSpec:
 class UnitOutcome:
     index: int
     accounts: list[str]
-    findings: list[tuple]                  # (sort key, fingerprint, ours?, JSON) of the findings kept
+    findings: list[tuple]                  # (sort key, fingerprint, ours?, stage.row) of the findings kept
     suppressed: list[tuple]                # (fingerprint, ours?) of the findings an exclusion matched
     errors: list[dict]
     rules: list[str]
@@ -99,7 +100,8 @@ def analyse(spec: UnitSpec, *results) -> UnitOutcome:
     def ours(f: Finding) -> bool:
         return (_account_of(f.principal) if f.principal else None) in owned
 
-    findings = [(f.sort_key(), f.fingerprint, ours(f), f.to_json()) for f in kept]   # serialized here, in parallel
+    # serialized here, in parallel: the stored text, not a dict (the parent stages it on disk as it comes)
+    findings = [(f.sort_key(), f.fingerprint, ours(f), row(f.to_json())) for f in kept]
     timings = {"graph": rep.timings.get("graph", 0.0), "rules": rep.timings.get("rules", 0.0),
                "unit": time.perf_counter() - t, "cpu": time.process_time() - c}
     principals = sum(len(model.accounts[a].principals) for a in spec.owned)
@@ -202,26 +204,3 @@ def run_dask(client, specs: list[UnitSpec], futures: list, tag: str, on_unit=Non
         if on_unit:
             on_unit(out[-1], len(out), len(specs))
     return out
-
-
-def merge(outcomes: list[UnitOutcome]) -> tuple[list[dict], list[str]]:
-    """The units' findings as one sorted list of JSON findings (one per fingerprint for those outside
-    every unit), and the fingerprints exclusions matched."""
-    seen: set[str] = set()
-    out: list[tuple] = []
-    gone: list[str] = []
-    for o in sorted(outcomes, key=lambda o: o.index):
-        for key, fp, ours, body in o.findings:
-            if not ours:
-                if fp in seen:
-                    continue
-                seen.add(fp)
-            out.append((key, body))
-        for fp, ours in o.suppressed:
-            if not ours:
-                if fp in seen:
-                    continue
-                seen.add(fp)
-            gone.append(fp)
-    out.sort(key=lambda x: x[0])
-    return [body for _, body in out], gone

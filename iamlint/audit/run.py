@@ -2,8 +2,10 @@
 
     plan (which accounts, the organization) → collect (threads, or Dask workers)
       → split into units (split.py: accounts a cross-account trust can join go together)
-      → scan each unit (per_account.py: in this process, worker processes, or Dask workers) → merge
-    → Store.record (one transaction) → the run's document
+      → scan each unit (per_account.py: in this process, worker processes, or Dask workers)
+      → each unit's findings staged on disk as it finishes (stage.py; merged in the order one list gave)
+    → Store.record (one transaction, the findings streamed) → the run's document (Store.view: its
+      findings read from the store as the reports are written, never all in memory)
 
 The findings are those of one scan of every account in one model (the old path, kept as
 `whole_org_graph=True` / `--whole-org-graph`): a unit holds every account a finding of its accounts can
@@ -12,6 +14,7 @@ depend on, the organization's guardrails, and the run's one reference time.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -24,6 +27,7 @@ from ..errors import UsageError
 from ..model.account import Model
 from . import org as orgfile
 from .collect import AccountResult, Target, collect_one
+from .stage import Staged, row
 from .store import RunRecord, Store, now
 
 log = logging.getLogger("iamlint.audit")
@@ -43,12 +47,21 @@ class Plan:
 @dataclass
 class Outcome:
     run_id: int
-    document: dict
+    view: dict                            # Store.view: the run's document, its findings read as iterated
     report: object | None                 # the one scan's Report (whole_org_graph), else None
-    results: list[AccountResult]
+    results: list[AccountResult]          # without their models (units), which are freed once analysed
     seconds: dict[str, float]
     units: list[list[str]] = field(default_factory=list)     # the accounts analysed together
     links: list[dict] = field(default_factory=list)          # why accounts were joined
+    store: Store | None = None
+    _document: dict | None = None
+
+    @property
+    def document(self) -> dict:
+        """The whole run's document in memory (Store.document; the store must still be open)."""
+        if self._document is None:
+            self._document = self.store.document(self.run_id)
+        return self._document
 
 
 OnDone = Callable[[AccountResult, int, int], None]
@@ -329,30 +342,38 @@ def audit(plan: Plan, store: Store, *, workers: int = 8, executor: str = "local"
                                      "executor": executor, "analysis": "whole-org" if whole_org_graph else "units"})
     client = dask_client(scheduler) if executor == "dask" else None
     kwargs = {"regions": regions, "source_profile": source_profile}
+    staged = Staged()
     try:
+        try:
+            t = time.perf_counter()
+            if client is None:
+                results = _collect_local(plan.targets, workers, dict(kwargs, base_session=base_session), on_done)
+                futures = None
+            else:
+                results, futures = _collect_dask(client, plan.targets, kwargs, on_done, light=not whole_org_graph)
+            seconds["collect"] = time.perf_counter() - t
+            if whole_org_graph:
+                out = _whole_org(plan, results, only, skip, rule_dirs, config, exclusions, seconds, staged)
+            else:
+                out = _units(plan, results, futures, client, rule_list, only, skip, rule_dirs, config, exclusions,
+                             analysis_workers, seconds, staged)
+        finally:
+            if client is not None:
+                client.close()
+        report, accounts, errors, rules, units, links = out
+        # the loaded accounts are not needed past the analysis: free them before the findings are written
+        # (the outcome keeps each result's summary, digest and errors)
+        results = [r.light() for r in results]
+        gc.collect()
         t = time.perf_counter()
-        if client is None:
-            results = _collect_local(plan.targets, workers, dict(kwargs, base_session=base_session), on_done)
-            futures = None
-        else:
-            results, futures = _collect_dask(client, plan.targets, kwargs, on_done, light=not whole_org_graph)
-        seconds["collect"] = time.perf_counter() - t
-        if whole_org_graph:
-            out = _whole_org(plan, results, only, skip, rule_dirs, config, exclusions, seconds)
-        else:
-            out = _units(plan, results, futures, client, rule_list, only, skip, rule_dirs, config, exclusions,
-                         analysis_workers, seconds)
+        run_id = store.record(RunRecord(started_at=started, source=plan.source, findings=[], accounts=accounts,
+                                        rules=rules, errors=errors, suppressed=staged.fingerprints_suppressed(),
+                                        since=since, version=__version__, rows=staged))
+        seconds["store"] = time.perf_counter() - t
     finally:
-        if client is not None:
-            client.close()
-    report, accounts, errors, findings, rules, suppressed, units, links = out
+        staged.close()
     t = time.perf_counter()
-    run_id = store.record(RunRecord(started_at=started, source=plan.source, findings=findings, accounts=accounts,
-                                    rules=rules, errors=errors, suppressed=suppressed, since=since,
-                                    version=__version__))
-    seconds["store"] = time.perf_counter() - t
-    t = time.perf_counter()
-    doc = store.document(run_id)
+    doc = store.view(run_id)
     seconds["document"] = time.perf_counter() - t
     s = doc["summary"]
     log.info("audit recorded", extra={"event": "run_recorded", "run": run_id, "accounts": s["accounts"],
@@ -361,35 +382,34 @@ def audit(plan: Plan, store: Store, *, workers: int = 8, executor: str = "local"
                                       "errors": len(doc["errors"]), "units": len(units),
                                       "peak_mib": round(_peak_mib()),
                                       "seconds": {k: round(v, 3) for k, v in seconds.items()}})
-    return Outcome(run_id, doc, report, results, seconds, units, links)
+    return Outcome(run_id, doc, report, results, seconds, units, links, store)
 
 
-def _whole_org(plan, results, only, skip, rule_dirs, config, exclusions, seconds):
+def _whole_org(plan, results, only, skip, rule_dirs, config, exclusions, seconds, staged):
     """Every account in one model, one scan (the path before units; `--whole-org-graph`)."""
     from ..pipeline import scan
     t = time.perf_counter()
     model, accounts, errors = stitch(results, plan)
     seconds["stitch"] = time.perf_counter() - t
     report = None
-    findings: list[dict] = []
     rules: list[str] = []
-    suppressed: list[str] = []
     if model.accounts:
         t = time.perf_counter()
         report = scan(model, only=only, skip=skip, rule_dirs=rule_dirs, config=config, exclusions=exclusions)
         seconds["scan"] = time.perf_counter() - t
         t = time.perf_counter()
-        findings = [f.to_json() for f in report.findings]
+        # in the report's order (one unit; the key leaves the order as it is)
+        staged.add(0, [((0, "", "", "", ""), f.fingerprint, True, row(f.to_json())) for f in report.findings],
+                   [(f.fingerprint, True) for f, _ in report.suppressed])
         rules = [r.id for r in report.rules]
-        suppressed = [f.fingerprint for f, _ in report.suppressed]
         errors.extend(dict(e, stage="collect") for e in report.errors)
         seconds["serialize"] = time.perf_counter() - t
     units = [list(model.accounts)] if model.accounts else []
-    return report, accounts, errors, findings, rules, suppressed, units, []
+    return report, accounts, errors, rules, units, []
 
 
 def _units(plan, results, futures, client, rule_list, only, skip, rule_dirs, config, exclusions, analysis_workers,
-           seconds):
+           seconds, staged):
     from . import per_account as PA
     from .split import units as split_units
 
@@ -420,6 +440,10 @@ def _units(plan, results, futures, client, rule_list, only, skip, rule_dirs, con
         log.info("unit analysed", extra={"event": "unit_analysed", "accounts": o.accounts, "principals": o.principals,
                                          "findings": len(o.findings), "done": done, "total": total,
                                          "seconds": {k: round(v, 3) for k, v in o.timings.items()}})
+        t = time.perf_counter()
+        staged.add(o.index, o.findings, o.suppressed)        # on disk as it comes; not kept here
+        o.findings, o.suppressed = [], []
+        seconds["stage"] = seconds.get("stage", 0.0) + time.perf_counter() - t
 
     if client is not None:
         outcomes = PA.run_dask(client, specs, futures, uuid.uuid4().hex[:8], on_unit)
@@ -434,7 +458,6 @@ def _units(plan, results, futures, client, rule_list, only, skip, rule_dirs, con
                                                                  default=0.0)),
                                       "parent_peak_mib": round(_peak_mib())})
     t = time.perf_counter()
-    findings, suppressed = PA.merge(outcomes)
     pos = {a: i for i, a in enumerate(prep.order)}
     errors = prep.errors
     unit_errors = [e for o in outcomes for e in o.errors]
@@ -442,4 +465,4 @@ def _units(plan, results, futures, client, rule_list, only, skip, rule_dirs, con
     errors.extend(dict(e, stage="collect") for e in unit_errors)
     rules = [r.id for r in rule_list] if prep.order else []
     seconds["serialize"] = time.perf_counter() - t
-    return None, prep.accounts, errors, findings, rules, suppressed, groups, links
+    return None, prep.accounts, errors, rules, groups, links

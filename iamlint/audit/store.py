@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import InputError, UsageError
+from ..findings import SEVERITY_RANK
 
 SCHEMA = 1
 PAUSE_ENV = "IAMLINT_TEST_PAUSE_IN_STORE"     # test hook: a marker path; the run pauses mid-transaction
@@ -127,6 +128,13 @@ class RunRecord:
     suppressed: list[str] = field(default_factory=list)   # fingerprints an exclusion matched
     since: int | None = None
     version: str = ""
+    rows: object = None          # instead of findings: prepared rows (stage.row tuples, with len()), e.g. stage.Staged
+
+
+def finding_row(finding: dict) -> tuple:
+    """(fingerprint, stored text, rule_id, severity, principal, account) of a finding."""
+    return (finding["fingerprint"], json.dumps(finding, sort_keys=True, separators=(",", ":")), finding["rule_id"],
+            finding["severity"], finding.get("principal"), account_of(finding))
 
 
 class Store:
@@ -196,22 +204,10 @@ class Store:
     def has_run(self, run_id: int) -> bool:
         return self.db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
 
-    def _present(self, run_id: int) -> dict[str, tuple[str, str | None]]:
-        rows = self.db.execute(
-            "SELECT fingerprint, body, opened_at FROM run_findings WHERE run_id = ? AND state IN (?, ?, ?)",
-            (run_id, *PRESENT)).fetchall()
-        return {fp: (body, opened) for fp, body, opened in rows}
-
     def _body(self, h: str) -> dict:
         return json.loads(self.db.execute("SELECT finding FROM bodies WHERE hash = ?", (h,)).fetchone()[0])
 
     # ------------------------------------------------------------------------ writing
-    def _put_body(self, finding: dict) -> str:
-        text = json.dumps(finding, sort_keys=True, separators=(",", ":"))
-        h = hashlib.sha256(text.encode()).hexdigest()
-        self.db.execute("INSERT OR IGNORE INTO bodies(hash, finding) VALUES (?, ?)", (h, text))
-        return h
-
     def record(self, rec: RunRecord) -> int:
         """Classify the run against its baseline and write it, all in one transaction. Returns the run id."""
         self.db.execute("BEGIN IMMEDIATE")
@@ -227,6 +223,9 @@ class Store:
             raise
 
     def _record(self, rec: RunRecord) -> int:
+        """One pass over the run's findings (a list of dicts, or prepared rows streamed from disk: the
+        run's findings are never all in memory here); the finding lifecycle and the baseline are looked
+        up per fingerprint in the store, not loaded."""
         db = self.db
         finished = now()
         if rec.since is not None and not self.has_run(rec.since):
@@ -251,48 +250,59 @@ class Store:
                        (run_id, a["account"], a.get("name"), a["status"], a.get("digest"), a.get("principals"),
                         a.get("seconds")))
 
-        base = self._present(baseline) if baseline is not None else {}
-        lifecycle = {fp: (opened, resolved) for fp, opened, resolved in
-                     db.execute("SELECT fingerprint, opened_at, resolved_at FROM findings")}
-        current = {}
-        for f in rec.findings:
-            current.setdefault(f["fingerprint"], f)
+        rows = rec.rows if rec.rows is not None else [finding_row(f) for f in rec.findings]
         suppressed = set(rec.suppressed)
         counts = {"new": 0, "open": 0, "unverified": 0, "resolved": 0}
         paused = False
+        half = len(rows) // 2
+        lookup = ("SELECT f.opened_at, f.resolved_at, f.last_run, EXISTS (SELECT 1 FROM run_findings b WHERE "
+                  "b.run_id = ? AND b.fingerprint = f.fingerprint AND b.state IN (?, ?, ?)) "
+                  "FROM findings f WHERE f.fingerprint = ?")
+        base_run = baseline if baseline is not None else -1
 
-        for n, (fp, f) in enumerate(current.items()):
-            h = self._put_body(f)
-            old = lifecycle.get(fp)
+        n = 0
+        for fp, text, rule_id, severity, principal, acct in rows:
+            old = db.execute(lookup, (base_run, *PRESENT, fp)).fetchone()
+            if old is not None and old[2] == run_id:
+                continue                                  # a fingerprint twice: the first one counts
+            h = hashlib.sha256(text.encode()).hexdigest()
+            db.execute("INSERT OR IGNORE INTO bodies(hash, finding) VALUES (?, ?)", (h, text))
             if old is None:
                 db.execute("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
-                           (fp, f["rule_id"], f["severity"], f.get("principal"), account_of(f), finished, run_id,
-                            finished, finished, run_id, h))
+                           (fp, rule_id, severity, principal, acct, finished, run_id, finished, finished, run_id, h))
                 opened = finished
             else:
                 opened = old[0] if old[1] is None else finished       # a resolved finding that came back
                 db.execute("UPDATE findings SET severity = ?, opened_at = ?, last_seen = ?, last_run = ?, "
                            "resolved_at = NULL, resolved_run = NULL, body = ? WHERE fingerprint = ?",
-                           (f["severity"], opened, finished, run_id, h, fp))
-            state = "open" if fp in base else "new"
+                           (severity, opened, finished, run_id, h, fp))
+            state = "open" if old is not None and old[3] else "new"
             counts[state] += 1
             db.execute("INSERT INTO run_findings VALUES (?, ?, ?, NULL, ?, ?)", (run_id, fp, state, opened, h))
-            if not paused and n >= len(current) // 2:
+            if not paused and n >= half:
                 paused = self._maybe_pause()
+            n += 1
 
-        # open in the store (or in the baseline) and not found now
-        gone = {fp for fp, (_o, resolved) in lifecycle.items() if resolved is None} | set(base)
-        for fp in sorted(gone - set(current)):
+        # open in the store (or in the baseline) and not found now (the findings this run saw have last_run
+        # = run_id; the others' rows are as they were before the run)
+        gone = [fp for (fp,) in db.execute(
+            "SELECT fingerprint FROM findings WHERE resolved_at IS NULL AND last_run <> ? UNION "
+            "SELECT rf.fingerprint FROM run_findings rf JOIN findings f ON f.fingerprint = rf.fingerprint "
+            "WHERE rf.run_id = ? AND rf.state IN (?, ?, ?) AND f.last_run <> ? ORDER BY 1",
+            (run_id, base_run, *PRESENT, run_id))]
+        for fp in gone:
             row = db.execute("SELECT body, opened_at, resolved_at FROM findings WHERE fingerprint = ?",
                              (fp,)).fetchone()
-            h = base[fp][0] if fp in base else row[0]
+            in_base = db.execute("SELECT body FROM run_findings WHERE run_id = ? AND fingerprint = ? AND state IN "
+                                 "(?, ?, ?)", (base_run, fp, *PRESENT)).fetchone()
+            h = in_base[0] if in_base is not None else row[0]
             f = self._body(h)
             if in_scope(f) or fp in suppressed:
                 reason = "suppressed" if fp in suppressed else "fixed"
                 if row[2] is None:
                     db.execute("UPDATE findings SET resolved_at = ?, resolved_run = ? WHERE fingerprint = ?",
                                (finished, run_id, fp))
-                if fp in base:                        # reported as resolved relative to the baseline
+                if in_base is not None:               # reported as resolved relative to the baseline
                     counts["resolved"] += 1
                     db.execute("INSERT INTO run_findings VALUES (?, ?, 'resolved', ?, ?, ?)",
                                (run_id, fp, reason, row[1], h))
@@ -337,6 +347,29 @@ class Store:
         return True
 
     # ------------------------------------------------------------------------ one run, as a document
+    def view(self, run_id: int) -> dict:
+        """The run's document (`document`) with its four finding lists read from the store as they are
+        iterated (`Findings`), not held: what the reports are rendered from. The store stays open while
+        it is used."""
+        row = self.db.execute("SELECT started_at, finished_at, source, iamlint_version, baseline_run, scope, "
+                              "counts, errors FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise UsageError(f"no run {run_id} in {self.path} (see `iamlint audit history`)")
+        started, finished, source, version, baseline, scope, counts, errors = row
+        n = dict(self.db.execute("SELECT state, count(*) FROM run_findings WHERE run_id = ? GROUP BY state",
+                                 (run_id,)).fetchall())
+        lists = {k: Findings(self, run_id, k, finished, n.get(k, 0)) for k in ("new", "resolved", "open", "unverified")}
+        accounts = [{"account": a, "name": nm, "status": st, "digest": d, "principals": p, "seconds": sec}
+                    for a, nm, st, d, p, sec in self.db.execute(
+                        "SELECT account_id, name, status, digest, principals, seconds FROM account_snapshots "
+                        "WHERE run_id = ? ORDER BY account_id", (run_id,))]
+        sc = json.loads(scope)
+        return {"schema_version": 1, "generator": f"iamlint {version}", "run": run_id,
+                "started_at": started, "finished_at": finished, "source": source, "baseline_run": baseline,
+                "summary": {"accounts": len(accounts), "accounts_read": len(sc["accounts"]),
+                            "rules": sc["rules"], **json.loads(counts)},
+                "accounts": accounts, **lists, "errors": json.loads(errors)}
+
     def document(self, run_id: int) -> dict:
         """A stored run as the audit JSON document (schema: iamlint/schemas/audit.schema.json)."""
         row = self.db.execute("SELECT started_at, finished_at, source, iamlint_version, baseline_run, scope, "
@@ -378,11 +411,49 @@ class Store:
                 "unverified": lists["unverified"], "errors": json.loads(errors)}
 
 
+class Findings:
+    """One state's findings of a stored run, in the document's order, read from the store as they are
+    iterated (each pass reads them again): the lists of `Store.view`."""
+
+    def __init__(self, store: "Store", run_id: int, state: str, finished: str, count: int):
+        self.store, self.run_id, self.state, self.finished, self.count = store, run_id, state, finished, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def __iter__(self):
+        at = parse_time(self.finished)
+        state, finished = self.state, self.finished
+        # the order of `document`: (severity rank, rule_id, principal or "", fingerprint), text compared by
+        # code point (SQLite's binary collation on UTF-8 is the same order)
+        rank = " ".join(f"WHEN '{s}' THEN {i}" for s, i in SEVERITY_RANK.items())
+        q = ("SELECT rf.reason, rf.opened_at, b.finding FROM run_findings rf JOIN bodies b ON b.hash = rf.body "
+             "WHERE rf.run_id = ? AND rf.state = ? "
+             f"ORDER BY CASE json_extract(b.finding, '$.severity') {rank} ELSE 9 END, "
+             "json_extract(b.finding, '$.rule_id'), coalesce(json_extract(b.finding, '$.principal'), ''), "
+             "json_extract(b.finding, '$.fingerprint'), rf.fingerprint")
+        for reason, opened, body in self.store.db.execute(q, (self.run_id, state)):
+            f = json.loads(body)
+            meta = {"state": state, "account": account_of(f), "opened_at": opened}
+            if state in PRESENT and opened:
+                meta["age_days"] = max(0, (at - parse_time(opened)).days)
+            if state == "resolved":
+                meta["resolved_at"] = finished
+                meta["reason"] = reason
+            if state == "unverified":
+                meta["reason"] = reason
+            f["audit"] = meta
+            yield f
+
+
 def open_store(path: str | None) -> Store:
     return Store(path)
 
 
-__all__ = ["Store", "RunRecord", "open_store", "default_path", "account_of", "SCHEMA", "MIGRATIONS"]
+__all__ = ["Store", "RunRecord", "Findings", "finding_row", "open_store", "default_path", "account_of", "SCHEMA", "MIGRATIONS"]
 
 
 
