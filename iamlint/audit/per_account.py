@@ -92,7 +92,7 @@ def analyse(spec: UnitSpec, *results) -> UnitOutcome:
     t, c = time.perf_counter(), time.process_time()
     model = assemble(spec, list(results))
     rep = scan(model, only=spec.only or None, skip=spec.skip or None, rule_dirs=spec.rule_dirs,
-               config=spec.config, now=spec.now)
+               config=spec.config, now=spec.now, jobs=1)   # units are already spread over the cores
     from ..suppress import apply
     owned, known = set(spec.owned), set(spec.order)
     kept, suppressed, _ = apply([f for f in rep.findings if keep(f, owned, known)], spec.exclusions, spec.today)

@@ -19,6 +19,7 @@ import os
 import pickle
 import sys
 import tempfile
+import threading
 import time
 from typing import Callable
 
@@ -37,8 +38,10 @@ CHILD_LANE = frozenset({
 
 
 def default_jobs(ctx: RuleContext) -> int:
-    """2 on Linux with two cores or more for a model of `PARALLEL_MIN` principals or more, else 1."""
-    if not sys.platform.startswith("linux") or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+    """2 on Linux with two cores or more for a model of `PARALLEL_MIN` principals or more, else 1. Never
+    from a process running other threads (a fork copies only the calling thread, and their locks)."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 \
+            or threading.active_count() > 1:
         return 1
     return 2 if sum(1 for _ in ctx.model.principals()) >= PARALLEL_MIN else 1
 
