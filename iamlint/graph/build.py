@@ -203,6 +203,7 @@ class Builder:
         self._rollback: dict = {}                               # policy_rewrite: admin version by (target, policy)
         self._cmp_pools: dict = {}                              # _matching: customer-managed policies by pool
         self._able_classes: tuple | None = None                 # able: (actors, allowed-action class -> indices)
+        self._method_edges: dict[str, dict] = {}                # add: (source, target) of each method's edges
 
     # -------------------------------------------------------------- helpers
     def add(self, e: Edge) -> None:
@@ -210,6 +211,7 @@ class Builder:
             if n not in self.g:
                 self.g.add_node(n, kind=_external_kind(n), label=n)
         self.g.add_edge(e.source, e.target, key=e.method, edge=e)
+        self._method_edges.setdefault(e.method, {})[(e.source, e.target)] = None
 
     def check(self, p: Principal | str, action: str, resource: str, mode: str = "exact",
               context: dict | None = None) -> Decision:
@@ -366,9 +368,10 @@ class Builder:
             return
         svc, name = slr["service"], slr["name"]
         exists: dict[str, bool] = {}
-        for u, v, key, data in list(self.g.edges(keys=True, data=True)):
+        for u, v in list(self._method_edges.get(m.id, ())):
+            data = self.g.edges[u, v, m.id]
             e = data["edge"]
-            actor = self.model.principal(u) if key == m.id and not is_hub(u) else None
+            actor = self.model.principal(u) if not is_hub(u) else None
             if actor is None:
                 continue
             acct = actor.account
