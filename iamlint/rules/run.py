@@ -25,6 +25,7 @@ from typing import Callable
 
 from ..findings import Finding
 from .load import Rule
+from ..settle import paused
 from .matchers import MATCHERS, RuleContext
 
 PARALLEL_MIN = 3000
@@ -52,6 +53,11 @@ def run_rules(rules: list[Rule], ctx: RuleContext, *, jobs: int | None = None,
     process, 2 with a child lane; None decides by `default_jobs`."""
     if jobs is None:
         jobs = default_jobs(ctx)
+    with paused():   # the rules allocate memos and findings by the hundred thousand and free few cycles
+        return _lanes(rules, ctx, jobs, progress)
+
+
+def _lanes(rules: list[Rule], ctx: RuleContext, jobs: int, progress) -> tuple[list[Finding], dict[str, float]]:
     child = [r for r in rules if r.match["matcher"] in CHILD_LANE] if jobs >= 2 and hasattr(os, "fork") else []
     if not child or len(child) == len(rules):
         return _merge(rules, _run(rules, ctx, progress))
