@@ -36,6 +36,14 @@ def handled(fn):
             raise typer.Exit(130)
         except (typer.Exit, typer.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            # the reader went away (`iamlint simulate ... | head`): stop quietly, as a pipeline expects,
+            # with stdout pointed at nothing so the interpreter's final flush does not complain again
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+            raise typer.Exit(141)
         except Exception as exc:  # noqa: BLE001 - a bug must still end in one line, not a traceback
             if os.environ.get("IAMLINT_DEBUG"):
                 raise
@@ -138,22 +146,13 @@ def simulate(cases: str = typer.Option(..., "--cases", help="JSON lines file, on
              output: Optional[str] = typer.Option(None, "--output", "-o")):
     """Batch decisions for policy unit tests: one JSON line out per case; exit 1 on any mismatch."""
     from .output import write_atomic
-    from .simulate import read_cases, run_case
+    from .simulate import read_cases, run_cases
 
     _not_an_input(output, [cases])
-    mismatches = 0
     lines = []
     out = sys.stdout
-    parsed = list(read_cases(cases))   # a line that is not JSON stops before any output (exit 2)
-    for _n, case in parsed:
-        res = run_case(case)
-        if res.get("match") is False:
-            mismatches += 1
-        line = json.dumps(res, separators=(",", ":"))
-        if output:
-            lines.append(line)
-        else:
-            out.write(line + "\n")
+    # a line that is not JSON stops before any output (exit 2)
+    mismatches = run_cases(list(read_cases(cases)), lines.append if output else lambda x: out.write(x + "\n"))
     if output:
         write_atomic(output, "\n".join(lines) + ("\n" if lines else ""))
     if mismatches:

@@ -18,13 +18,34 @@ from .model.policy import parse_policy
 DECISIONS = ("Allowed", "ImplicitlyDenied", "ExplicitlyDenied")
 
 
+_PARSED: dict[tuple[str, str], Any] = {}
+_PARSED_MAX = 20000
+
+
+def _parse(doc: Any, kind: str, where: str):
+    """`parse_policy`, kept by the document's exact text: a suite of policy unit tests asks about the same
+    few documents case after case. The statements' pointers are relative to the document, so a parse is
+    the same whichever case it came from; a document that fails is parsed (and reported) every time."""
+    try:
+        key = (kind, doc if isinstance(doc, str) else json.dumps(doc, separators=(",", ":")))
+    except (TypeError, ValueError):
+        return parse_policy(doc, kind, where=where)
+    hit = _PARSED.get(key)
+    if hit is None:
+        hit = parse_policy(doc, kind, where=where)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = hit
+    return hit
+
+
 def _named(item: Any, kind: str, where: str, default_name: str, level: str | None = None) -> NamedPolicy:
     if isinstance(item, dict) and "policy" in item and "Statement" not in item:
         name = item.get("name") or default_name
         if not isinstance(name, str):
             raise InputError("a policy name must be a string", place=f"{where}/name")
-        return NamedPolicy(kind, name, parse_policy(item["policy"], kind, where=f"{where}/policy"), level=level)
-    return NamedPolicy(kind, default_name, parse_policy(item, kind, where=where), level=level)
+        return NamedPolicy(kind, name, _parse(item["policy"], kind, f"{where}/policy"), level=level)
+    return NamedPolicy(kind, default_name, _parse(item, kind, where), level=level)
 
 
 def _list(case: dict, key: str) -> list:
@@ -159,3 +180,17 @@ def read_cases(path: str) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         yield n, loads_json(line, path, place=f"line {n}")
+
+
+def run_cases(cases: list, emit) -> int:
+    """Run every (line, case) of `cases`, `emit` each result as one compact JSON line; the number of cases
+    whose expected decision did not match. The command's loop (and the benchmark's)."""
+    from .settle import paused
+    mismatches = 0
+    with paused():   # each case allocates its policies and decision and frees them, without cycles
+        for _n, case in cases:
+            res = run_case(case)
+            if res.get("match") is False:
+                mismatches += 1
+            emit(json.dumps(res, separators=(",", ":")))
+    return mismatches

@@ -156,3 +156,33 @@ def test_arn_intersects_is_field_by_field(grant, space, expected):
     from iamlint.engine import wildcard
     assert wildcard.arn_intersects(grant, space) is expected
     assert wildcard.arn_intersects(space, grant) is expected
+
+
+def test_simulate_cases_share_parsed_documents_and_a_bad_one_is_reported_each_time(tmp_path):
+    from iamlint.simulate import run_case
+    doc = {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}
+    req = {"action": "s3:GetObject", "resource": "*", "principal": U}
+    first = run_case({"id": "a", "identity_policies": [doc], "request": req})
+    # the same text parsed once: a second case reads the kept parse, with the same answer and evidence
+    again = run_case({"id": "b", "identity_policies": [json.loads(json.dumps(doc))], "request": req})
+    assert first["explanation"] == again["explanation"] and first["decision"] == "Allowed"
+    # the same statements in another key order are another text: parsed on their own, same decision
+    other = {"Statement": doc["Statement"], "Version": "2012-10-17"}
+    assert run_case({"id": "c", "identity_policies": [other], "request": req})["decision"] == "Allowed"
+    bad = {"Version": "2012-10-17", "Statement": {"Effect": "Nope", "Action": "s3:*", "Resource": "*"}}
+    for i in range(2):
+        r = run_case({"id": f"bad{i}", "identity_policies": [doc, bad], "request": req})
+        assert r["decision"] is None and "/identity_policies/1/Statement/Effect" in r["error"]
+
+
+def test_simulate_stops_quietly_when_its_reader_goes_away(tmp_path):
+    cases = tmp_path / "c.jsonl"
+    case = {"identity_policies": [{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:*",
+            "Resource": "*"}}], "request": {"action": "s3:GetObject", "resource": "*", "principal": U}}
+    cases.write_text("\n".join(json.dumps(dict(case, id=f"c{i}")) for i in range(30000)) + "\n")
+    p = subprocess.Popen([sys.executable, "-m", "iamlint", "simulate", "--cases", str(cases)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert json.loads(p.stdout.readline())["id"] == "c0"
+    p.stdout.close()                       # as `| head -1` does
+    err = p.stderr.read().decode()
+    assert p.wait() == 141 and err == ""
