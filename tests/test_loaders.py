@@ -135,3 +135,36 @@ def test_missing_file_exit_2(tmp_path):
     r = subprocess.run([sys.executable, "-m", "iamlint", "scan", "--input", str(tmp_path / "nope.json")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "cannot read file" in r.stderr and "Traceback" not in r.stderr
+
+
+def _profile_roles(*lists):
+    roles = []
+    for i, lst in enumerate(lists):
+        r = {"RoleName": f"r{i}", "RoleId": f"AROA{i}", "Arn": f"arn:aws:iam::111111111111:role/r{i}", "Path": "/",
+             "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}, "RolePolicyList": [],
+             "AttachedManagedPolicies": []}
+        if lst is not None:
+            r["InstanceProfileList"] = [{"Arn": f"arn:aws:iam::111111111111:instance-profile/{n}",
+                                         "InstanceProfileName": n} for n in lst]
+        roles.append(r)
+    return {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": roles, "Policies": []}
+
+
+def test_authorization_details_list_every_roles_instance_profiles():
+    """AWS writes each role's InstanceProfileList: a role listing none has none (as the live collector reads
+    it); a file where some role lacks the list (hand-written) says nothing about profiles."""
+    m = load_data(_profile_roles(["ip1"], [], ["ip1", "ip2"]), "gaad.json")
+    inv = m.accounts["111111111111"].inventory["instance_profiles"]
+    assert {x["name"]: x["roles"] for x in inv} == {
+        "ip1": ["arn:aws:iam::111111111111:role/r0", "arn:aws:iam::111111111111:role/r2"],
+        "ip2": ["arn:aws:iam::111111111111:role/r2"]}
+    m = load_data(_profile_roles(["ip1"], None), "hand.json")
+    assert "instance_profiles" not in (m.accounts["111111111111"].inventory or {})
+
+
+def test_pages_of_authorization_details_add_up_their_instance_profiles(tmp_path):
+    first, second = _profile_roles(["ip1"], []), _profile_roles([], [], ["ip1"])
+    second["RoleDetailList"] = second["RoleDetailList"][2:]       # r2, on the second page
+    paths = [write_json(tmp_path, "p1.json", first), write_json(tmp_path, "p2.json", second)]
+    inv = load_paths(paths).accounts["111111111111"].inventory["instance_profiles"]
+    assert [x["roles"] for x in inv] == [["arn:aws:iam::111111111111:role/r0", "arn:aws:iam::111111111111:role/r2"]]

@@ -121,6 +121,7 @@ def load_gaad(data: Any, source: str, model: Model | None = None, batch: Batch |
         batch.members.append((p, names, source))
         model.account(p.account).principals[p.arn] = p
 
+    listed: dict[str, dict[str, dict]] = {}   # account -> instance profile ARN -> entry, while every role lists its own
     for i, ro in enumerate(r.lst(data, "RoleDetailList", "")):
         ptr = f"/RoleDetailList/{i}"
         ro = r.obj(ro, ptr)
@@ -134,7 +135,16 @@ def load_gaad(data: Any, source: str, model: Model | None = None, batch: Batch |
         for j, ip in enumerate(r.lst(ro, "InstanceProfileList", ptr)):
             ipp = f"{ptr}/InstanceProfileList/{j}"
             p.instance_profiles.append(r.arn(r.obj(ip, ipp), "Arn", ipp))
+        if listed is not None and "InstanceProfileList" in ro:
+            profiles = listed.setdefault(p.account, {})
+            for j, ip_arn in enumerate(p.instance_profiles):
+                entry = profiles.setdefault(ip_arn, {"arn": ip_arn, "name": ip_arn.rsplit("/", 1)[-1], "roles": []})
+                entry["roles"].append(p.arn)
+        else:
+            listed = None     # a role without the list (a hand-written file): the profiles stay unknown
         model.account(p.account).principals[p.arn] = p
+    if listed:
+        _profiles_inventory(model, listed)
 
     if account_id is None:
         for acct in model.accounts:
@@ -189,6 +199,27 @@ def finish(model: Model, batch: Batch) -> None:
     batch.members.clear()
     batch.group_arns.clear()
     _mark_missing(model, batch)
+
+
+def _profiles_inventory(model: Model, listed: dict[str, dict[str, dict]]) -> None:
+    """The instance profiles of each account, from the roles' own lists: `get-account-authorization-details`
+    gives every role its InstanceProfileList, so a role listing none has none (EC2 cannot run as it
+    without a new profile), as the live collector reads it. Added to what the input's inventory lists; the
+    pages of a paginated file add up. A file with a role lacking the list (hand-written) adds nothing."""
+    for acct_id, profiles in listed.items():
+        acct = model.account(acct_id)
+        if acct.inventory is None:
+            acct.inventory = {}
+        have = acct.inventory.get("instance_profiles")
+        if not isinstance(have, list):
+            acct.inventory["instance_profiles"] = list(profiles.values())
+            continue
+        known = {x.get("arn"): x for x in have if isinstance(x, dict)}
+        for arn, entry in profiles.items():
+            if arn not in known:
+                have.append(entry)
+            elif isinstance(known[arn].get("roles"), list):
+                known[arn]["roles"].extend(x for x in entry["roles"] if x not in known[arn]["roles"])
 
 
 def _extras(r: Reader, data: dict, acct: Account) -> None:
