@@ -11,6 +11,12 @@ from .errors import InputError
 
 def write_atomic(path: str, text: str) -> None:
     """Write `text` to `path` so that an interrupted write leaves the previous file intact."""
+    write_atomic_with(path, lambda fh: fh.write(text))
+
+
+def write_atomic_with(path: str, fill) -> None:
+    """`fill(fh)` writes the file's text: into a temporary file beside `path`, synced, then renamed over it,
+    so that an interrupted write leaves the previous file intact (and no temporary file behind)."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
     try:
         fd, tmp = tempfile.mkstemp(prefix=".iamlint-", dir=directory)
@@ -18,7 +24,7 @@ def write_atomic(path: str, text: str) -> None:
         raise InputError(f"cannot write output ({exc.strerror})", source=path) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fill(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

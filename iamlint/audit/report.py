@@ -13,7 +13,6 @@ gives for the whole document.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -22,10 +21,9 @@ from collections import defaultdict
 from types import SimpleNamespace
 
 from .. import __version__
-from ..errors import InputError
 from ..findings import SEVERITIES, SEVERITY_RANK
 from ..graph.paths import render_chain
-from ..output import Style
+from ..output import Style, write_atomic_with
 from ..reporters.html import CSP, CSS, _list, _severity, esc
 from ..reporters.text import SEV_STYLE
 from ..jsonio import dumps_pretty, orjson
@@ -156,23 +154,7 @@ def write(doc: dict, fmt: str, path: str | None, style: Style | None = None) -> 
     it: an interrupted write leaves the previous file as it was), or to stdout (None); a newline at the
     end as `output.emit` adds it. The text is written as it is rendered, never held whole."""
     if path:
-        directory = os.path.dirname(os.path.abspath(path)) or "."
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".iamlint-", dir=directory)
-        except OSError as exc:
-            raise InputError(f"cannot write output ({exc.strerror})", source=path) from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                _fill(fh, doc, fmt, style)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomic_with(path, lambda fh: _fill(fh, doc, fmt, style))
         return
     if fmt != "json":
         _fill(sys.stdout, doc, fmt, style)

@@ -383,17 +383,7 @@ class Store:
              "FROM run_findings rf JOIN bodies b ON b.hash = rf.body JOIN findings f ON f.fingerprint = rf.fingerprint "
              "WHERE rf.run_id = ?")
         for fp, state, reason, opened, body, first_seen, last_seen in self.db.execute(q, (run_id,)):
-            f = json.loads(body)
-            meta = {"state": state, "account": account_of(f), "opened_at": opened}
-            if state in PRESENT and opened:
-                meta["age_days"] = max(0, (at - parse_time(opened)).days)
-            if state == "resolved":
-                meta["resolved_at"] = finished
-                meta["reason"] = reason
-            if state == "unverified":
-                meta["reason"] = reason
-            f["audit"] = meta
-            lists[state].append(f)
+            lists[state].append(_with_audit(json.loads(body), state, reason, opened, at, finished))
         from ..findings import SEVERITY_RANK
         for v in lists.values():
             v.sort(key=lambda f: (SEVERITY_RANK.get(f["severity"], 9), f["rule_id"], f.get("principal") or "",
@@ -436,17 +426,22 @@ class Findings:
              "json_extract(b.finding, '$.rule_id'), coalesce(json_extract(b.finding, '$.principal'), ''), "
              "json_extract(b.finding, '$.fingerprint'), rf.fingerprint")
         for reason, opened, body in self.store.db.execute(q, (self.run_id, state)):
-            f = json.loads(body)
-            meta = {"state": state, "account": account_of(f), "opened_at": opened}
-            if state in PRESENT and opened:
-                meta["age_days"] = max(0, (at - parse_time(opened)).days)
-            if state == "resolved":
-                meta["resolved_at"] = finished
-                meta["reason"] = reason
-            if state == "unverified":
-                meta["reason"] = reason
-            f["audit"] = meta
-            yield f
+            yield _with_audit(json.loads(body), state, reason, opened, at, finished)
+
+
+def _with_audit(f: dict, state: str, reason, opened, at, finished) -> dict:
+    """A stored finding with its `audit` block: state, account, when it opened, its age, and why it is
+    resolved or unverified."""
+    meta = {"state": state, "account": account_of(f), "opened_at": opened}
+    if state in PRESENT and opened:
+        meta["age_days"] = max(0, (at - parse_time(opened)).days)
+    if state == "resolved":
+        meta["resolved_at"] = finished
+        meta["reason"] = reason
+    if state == "unverified":
+        meta["reason"] = reason
+    f["audit"] = meta
+    return f
 
 
 def open_store(path: str | None) -> Store:

@@ -189,6 +189,15 @@ class Reader:
             raise self.fail(f"{ptr}/{esc(key)}", f"{key} must be a whole number, found {type_name(val)}")
         return val
 
+    def flag(self, parent: dict, key: str, ptr: str, default: bool) -> bool:
+        """A boolean field ("false" as text would read as true)."""
+        val = parent.get(key)
+        if val is None:
+            return default
+        if not isinstance(val, bool):
+            raise self.fail(f"{ptr}/{esc(key)}", f"{key} must be true or false, found {type_name(val)}")
+        return val
+
     def policy(self, value: Any, ptr: str, kind: str) -> PolicyDocument:
         try:
             return parse_policy(value, kind)

@@ -74,7 +74,7 @@ def load_gaad(data: Any, source: str, model: Model | None = None, batch: Batch |
             versions.append(PolicyVersion(
                 version_id=r.str(v, "VersionId", vp, required=False, default=f"v{j + 1}"),
                 document=r.policy(v["Document"], f"{vp}/Document", "identity"),
-                is_default=_flag(r, v, "IsDefaultVersion", vp, False),
+                is_default=r.flag(v, "IsDefaultVersion", vp, False),
                 create_date=_date(v.get("CreateDate"))))
         default = r.str(p, "DefaultVersionId", ptr, required=False)
         if default and not any(v.is_default for v in versions):
@@ -85,7 +85,7 @@ def load_gaad(data: Any, source: str, model: Model | None = None, batch: Batch |
             path=r.str(p, "Path", ptr, required=False, default="/"), id=r.str(p, "PolicyId", ptr, required=False),
             default_version=default, versions=versions, attachment_count=r.int(p, "AttachmentCount", ptr),
             boundary_usage_count=r.int(p, "PermissionsBoundaryUsageCount", ptr),
-            is_attachable=_flag(r, p, "IsAttachable", ptr, True))
+            is_attachable=r.flag(p, "IsAttachable", ptr, True))
         if account_id is None and account_of(arn) not in ("", "aws"):
             account_id = account_of(arn)
 
@@ -251,16 +251,6 @@ def _mark_missing(model: Model, batch: Batch) -> None:
                     "error_code": "MissingPolicy",
                     "message": f"{source}: managed policy {arn} (used by {p.name}) is not in the input; "
                                "findings that depend on it are incomplete"})
-
-
-def _flag(r: Reader, item: dict, key: str, ptr: str, default: bool) -> bool:
-    """A boolean field ("false" as text would read as true)."""
-    v = item.get(key)
-    if v is None:
-        return default
-    if not isinstance(v, bool):
-        raise r.fail(f"{ptr}/{esc(key)}", f"{key} must be true or false, found {type_name(v)}")
-    return v
 
 
 def _date(v: Any) -> str | None:

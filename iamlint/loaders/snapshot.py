@@ -90,14 +90,14 @@ def load_snapshot(data: Any, source: str, model: Model | None = None, batch: Bat
             v = r.obj(v, vp)
             versions.append(PolicyVersion(r.str(v, "version_id", vp), r.policy(v.get("document"), f"{vp}/document",
                                                                                "identity"),
-                                          _bool(r, v, "is_default", vp, False), r.str(v, "create_date", vp, required=False)))
+                                          r.flag(v, "is_default", vp, False), r.str(v, "create_date", vp, required=False)))
         arn = r.arn(pol, "arn", ptr)
         model.policies[arn] = ManagedPolicy(
             arn=arn, name=r.str(pol, "name", ptr), path=r.str(pol, "path", ptr, required=False, default="/"),
             id=r.str(pol, "id", ptr, required=False), default_version=r.str(pol, "default_version", ptr, False),
             versions=versions, attachment_count=r.int(pol, "attachment_count", ptr),
             boundary_usage_count=r.int(pol, "boundary_usage_count", ptr),
-            is_attachable=_bool(r, pol, "is_attachable", ptr, True), missing=_bool(r, pol, "missing", ptr, False))
+            is_attachable=r.flag(pol, "is_attachable", ptr, True), missing=r.flag(pol, "missing", ptr, False))
     for i, a in enumerate(r.lst(data, "accounts", "", required=True)):
         ap = f"/accounts/{i}"
         a = r.obj(a, ap)
@@ -180,15 +180,6 @@ def load_snapshot(data: Any, source: str, model: Model | None = None, batch: Bat
     if own_batch:
         finish(model, batch)
     return model
-
-
-def _bool(r: Reader, parent: dict, key: str, ptr: str, default: bool) -> bool:
-    val = parent.get(key)
-    if val is None:
-        return default
-    if not isinstance(val, bool):
-        raise r.fail(f"{ptr}/{esc(key)}", f"{key} must be true or false, found {type_name(val)}")
-    return val
 
 
 def _strings(r: Reader, parent: dict, key: str, ptr: str) -> list[str]:
