@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model.account import Account, InlinePolicy, Kind, ManagedPolicy, Model, PolicyVersion, Principal
-from .common import Batch, Reader, account_of, esc, principal_arn, tags_of, type_name
+from .common import Batch, Reader, account_of, esc, principal_arn, tags_of
 
 DETAIL_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 UNKNOWN_ACCOUNT = "unknown"   # the account of an input that names none (see load_gaad)

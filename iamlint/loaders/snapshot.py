@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
-from ..model.account import (Account, GuardrailPolicy, InlinePolicy, Kind, ManagedPolicy, Model,
+from ..model.account import (GuardrailPolicy, InlinePolicy, Kind, ManagedPolicy, Model,
                              Organization, PolicyVersion, Principal)
 from .common import Batch, Reader, account_of, esc, principal_arn, type_name
 from .gaad import UNKNOWN_ACCOUNT, finish
