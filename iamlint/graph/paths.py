@@ -328,12 +328,17 @@ def _outline(edges) -> list[tuple]:
     """`collapse` on (source, target, method, potential, conditional) outlines: what ranks a way."""
     out: list[tuple] = []
     for x in edges:
-        if out and is_hub(out[-1][1]):
-            a = out[-1]
-            out[-1] = (a[0], x[1], a[2], a[3] or x[3], a[4] or x[4])
-        else:
-            out.append(x)
+        _push(out, x)
     return out
+
+
+def _push(out: list[tuple], x: tuple) -> None:
+    """One step of `_outline`: `x` after the outline `out`, merged into its last step when that enters a hub."""
+    if out and is_hub(out[-1][1]):
+        a = out[-1]
+        out[-1] = (a[0], x[1], a[2], a[3] or x[3], a[4] or x[4])
+    else:
+        out.append(x)
 
 
 def _brief(e: Edge) -> tuple:
@@ -357,12 +362,7 @@ def _admin_paths(graph: Graph, start: str, seen: dict[str, Edge | None]) -> list
             n = e.source
         for n, e in reversed(chain):
             w = list(ways[e.source])
-            x = _brief(e)
-            if w and is_hub(w[-1][1]):
-                a = w[-1]
-                w[-1] = (a[0], x[1], a[2], a[3] or x[3], a[4] or x[4])
-            else:
-                w.append(x)
+            _push(w, _brief(e))
             ways[n] = w
         return ways[node]
 
