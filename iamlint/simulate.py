@@ -13,6 +13,7 @@ from typing import Any, Iterator
 from .engine.context import Context
 from .engine.evaluate import NamedPolicy, PolicySet, Request, evaluate
 from .errors import InputError, PolicyError
+from .jsonio import pointer_token as _esc
 from .model.policy import parse_policy
 
 DECISIONS = ("Allowed", "ImplicitlyDenied", "ExplicitlyDenied")
@@ -88,10 +89,6 @@ CASE_KEYS = {"id", "identity_policies", "resource_policy", "permission_boundarie
              "session_policy", "request", "expected",
              "doc", "description", "rules", "tags"}   # free-form documentation fields
 REQUEST_KEYS = {"action", "resource", "resource_account", "principal", "context"}
-
-
-def _esc(token: str) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
 
 
 def build_case(case: Any) -> tuple[PolicySet, Request]:

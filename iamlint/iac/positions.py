@@ -22,7 +22,9 @@ from typing import Any
 import yaml
 
 from ..errors import InputError
-from ..loaders.common import loads_json, lone_surrogate, read_text  # one reader for every input file
+from ..jsonio import lone_surrogate
+from ..jsonio import pointer_token as esc
+from ..loaders.common import loads_json, read_text  # one reader for every input file
 from ..yaml_safe import SafeLoader
 
 Positions = dict[str, tuple[int, int]]
@@ -59,10 +61,6 @@ MIN_YAML_VALUES = 100_000
 _STD_TAGS = {"str", "int", "float", "bool", "null", "map", "seq", "binary", "timestamp", "merge", "value"}
 _KIND = {yaml.ScalarNode: "scalar", yaml.SequenceNode: "sequence", yaml.MappingNode: "mapping"}
 _KIND_TEXT = {"scalar": "a value", "sequence": "a list", "mapping": "a mapping"}
-
-
-def esc(token: Any) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
 
 
 class PositionLoader(SafeLoader):

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import InputError, PolicyError
+from ..jsonio import no_constant
 from ..model.policy import PolicyDocument, parse_policy
 from .positions import Positions, esc, position
 
@@ -77,15 +78,11 @@ def _no_duplicates(pairs: list) -> dict:
     return out
 
 
-def _no_constant(word: str):
-    raise ValueError(f"{word} is not a JSON value")
-
-
 def loads_policy(text: str) -> Any:
     """A policy document written as JSON text. A key written twice is an error (json.loads keeps the last,
     which would silently drop e.g. a first `Statement`); so are NaN and Infinity. Raises ValueError."""
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=no_constant)
     except json.JSONDecodeError:
         raise
     except ValueError as exc:

@@ -9,13 +9,11 @@ import sys
 from typing import Any
 
 from ..errors import InputError, PolicyError
+from ..jsonio import NotJson, lone_surrogate, no_constant
+from ..jsonio import pointer_token as esc
 from ..model.policy import PolicyDocument, parse_policy
 
 MAX_INPUT_BYTES = int(os.environ.get("IAMLINT_MAX_INPUT_BYTES", str(2 * 1024 ** 3)))
-
-
-def esc(token: Any) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
 
 
 def read_text(path: str) -> str:
@@ -53,14 +51,6 @@ def read_json(path: str) -> Any:
     return loads_json(read_text(path), path)
 
 
-class _NotJson(ValueError):
-    pass
-
-
-def _no_constant(word: str):
-    raise _NotJson(word)
-
-
 # a JSON string (skipped), or the token looked for outside strings
 _STRING = r'"(?:[^"\\]|\\.)*"'
 _CONSTANT = re.compile(_STRING + r"|(-?Infinity|NaN)")
@@ -82,14 +72,14 @@ def loads_json(text: str, source: str, place: str | None = None) -> Any:
     which no UTF-8 output can hold). `place` (e.g. "line 3") replaces the line in the text for one-line
     inputs such as a JSON-lines file."""
     try:
-        data = json.loads(text, parse_constant=_no_constant)
+        data = json.loads(text, parse_constant=no_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", source=source,
                          place=place or f"line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise InputError("JSON is nested too deeply", source=source, place=place) from None
-    except _NotJson as exc:
-        raise InputError(f"invalid JSON: {exc} is not a JSON value", source=source,
+    except NotJson as exc:
+        raise InputError(f"invalid JSON: {exc}", source=source,
                          place=place or _place_of(text, _CONSTANT)) from None
     except ValueError as exc:            # Python's limit on the digits of an integer
         digits = sys.get_int_max_str_digits() or 4300
@@ -102,32 +92,6 @@ def loads_json(text: str, source: str, place: str | None = None) -> Any:
             raise InputError("a string holds half a UTF-16 surrogate pair (\\ud800-\\udfff alone): not text",
                              source=source, place=(place + " " + ptr) if place else ptr)
     return data
-
-
-def lone_surrogate(value: Any, ptr: str = "") -> str | None:
-    """The JSON pointer of the first string (or key) holding a lone surrogate, else None."""
-    stack = [(value, ptr)]
-    while stack:
-        v, p = stack.pop()
-        if isinstance(v, str):
-            if not _encodable(v):
-                return p or "/"
-        elif isinstance(v, dict):
-            for k, x in reversed(list(v.items())):
-                if isinstance(k, str) and not _encodable(k):
-                    return f"{p}/{esc(k)}"
-                stack.append((x, f"{p}/{esc(k)}"))
-        elif isinstance(v, list):
-            stack.extend((x, f"{p}/{i}") for i, x in reversed(list(enumerate(v))))
-    return None
-
-
-def _encodable(s: str) -> bool:
-    try:
-        s.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 def read_yaml(path: str) -> Any:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import PolicyError
+from ..jsonio import NotJson, lone_surrogate, no_constant
+from ..jsonio import pointer_token as _esc
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 STATEMENT_KEYS = {
@@ -145,26 +147,17 @@ def _parses(text: str) -> bool:
         return False
 
 
-def _no_constant(word: str):
-    raise _NotJson(f"{word} is not a JSON value")
-
-
-class _NotJson(ValueError):
-    pass
-
-
 def _loads(text: str, where: str) -> Any:
     try:
-        doc = json.loads(text, parse_constant=_no_constant)
+        doc = json.loads(text, parse_constant=no_constant)
     except json.JSONDecodeError as exc:
         raise PolicyError(f"policy document is not valid JSON ({exc.msg} at character {exc.pos})",
                           place=where) from None
-    except _NotJson as exc:
+    except NotJson as exc:
         raise PolicyError(f"policy document is not valid JSON ({exc})", place=where) from None
     except ValueError:          # an integer over Python's digit limit
         raise PolicyError("policy document is not valid JSON (a number too long to read)", place=where) from None
     if "\\u" in text:
-        from ..loaders.common import lone_surrogate     # here, not at the top: the loaders import this module
         ptr = lone_surrogate(doc)
         if ptr is not None:
             raise PolicyError("a string holds half a UTF-16 surrogate pair (\\ud800-\\udfff alone): not text",
@@ -206,10 +199,6 @@ def _principal(value: Any, pointer: str, name: str) -> dict[str, tuple[str, ...]
             out[kind] = _strings(vals, f"{pointer}/{_esc(kind)}", f"{name}.{kind}")
         return out
     raise PolicyError(f"{name} must be \"*\" or an object, not {_type(value)}", place=pointer)
-
-
-def _esc(token: str) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
 
 
 def _scalar_text(v: Any, pointer: str) -> str:
