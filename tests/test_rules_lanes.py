@@ -56,3 +56,14 @@ def test_one_lane_for_small_models():
     from iamlint.graph.build import build_graph
     g = build_graph(load_data(generate_account(100, seed=1), "gen.json"), None)
     assert default_jobs(RuleContext(g, {})) == 1
+
+
+def test_jobs_other_than_one_or_two_is_a_usage_error():
+    import subprocess
+    example = str(ROOT / "fixtures" / "example" / "account.json")
+    r = subprocess.run([sys.executable, "-m", "iamlint", "scan", "--input", example, "--jobs", "3"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.strip() == "iamlint: error: --jobs must be 1 or 2, not 3"
+    r = subprocess.run([sys.executable, "-m", "iamlint", "scan", "--input", example, "--jobs", "2", "-q",
+                        "--format", "json"], capture_output=True, text=True)
+    assert r.returncode == 0 and json.loads(r.stdout)["findings"]
