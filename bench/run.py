@@ -139,7 +139,7 @@ def simulate_rate(n: int, tmp: str, repeat: int) -> tuple[float, float, float]:
     best_loop, best_in, best_cli = 0.0, 0.0, 0.0
     for _ in range(repeat):
         t = time.perf_counter()
-        cases = list(read_cases(path))
+        cases = read_cases(path)
         count = len(cases)
         t1 = time.perf_counter()
         run_cases(cases, lambda line: None)

@@ -153,7 +153,7 @@ def simulate(cases: str = typer.Option(..., "--cases", help="JSON lines file, on
     lines = []
     out = sys.stdout
     # a line that is not JSON stops before any output (exit 2)
-    mismatches = run_cases(list(read_cases(cases)), lines.append if output else lambda x: out.write(x + "\n"))
+    mismatches = run_cases(read_cases(cases), lines.append if output else lambda x: out.write(x + "\n"))
     if output:
         write_atomic(output, "\n".join(lines) + ("\n" if lines else ""))
     if mismatches:

@@ -32,6 +32,29 @@ def dumps_pretty(obj: Any) -> str:
     return json.dumps(obj, indent=2)
 
 
+def dumps_compact(obj: Any) -> str:
+    """`json.dumps(obj, separators=(",", ":"))`, the same text (small floats' exponents aside)."""
+    if orjson is not None:
+        try:
+            out = orjson.dumps(obj)
+            if out.isascii():
+                return out.decode("ascii")
+        except (TypeError, orjson.JSONEncodeError):
+            pass
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def identity_key(obj: Any) -> str | bytes:
+    """A key that two JSON values share only when they are written the same (the same members in the same
+    order): a cache key for what is parsed from them."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(obj)
+        except (TypeError, orjson.JSONEncodeError):
+            pass
+    return json.dumps(obj, separators=(",", ":"))
+
+
 # ---------------------------------------------------------------- reading
 
 def pointer_token(token: Any) -> str:

@@ -7,13 +7,12 @@ that is absent is absent. Each case gives one output line:
 
 from __future__ import annotations
 
-import json
-from typing import Any, Iterator
+from typing import Any
 
 from .engine.context import Context
 from .engine.evaluate import NamedPolicy, PolicySet, Request, evaluate
 from .errors import InputError, PolicyError
-from .jsonio import pointer_token as _esc
+from .jsonio import dumps_compact, identity_key, pointer_token as _esc
 from .model.policy import parse_policy
 
 DECISIONS = ("Allowed", "ImplicitlyDenied", "ExplicitlyDenied")
@@ -28,7 +27,7 @@ def _parse(doc: Any, kind: str, where: str):
     few documents case after case. The statements' pointers are relative to the document, so a parse is
     the same whichever case it came from; a document that fails is parsed (and reported) every time."""
     try:
-        key = (kind, doc if isinstance(doc, str) else json.dumps(doc, separators=(",", ":")))
+        key = (kind, doc if isinstance(doc, str) else identity_key(doc))
     except (TypeError, ValueError):
         return parse_policy(doc, kind, where=where)
     hit = _PARSED.get(key)
@@ -162,21 +161,24 @@ def run_case(case: Any) -> dict:
     return out
 
 
-def read_cases(path: str) -> Iterator[tuple[int, Any]]:
+def read_cases(path: str) -> list[tuple[int, Any]]:
     """(line number, parsed case) for each non-blank line; anything that is not a JSON line (bad JSON, NaN,
     a number too long, nesting too deep, bytes that are not UTF-8) raises InputError at its line. A BOM
-    before the first line is dropped, as every other input reader does."""
+    before the first line is dropped, as every other input reader does. The cases are all read before
+    any is run, so a bad line stops the command before it writes anything."""
     from .loaders.common import loads_json, read_text
+    from .settle import paused
 
     try:
         text = read_text(path)
     except InputError as exc:
         raise InputError(exc.message.replace("cannot read file", "cannot read cases"), source=path,
                          place=exc.place) from None
-    for n, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        yield n, loads_json(line, path, place=f"line {n}")
+    # the parsed cases are kept, and make no cycles: with the collector on, each of its full passes walked
+    # every case read so far (two thirds of the reading time for 20,000 cases)
+    with paused():
+        return [(n, loads_json(line, path, place=f"line {n}"))
+                for n, line in enumerate(text.split("\n"), 1) if line.strip()]
 
 
 def run_cases(cases: list, emit) -> int:
@@ -189,5 +191,5 @@ def run_cases(cases: list, emit) -> int:
             res = run_case(case)
             if res.get("match") is False:
                 mismatches += 1
-            emit(json.dumps(res, separators=(",", ":")))
+            emit(dumps_compact(res))
     return mismatches
