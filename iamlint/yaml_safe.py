@@ -22,3 +22,10 @@ class SafeLoader(yaml.SafeLoader):
 def safe_load(stream):
     """yaml.safe_load, with unreadable values raised as yaml.MarkedYAMLError (problem_mark = their line)."""
     return yaml.load(stream, Loader=SafeLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def load_bundled(path) -> object:
+    """One of iamlint's own data files (policies/): libyaml's safe loader where PyYAML has it (the same
+    values, about ten times faster: the rule packs and catalogs are read by every scan)."""
+    with open(path, encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loaders

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import yaml
+from ..yaml_safe import load_bundled
 
 from ..engine import actions as catalog
 from ..engine import wildcard
@@ -17,8 +17,7 @@ from ..paths_data import policies_dir
 @lru_cache(maxsize=1)
 def data() -> dict:
     path = policies_dir() / "agents" / "actions.yaml"
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return load_bundled(path)
 
 
 @lru_cache(maxsize=None)

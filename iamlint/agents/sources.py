@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import yaml
+from ..yaml_safe import load_bundled
 
 from ..engine import wildcard
 from ..model.account import Kind, Principal
@@ -53,8 +53,7 @@ class AgentSource:
 @lru_cache(maxsize=1)
 def defaults() -> dict:
     path = policies_dir() / "agents" / "sources.yaml"
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    data = load_bundled(path)
     from ..config import validate_config
     validate_config({"agent_identities": {"replace": data}}, str(path))
     return data

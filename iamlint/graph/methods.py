@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import yaml
+from ..yaml_safe import load_bundled
 
 from ..errors import InputError
 from ..paths_data import policies_dir, schema_path
@@ -84,8 +84,7 @@ def parse_methods(data: Any, source: str) -> list[Method]:
 @lru_cache(maxsize=1)
 def load_methods() -> tuple[Method, ...]:
     path = policies_dir() / "escalation" / "methods.yaml"
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    data = load_bundled(path)
     return tuple(parse_methods(data, str(path)))
 
 

@@ -184,10 +184,10 @@ def parse_trust_data(data, source: str) -> TrustData:
 
 @lru_cache(maxsize=1)
 def trust_data() -> TrustData:
-    from ..loaders.common import read_yaml
+    from ..yaml_safe import load_bundled
 
     path = policies_dir() / DATA_FILE
-    data = read_yaml(str(path))
+    data = load_bundled(path)
     return parse_trust_data(data, str(path))
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..loaders.common import read_yaml
+from ..yaml_safe import load_bundled
 from ..paths_data import policies_dir, schema_path
 
 
@@ -51,17 +52,17 @@ def parse_rule(data, source: str) -> Rule:
                 supersedes=tuple(data.get("supersedes") or ()))
 
 
-def load_rule_dir(folder: Path) -> list[Rule]:
+def load_rule_dir(folder: Path, bundled: bool = False) -> list[Rule]:
     rules = []
     for path in sorted(folder.glob("*.yaml")):
-        data = read_yaml(str(path))
+        data = load_bundled(path) if bundled else read_yaml(str(path))
         rules.append(parse_rule(data, str(path)))
     return rules
 
 
 @lru_cache(maxsize=1)
 def builtin_rules() -> tuple[Rule, ...]:
-    return tuple(load_rule_dir(policies_dir() / "rules"))
+    return tuple(load_rule_dir(policies_dir() / "rules", bundled=True))
 
 
 def all_rules(extra_dirs: tuple[str, ...] = ()) -> list[Rule]:
