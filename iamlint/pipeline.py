@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from .findings import SEVERITY_RANK, Finding
-from .graph.build import Graph, build_graph
+from .graph.build import Builder, Graph
 from .model.account import Model
 from .rules.load import Rule, all_rules
 from .rules.matchers import RuleContext
-from .rules.run import run_rules
-from .settle import settle, settled
+from .rules.run import Early, default_jobs, run_rules
+from .settle import paused, settle, settled
 
 SCHEMA_VERSION = 1
 
@@ -80,6 +80,13 @@ def drop_superseded(findings: list[Finding], rules: list[Rule], covered: dict | 
     return [f for f in findings if (f.rule_id, f.principal, tuple(map(str, f.key))) not in gone]
 
 
+def _context(graph: Graph, config: dict | None, now) -> RuleContext:
+    ctx = RuleContext(graph, config or {})
+    if now is not None:
+        ctx._cache["hygiene:now"] = now          # the key iamlint/rules/hygiene.py `_now` memoizes under
+    return ctx
+
+
 def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str] | None = None,
          rule_dirs: tuple[str, ...] = (), progress: Callable[[str], None] | None = None,
          config: dict | None = None, exclusions: list | None = None, auth=None, now=None,
@@ -91,17 +98,28 @@ def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str]
     if config:
         from .config import validate_config
         validate_config(config)
+    rules = select_rules(all_rules(rule_dirs), only, skip)
+    if jobs is None:
+        jobs = default_jobs(model)
+    early = None
     with settled():
         t = time.perf_counter()
-        graph = build_graph(model, auth, progress=progress)
+        with paused():   # hundreds of thousands of objects and next to no cycles (settle.py)
+            builder = Builder(model, auth, progress)
+            builder.levels()
+            if jobs >= 2:   # rules that read no step run in a child while the steps are built
+                early = Early(rules, _context(builder.levels_only(), config, now), jobs)
+            try:
+                graph = builder.edges()
+            except BaseException:
+                if early is not None:
+                    early.stop()
+                raise
         timings["graph"] = time.perf_counter() - t
         settle()
-        rules = select_rules(all_rules(rule_dirs), only, skip)
-        ctx = RuleContext(graph, config or {})
-        if now is not None:
-            ctx._cache["hygiene:now"] = now          # the key iamlint/rules/hygiene.py `_now` memoizes under
+        ctx = _context(graph, config, now)
         t = time.perf_counter()
-        findings, rule_times = run_rules(rules, ctx, jobs=jobs, progress=progress)
+        findings, rule_times = run_rules(rules, ctx, jobs=jobs, progress=progress, early=early)
         timings.update(rule_times)
         timings["rules"] = time.perf_counter() - t
     findings = drop_superseded(findings, rules, ctx._cache.get("covered"))

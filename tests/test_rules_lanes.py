@@ -15,7 +15,7 @@ from generate import generate_account  # noqa: E402
 from iamlint.loaders import load_data  # noqa: E402
 from iamlint.pipeline import scan  # noqa: E402
 from iamlint.rules import matchers  # noqa: E402
-from iamlint.rules.run import CHILD_LANE, default_jobs  # noqa: E402
+from iamlint.rules.run import CHILD_LANE, EARLY_LANE, default_jobs  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="two lanes need fork")
 
@@ -30,8 +30,8 @@ def test_two_lanes_give_the_findings_of_one():
     two, r2 = _scan(2)
     assert one == two
     assert {k for k in r1.timings if k.startswith("rule:")} == {k for k in r2.timings if k.startswith("rule:")}
-    lanes = {r.match["matcher"] in CHILD_LANE for r in r2.rules}
-    assert lanes == {True, False}                      # both lanes had rules
+    lanes = {(r.match["matcher"] in CHILD_LANE) + 2 * (r.match["matcher"] in EARLY_LANE) for r in r2.rules}
+    assert lanes == {0, 1, 2}                          # each lane had rules
     assert any(f.rule_id.startswith("ESC") for f in r2.findings)   # child-lane rules reported
 
 
@@ -52,10 +52,79 @@ def test_a_failing_child_lane_is_run_here(monkeypatch):
 
 
 def test_one_lane_for_small_models():
+    assert default_jobs(load_data(generate_account(100, seed=1), "gen.json")) == 1
+
+
+def test_a_failing_early_lane_is_run_here(monkeypatch):
+    one, _ = _scan(1)
+    parent = os.getpid()
+    real = matchers.MATCHERS["service_wildcard"]
+
+    def dies_in_child(rule, ctx):
+        if os.getpid() != parent:
+            raise RuntimeError("early lane broken")
+        return real(rule, ctx)
+
+    monkeypatch.setitem(matchers.MATCHERS, "service_wildcard", dies_in_child)
+    two, r = _scan(2)
+    assert two == one
+    assert any(f.rule_id == "IAM105" for f in r.findings)
+
+
+def _early_vs_whole(model, config=None):
+    """Each early-lane rule's findings on the levels-only graph (which raises on any read of a step) and
+    on the whole graph."""
+    from iamlint.graph.build import Builder
+    from iamlint.rules.load import all_rules
     from iamlint.rules.matchers import RuleContext
-    from iamlint.graph.build import build_graph
-    g = build_graph(load_data(generate_account(100, seed=1), "gen.json"), None)
-    assert default_jobs(RuleContext(g, {})) == 1
+    b = Builder(model)
+    b.levels()
+    levels = RuleContext(b.levels_only(), config or {})
+    whole = RuleContext(b.edges(), config or {})
+    out = []
+    for rule in all_rules():
+        if rule.match["matcher"] not in EARLY_LANE:
+            continue
+        fn = matchers.MATCHERS[rule.match["matcher"]]
+        a = [json.dumps(f.to_json(), sort_keys=True) for f in fn(rule, levels)]
+        b_ = [json.dumps(f.to_json(), sort_keys=True) for f in fn(rule, whole)]
+        out.append((rule.id, a, b_))
+    return out
+
+
+@pytest.mark.parametrize("source", ["example", "gen-700", "gen-500-dense"])
+def test_early_lane_rules_read_no_step(source):
+    from iamlint.loaders import load_paths
+    if source == "example":
+        model = load_paths([str(ROOT / "fixtures" / "example" / "account.json")])
+    else:
+        n, dense = int(source.split("-")[1]), source.endswith("dense")
+        model = load_data(generate_account(n, seed=7, dense=0.3 if dense else 0.0), "gen.json")
+    rows = _early_vs_whole(model)
+    assert rows and all(a == b for _, a, b in rows), [rid for rid, a, b in rows if a != b]
+    assert sum(len(a) for _, a, _ in rows) > 0
+
+
+def test_early_lane_rules_read_no_step_on_every_rule_fixture():
+    """The rule fixtures (a failing and a passing account per rule, fixtures/rules/) hold the odd cases."""
+    from iamlint.loaders import load_paths
+    found = 0
+    for folder in sorted((ROOT / "fixtures" / "rules").iterdir()):
+        cfg = folder / "config.json"
+        config = json.loads(cfg.read_text()) if cfg.exists() else None
+        for f in sorted(folder.glob("*.json")):
+            if f.name == "config.json":
+                continue
+            rows = _early_vs_whole(load_paths([str(f)]), config)
+            assert all(a == b for _, a, b in rows), (f, [rid for rid, a, b in rows if a != b])
+            found += sum(len(a) for _, a, _ in rows)
+    assert found > 50
+
+
+def test_early_lane_is_the_step_free_matcher_families():
+    from iamlint.rules import agents, agents_trust, hygiene
+    assert EARLY_LANE == set(hygiene.MATCHERS) | set(agents_trust.MATCHERS)
+    assert not EARLY_LANE & set(agents.MATCHERS) and not EARLY_LANE & CHILD_LANE
 
 
 def test_jobs_other_than_one_or_two_is_a_usage_error():

@@ -297,6 +297,11 @@ class Builder:
 
     # -------------------------------------------------------------- build
     def build(self) -> Graph:
+        self.levels()
+        return self.edges()
+
+    def levels(self) -> None:
+        """The first phase: nodes, group memberships, and each principal's admin level and cap."""
         for p in self.model.principals():
             self.g.add_node(p.arn, kind=p.kind.value, account=p.account, label=p.name)
             for ip in p.instance_profiles:
@@ -309,10 +314,6 @@ class Builder:
             if p.kind is Kind.USER:
                 for garn in p.groups:
                     self.add(Edge(p.arn, garn, "group-membership", evidence=(f"user {p.name} is a member",)))
-        methods = load_methods()
-        by_matcher: dict[str, list[Method]] = {}
-        for m in methods:
-            by_matcher.setdefault(m.matcher, []).append(m)
         self._say("graph: admin-equivalent principals")
         self.admin: dict[str, str] = {}
         # both of admin_level's probe lists start with the same action, and it answers None when no Allow
@@ -328,6 +329,17 @@ class Builder:
         self.capped = self._capped()
         # an admin needs no escalation edges of its own (it already holds everything)
         self.actors = [p for p in self.actors if self.admin.get(p.arn) not in ("admin", "iam-write")]
+
+    def levels_only(self) -> Graph:
+        """After `levels`: the graph as far as rules that read no step can see it (the model, the evaluator,
+        the admin levels and caps); its `g` refuses every use, so such a rule cannot read steps unseen."""
+        return Graph(self.model, self.auth, _NoSteps(), dict(self.admin), dict(self.capped), {})
+
+    def edges(self) -> Graph:
+        """The second phase: every step (trust, IAM escalation, compute that runs as a role)."""
+        by_matcher: dict[str, list[Method]] = {}
+        for m in load_methods():
+            by_matcher.setdefault(m.matcher, []).append(m)
         self._say("graph: trust policies")
         self.trust_edges(by_matcher)
         self._say("graph: IAM escalation")
@@ -1529,6 +1541,23 @@ def _external_kind(node: str) -> str:
     if not node.startswith("arn:"):
         return "service"
     return "principal"
+
+
+class _NoSteps:
+    """The `g` of a levels-only graph: any use is a bug in the lane split (rules/run.py), never an empty
+    answer."""
+
+    def __getattr__(self, name):
+        raise RuntimeError(f"a rule of the early lane read the graph's steps ({name})")
+
+    def __contains__(self, item):
+        raise RuntimeError("a rule of the early lane read the graph's nodes")
+
+    def __iter__(self):
+        raise RuntimeError("a rule of the early lane read the graph's nodes")
+
+    def __len__(self):
+        raise RuntimeError("a rule of the early lane read the graph's nodes")
 
 
 def build_graph(model: Model, auth: Authorizer | None = None, progress=None) -> Graph:

@@ -1,16 +1,20 @@
-"""Running the selected rules over one graph: in order in this process, or in two lanes on two cores.
+"""Running the selected rules over one graph: in order in this process, or in lanes on two cores.
 
 The rules read the graph and write only their own memos (pure functions of the graph, kept in the
-context's cache), so the selected rules can be split between this process and one forked child that
-inherits the graph, the model and every memo computed so far, copy-on-write. The findings come back in
-rule order whichever process produced them, so the output is the same with one lane or two (tested).
+context's cache), so the selected rules can be split between this process and forked children that
+inherit the model, the graph and every memo computed so far, copy-on-write. The findings come back in
+rule order whichever process produced them, so the output is the same with one lane or more (tested).
 
-The lanes keep together the rules that share the expensive memos: the agent action-set and admin rules
-with the escalation rules (evaluator decisions per reached principal, the routes to admin) in the child;
-the step, trust and hygiene rules here. The memos both lanes read are computed once before the fork.
+* The early lane (`EARLY_LANE`): rules that read no step of the graph (policy hygiene, trust documents)
+  run in a child forked once the admin levels are known, while this process builds the steps (one core
+  was idle there). Their graph refuses any read of a step, so a rule wrongly placed fails instead of
+  reporting less; a test runs every one of them on both graphs.
+* The child lane (`CHILD_LANE`): forked after the steps, beside the rules that run here. The lanes keep
+  together the rules that share expensive memos; the memos both lanes read are computed once before the
+  fork.
 Only where fork is the platform's way to start a process (Linux), with two cores or more, and for a
-model big enough to pay for the fork and the transfer of the findings (`PARALLEL_MIN` principals).
-If the child fails for any reason, its rules run here: a slower scan, never a different one.
+model big enough to pay for the forks and the transfer of the findings (`PARALLEL_MIN` principals).
+If a child fails for any reason, its rules run here: a slower scan, never a different one.
 """
 
 from __future__ import annotations
@@ -32,41 +36,106 @@ PARALLEL_MIN = 3000
 
 # matchers whose rules run in the child lane (the rest run in this process)
 CHILD_LANE = frozenset({
-    "agent_admin", "agent_iam_write", "agent_action_set", "agent_no_boundary", "agent_no_deny_guardrail",
-    "escalation_to_admin", "escalation_to_high_value", "devops_agent_elevated", "agent_iam_implied_scope",
-    "ci_agent_role_overbroad", "agt_useragent_boundary", "agt_oidc_missing_sub",
+    "agent_action_set", "agent_no_boundary", "agent_no_deny_guardrail",
+    "escalation_to_admin", "escalation_to_high_value", "agent_iam_implied_scope",
+    "ci_agent_role_overbroad",
+})
+
+# matchers that read no step of the graph (the model, policies, trust documents, the evaluator, admin levels
+# and caps only: rules/hygiene.py and rules/agents_trust.py): with two jobs their rules run in a child
+# forked before the graph's steps are built, on a graph that refuses any read of its steps
+EARLY_LANE = frozenset({
+    "full_admin", "iam_write_admin", "allow_not_action", "allow_not_resource", "pass_role_star",
+    "service_wildcard", "resource_star_writes", "unknown_actions", "user_direct_policies", "stale_role",
+    "long_session_privileged", "trust_any_principal", "cross_account_no_external_id", "cross_account_root",
+    "service_confused_deputy", "oidc_no_audience", "oidc_no_subject",
+    "agt_oidc_missing_sub", "agt_oidc_wildcard_sub", "agt_oidc_set_operator", "agt_oidc_missing_aud",
+    "agt_service_trust_no_source", "resource_policy_any_principal", "agt_service_trust_wildcard_source",
+    "agt_tool_resource_policy_no_source", "agt_tag_scope_bypass", "agt_useragent_boundary",
+    "agt_deprecated_mcp_actions",
 })
 
 
-def default_jobs(ctx: RuleContext) -> int:
+def default_jobs(model) -> int:
     """2 on Linux with two cores or more for a model of `PARALLEL_MIN` principals or more, else 1. Never
     from a process running other threads (a fork copies only the calling thread, and their locks)."""
     if not sys.platform.startswith("linux") or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 \
             or threading.active_count() > 1:
         return 1
-    return 2 if sum(1 for _ in ctx.model.principals()) >= PARALLEL_MIN else 1
+    return 2 if sum(1 for _ in model.principals()) >= PARALLEL_MIN else 1
+
+
+class Early:
+    """The early lane: rules that read no step, running in a forked child while this process builds the
+    steps. `start` forks (or does nothing: one job, no such rule, no fork to be had); `run_rules` collects."""
+
+    def __init__(self, rules: list[Rule], ctx: RuleContext, jobs: int):
+        self.ids: set[str] = set()
+        self.child: tuple[int, str] | None = None
+        early = [r for r in rules if r.match["matcher"] in EARLY_LANE]
+        if jobs < 2 or not early or len(early) == len(rules) or not hasattr(os, "fork"):
+            return
+        try:
+            self.child = _fork(early, ctx)
+        except OSError:
+            return
+        self.ids = {r.id for r in early}
+
+    def collect(self, ctx: RuleContext) -> dict:
+        """The child's results ({} when it failed: its rules then run with the others)."""
+        if self.child is None:
+            return {}
+        pid, path = self.child
+        self.child = None
+        return _collect(pid, path, ctx)
+
+    def stop(self) -> None:
+        if self.child is not None:
+            pid, path = self.child
+            self.child = None
+            _stop(pid)
+            try:
+                os.waitpid(pid, 0)
+                os.unlink(path)
+            except OSError:
+                pass
 
 
 def run_rules(rules: list[Rule], ctx: RuleContext, *, jobs: int | None = None,
-              progress: Callable[[str], None] | None = None) -> tuple[list[Finding], dict[str, float]]:
+              progress: Callable[[str], None] | None = None,
+              early: Early | None = None) -> tuple[list[Finding], dict[str, float]]:
     """The findings of `rules` in rule order, and each rule's wall time (`rule:ID`). `jobs`: 1 in this
-    process, 2 with a child lane; None decides by `default_jobs`."""
+    process, 2 with a child lane; None decides by `default_jobs`. `early`: the early lane started before
+    the steps were built, whose results are collected here."""
     if jobs is None:
-        jobs = default_jobs(ctx)
+        jobs = default_jobs(ctx.model)
+    taken = early.ids if early is not None else set()
     with paused():   # the rules allocate memos and findings by the hundred thousand and free few cycles
-        return _lanes(rules, ctx, jobs, progress)
+        try:
+            results = _lanes([r for r in rules if r.id not in taken], ctx, jobs, progress)
+        except BaseException:
+            if early is not None:
+                early.stop()
+            raise
+        if early is not None:
+            results.update(early.collect(ctx))
+        missing = [r for r in rules if r.id not in results]
+        if missing:   # the early child failed: its rules run here, on the whole graph
+            results.update(_run(missing, ctx, progress))
+        return _merge(rules, results)
 
 
-def _lanes(rules: list[Rule], ctx: RuleContext, jobs: int, progress) -> tuple[list[Finding], dict[str, float]]:
+def _lanes(rules: list[Rule], ctx: RuleContext, jobs: int, progress) -> dict[str, tuple[list[Finding], float]]:
+    """Each rule's (findings, seconds): in this process, or with a child lane for `CHILD_LANE`."""
     child = [r for r in rules if r.match["matcher"] in CHILD_LANE] if jobs >= 2 and hasattr(os, "fork") else []
     if not child or len(child) == len(rules):
-        return _merge(rules, _run(rules, ctx, progress))
+        return _run(rules, ctx, progress)
     here = [r for r in rules if r.match["matcher"] not in CHILD_LANE]
     _shared(ctx, here, child)
     try:
         pid, path = _fork(child, ctx)
     except OSError:   # no temporary file or no process to be had: one lane
-        return _merge(rules, _run(rules, ctx, progress))
+        return _run(rules, ctx, progress)
     try:
         results = _run(here, ctx, progress)
     except BaseException:
@@ -78,7 +147,7 @@ def _lanes(rules: list[Rule], ctx: RuleContext, jobs: int, progress) -> tuple[li
     missing = [r for r in child if r.id not in results]
     if missing:   # the child failed: its rules run here
         results.update(_run(missing, ctx, progress))
-    return _merge(rules, results)
+    return results
 
 
 def _run(rules: list[Rule], ctx: RuleContext, progress) -> dict[str, tuple[list[Finding], float]]:
