@@ -58,8 +58,7 @@ class Reach:
 
 
 def _walk_edges(graph, node: str, certain_only: bool):
-    for _, _, data in graph.g.out_edges(node, data=True):
-        e: Edge = data["edge"]
+    for e in graph.edges_from(node):
         if e.rewrite:
             continue
         if certain_only and (e.potential or e.conditional):

@@ -201,10 +201,10 @@ def classify(model, graph, cfg: dict) -> dict[str, AgentSource]:
         trusted_compute = []
         if p.kind is Kind.ROLE and p.arn in graph.g:
             # only these two kinds of edge make a source: the others are left out before the sort
-            trusts = [x for x in graph.g.in_edges(p.arn, data=True)
-                      if x[2]["edge"].method in ("service-trust", "sts-assume-role-with-web-identity")]
-            for src, _, data in sorted(trusts, key=lambda x: (x[0], x[2]["edge"].method)):
-                e = data["edge"]
+            trusts = [x for x in graph.edges_into(p.arn)
+                      if x.method in ("service-trust", "sts-assume-role-with-web-identity")]
+            for e in sorted(trusts, key=lambda x: (x.source, x.method)):
+                src = e.source
                 if e.method == "service-trust":
                     if _any(cfg.get("service_principals"), src):
                         narrowing = next((v for k, v in cfg["service_principal_narrowing"].items()

@@ -48,8 +48,18 @@ class Graph:
     hub_members: dict[str, frozenset] = field(default_factory=dict)
 
     def edges_from(self, node: str) -> Iterable[Edge]:
-        for _, _, data in self.g.out_edges(node, data=True):
-            yield data["edge"]
+        """The edges out of `node`, in the graph's order (networkx's `out_edges(node, data=True)` order),
+        read from its adjacency: walks over every edge of a big graph spent several times the walk itself
+        in networkx's edge views."""
+        for keyed in self.g._succ[node].values():
+            for data in keyed.values():
+                yield data["edge"]
+
+    def edges_into(self, node: str) -> Iterable[Edge]:
+        """The edges into `node`, in the graph's order (`in_edges(node, data=True)`)."""
+        for keyed in self.g._pred[node].values():
+            for data in keyed.values():
+                yield data["edge"]
 
 
 def _account_root(acct: str) -> str:

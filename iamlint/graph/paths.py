@@ -17,18 +17,11 @@ from .edges import Edge, merge
 
 
 def _out(graph: Graph, node: str):
-    """The edges out of `node`, in the graph's order, read from its adjacency (the walks below run over
-    every edge of big graphs; networkx's edge views cost several times the walk itself)."""
-    for keyed in graph.g._succ[node].values():
-        for data in keyed.values():
-            yield data["edge"]
+    return graph.edges_from(node)
 
 
 def _in(graph: Graph, node: str):
-    """The edges into `node`, in the graph's order."""
-    for keyed in graph.g._pred[node].values():
-        for data in keyed.values():
-            yield data["edge"]
+    return graph.edges_into(node)
 
 
 def _act_edges(graph: Graph, node: str, certain_only: bool = False):

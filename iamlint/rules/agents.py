@@ -187,8 +187,7 @@ def _out_edges(ctx, arn: str) -> dict[tuple[bool, str | None], list[tuple[int, E
     if hit is None:
         hit = memo[arn] = {}
         cats = ctx._cache.setdefault("agents:categories", {})
-        for i, (_, _, data) in enumerate(ctx.graph.g.out_edges(arn, data=True)):
-            e: Edge = data["edge"]
+        for i, e in enumerate(ctx.graph.edges_from(arn)):
             if e.method not in cats:
                 cats[e.method] = _category(e)
             hit.setdefault((e.tool, cats[e.method]), []).append((i, e))
@@ -203,8 +202,7 @@ def _hub_classes(ctx, hub: str) -> list[list[Edge]]:
     memo = ctx._cache.setdefault("agents:hub-classes", {})
     if hub not in memo:
         firsts: dict = {}
-        for _, _, d2 in sorted(ctx.graph.g.out_edges(hub, data=True), key=lambda x: (x[1], x[2]["edge"].method)):
-            e2: Edge = d2["edge"]
+        for e2 in sorted(ctx.graph.edges_from(hub), key=lambda x: (x.target, x.method)):
             if _principal(ctx, e2.target) is None:
                 continue
             key = (_level(ctx, e2.target), _probes(ctx, e2.target), e2.potential, e2.conditional)
@@ -483,8 +481,7 @@ def _hub_tool_hits(ctx, hub: str) -> list[tuple]:
     memo = ctx._cache.setdefault("agents:hub-tool-hits", {})
     if hub not in memo:
         out = []
-        for j, (_, _, d2) in enumerate(ctx.graph.g.out_edges(hub, data=True)):
-            last: Edge = d2["edge"]
+        for j, last in enumerate(ctx.graph.edges_from(hub)):
             hit = _tool_hit(ctx, last.target)
             if hit is not None:
                 out.append((hit[0], last.target, j, last, hit[1]))
@@ -742,8 +739,8 @@ def agent_execution_role_overbroad(rule, ctx) -> Iterable[Finding]:
         p = _principal(ctx, arn)
         if p is None or p.kind is not Kind.ROLE or p.arn not in ctx.graph.g:
             continue
-        services = sorted({s for s, _, d in ctx.graph.g.in_edges(p.arn, data=True)
-                           if d["edge"].method == "service-trust" and matches_any(cfg["service_principals"], s)})
+        services = sorted({e.source for e in ctx.graph.edges_into(p.arn)
+                           if e.method == "service-trust" and matches_any(cfg["service_principals"], e.source)})
         if not services:
             continue
         allowed_needs = [n for s in services for n in needs(s)]
@@ -918,10 +915,10 @@ def _hub_assumers(ctx, hubs: tuple[str, ...]) -> tuple[str, ...]:
     if hubs not in memo:
         out = set()
         for hub in hubs:
-            for s2, _, _ in ctx.graph.g.in_edges(hub, data=True):
-                q = _principal(ctx, s2)
+            for e in ctx.graph.edges_into(hub):
+                q = _principal(ctx, e.source)
                 if q is not None and q.kind is not Kind.GROUP:
-                    out.add(s2)
+                    out.add(e.source)
         memo[hubs] = tuple(sorted(out))
     return memo[hubs]
 
@@ -929,8 +926,9 @@ def _hub_assumers(ctx, hubs: tuple[str, ...]) -> tuple[str, ...]:
 def _assumers(ctx, role: str) -> tuple[str, ...]:
     """The users and roles that may assume `role` with sts:AssumeRole, hubs resolved, sorted."""
     direct, hubs = set(), set()
-    for src, _, data in ctx.graph.g.in_edges(role, data=True):
-        if data["edge"].method != "sts-assume-role":
+    for e in ctx.graph.edges_into(role):
+        src = e.source
+        if e.method != "sts-assume-role":
             continue
         if is_hub(src):
             hubs.add(src)
@@ -1020,8 +1018,8 @@ def devops_agent_elevated(rule, ctx) -> Iterable[Finding]:
     for p in sorted_principals(ctx):
         if p.kind is not Kind.ROLE or p.arn not in ctx.graph.g:
             continue
-        trusted = [e for s, _, d in ctx.graph.g.in_edges(p.arn, data=True)
-                   for e in (d["edge"],) if e.method == "service-trust" and s.lower() in principals]
+        trusted = [e for e in ctx.graph.edges_into(p.arn)
+                   if e.method == "service-trust" and e.source.lower() in principals]
         if not trusted:
             continue
         attached = [a for a in p.managed_policies if a.rsplit("/", 1)[-1] == marker]
