@@ -118,6 +118,8 @@ def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str]
         timings["graph"] = time.perf_counter() - t
         settle()
         ctx = _context(graph, config, now)
+        if early is not None:   # its memos are in before the rules fork their lanes
+            early.collect(ctx)
         t = time.perf_counter()
         findings, rule_times = run_rules(rules, ctx, jobs=jobs, progress=progress, early=early)
         timings.update(rule_times)

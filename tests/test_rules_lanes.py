@@ -136,3 +136,46 @@ def test_jobs_other_than_one_or_two_is_a_usage_error():
     r = subprocess.run([sys.executable, "-m", "iamlint", "scan", "--input", example, "--jobs", "2", "-q",
                         "--format", "json"], capture_output=True, text=True)
     assert r.returncode == 0 and json.loads(r.stdout)["findings"]
+
+
+def _levels_and_whole(model):
+    from iamlint.graph.build import Builder
+    from iamlint.rules.matchers import RuleContext
+    b = Builder(model)
+    b.levels()
+    levels = RuleContext(b.levels_only(), {})
+    return levels, RuleContext(b.edges(), {})
+
+
+def _action_set_rules():
+    from iamlint.rules.load import all_rules
+    return [r for r in all_rules() if r.match["matcher"] == "agent_action_set"]
+
+
+def test_early_set_hits_are_the_rules_own_answers():
+    from iamlint.rules.agents import _set_hits_of, early_set_hits
+    levels, whole = _levels_and_whole(load_data(generate_account(600, seed=11, dense=0.2), "gen.json"))
+    early_set_hits(_action_set_rules(), levels, lambda: False)
+    memo = levels._cache["agents:set-hits"]
+    assert len(memo) > 1000 and any(v[0] or v[1] or v[2] for v in memo.values())
+    assert any(k[3] == "some" for k in memo)          # any_resource rules ask again on some resources
+    for (arn, actions, scoping, mode), got in memo.items():
+        assert got == _set_hits_of(whole, whole.model.principal(arn), actions, list(scoping), mode)
+
+
+@pytest.mark.parametrize("after", [0, 700, 10**9])
+def test_early_set_hits_stopped_anywhere_change_no_finding(after):
+    """The early lane hands over whatever it computed when the steps are done: any prefix of the work."""
+    from iamlint.rules.agents import early_set_hits
+    model = load_data(generate_account(600, seed=12), "gen.json")
+    rules = _action_set_rules()
+    _, plain = _levels_and_whole(model)
+    want = [json.dumps(f.to_json(), sort_keys=True) for r in rules
+            for f in matchers.MATCHERS[r.match["matcher"]](r, plain)]
+    levels, whole = _levels_and_whole(model)
+    calls = iter(range(10**12))
+    early_set_hits(rules, levels, lambda: next(calls) >= after // 32)
+    whole._cache["agents:set-hits"] = dict(levels._cache.get("agents:set-hits", {}))
+    got = [json.dumps(f.to_json(), sort_keys=True) for r in rules
+           for f in matchers.MATCHERS[r.match["matcher"]](r, whole)]
+    assert got == want and want

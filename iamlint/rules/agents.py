@@ -233,9 +233,38 @@ def _allow_covers(ctx, p: Principal, d, pattern: str) -> bool:
     return seen.get("identity", False) and seen.get("boundary", True)
 
 
-def _set_hits(ctx, p: Principal, actions: Iterable[str], scoping: list[str], mode: str = "all"):
+def _set_hits(ctx, p: Principal, actions: tuple[str, ...], scoping: list[str], mode: str = "all"):
     """(certain hits, conditional hits, hits except what a Deny protects, evidence, conditions) of
-    `actions` on every resource of their type."""
+    `actions` on every resource of their type. A function of the principal's policies alone (no step of
+    the graph), memoized per scan: the early lane may have computed it already (`early_set_hits`)."""
+    key = (p.arn, actions, tuple(scoping), mode)
+    memo = ctx._cache.setdefault("agents:set-hits", {})
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = _set_hits_of(ctx, p, actions, scoping, mode)
+    return hit
+
+
+def early_set_hits(rules, ctx, stop) -> None:
+    """The early lane's share of the action-set rules (rules/run.py): their `_set_hits` for every user
+    and role that is not admin-equivalent, as the rule asks it (`any_resource`: also on some resources
+    where nothing holds on all), in the order the rules will ask, until `stop()`. Which of them an agent
+    reaches is known only once the steps are built."""
+    principals = sorted((p for p in ctx.model.principals()
+                         if p.kind is not Kind.GROUP and not p.service_linked and _level(ctx, p.arn) not in ADMIN),
+                        key=lambda p: p.arn)
+    for rule in rules:
+        actions = action_set(rule.match["set"])
+        scoping = rule.match.get("scoping_keys", [])
+        for i, p in enumerate(principals):
+            if not i % 32 and stop():
+                return
+            certain, maybe, carved, _, _ = _set_hits(ctx, p, actions, scoping)
+            if not (certain or maybe or carved) and rule.match.get("any_resource"):
+                _set_hits(ctx, p, actions, scoping, mode="some")
+
+
+def _set_hits_of(ctx, p: Principal, actions: tuple[str, ...], scoping: list[str], mode: str):
     certain, maybe, carved, ev, conds = [], [], [], [], []
     for a in _maybe(ctx, p, tuple(actions)):   # the others: no identity statement allows them
         if a.lower() == "sts:getfederationtoken" and p.kind is not Kind.USER:

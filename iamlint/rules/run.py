@@ -8,7 +8,9 @@ rule order whichever process produced them, so the output is the same with one l
 * The early lane (`EARLY_LANE`): rules that read no step of the graph (policy hygiene, trust documents)
   run in a child forked once the admin levels are known, while this process builds the steps (one core
   was idle there). Their graph refuses any read of a step, so a rule wrongly placed fails instead of
-  reporting less; a test runs every one of them on both graphs.
+  reporting less; a test runs every one of them on both graphs. Then, until the steps are built, the
+  child fills memos of later rules that read no step either (`_early_work`: the action-set answers per
+  principal), and hands them over with its findings: the later lanes ask only what it did not reach.
 * The child lane (`CHILD_LANE`): forked after the steps, beside the rules that run here. The lanes keep
   together the rules that share expensive memos; the memos both lanes read are computed once before the
   fork.
@@ -19,6 +21,7 @@ If a child fails for any reason, its rules run here: a slower scan, never a diff
 
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
 import sys
@@ -65,29 +68,50 @@ def default_jobs(model) -> int:
     return 2 if sum(1 for _ in model.principals()) >= PARALLEL_MIN else 1
 
 
+def _early_work(rules: list[Rule]) -> list[tuple[Callable, list[Rule], str]]:
+    """Memos the early lane fills for rules that run after it, for as long as the steps take to build:
+    (function(rules, ctx, stop), those rules, the cache key it fills); `stop()` turns true once this
+    process wants the results, and the function then returns with what it has (the rules compute the rest
+    themselves). The action-set rules' per-principal answers read no step (rules/agents.py)."""
+    from .agents import early_set_hits
+    sets = [r for r in rules if r.match["matcher"] == "agent_action_set"]
+    return [(early_set_hits, sets, "agents:set-hits")] if sets else []
+
+
 class Early:
-    """The early lane: rules that read no step, running in a forked child while this process builds the
-    steps. `start` forks (or does nothing: one job, no such rule, no fork to be had); `run_rules` collects."""
+    """The early lane: rules that read no step, and memos of later rules that read none, computed in a
+    forked child while this process builds the steps. The constructor forks (or does nothing: one job,
+    nothing to do early, no fork to be had); `collect` waits for the child and takes its results."""
 
     def __init__(self, rules: list[Rule], ctx: RuleContext, jobs: int):
         self.ids: set[str] = set()
         self.child: tuple[int, str] | None = None
+        self.results: dict | None = None
         early = [r for r in rules if r.match["matcher"] in EARLY_LANE]
-        if jobs < 2 or not early or len(early) == len(rules) or not hasattr(os, "fork"):
+        work = _early_work(rules)
+        if jobs < 2 or not (early or work) or len(early) == len(rules) or not hasattr(os, "fork"):
             return
+        # one byte shared with the child (an anonymous shared mapping survives the fork): set when the
+        # steps are built, so the child stops filling memos and hands over what it has
+        self.flag = mmap.mmap(-1, 1)
         try:
-            self.child = _fork(early, ctx)
+            self.child = _fork(early, ctx, work, stop=lambda: self.flag[0] != 0)
         except OSError:
             return
         self.ids = {r.id for r in early}
 
     def collect(self, ctx: RuleContext) -> dict:
-        """The child's results ({} when it failed: its rules then run with the others)."""
-        if self.child is None:
-            return {}
-        pid, path = self.child
-        self.child = None
-        return _collect(pid, path, ctx)
+        """The child's rule results ({} when it failed: its rules then run with the others), its memos
+        and `covered` records merged into ctx. Waits for the child the first time; later calls give the
+        same results."""
+        if self.results is None:
+            self.results = {}
+            if self.child is not None:
+                self.flag[0] = 1
+                pid, path = self.child
+                self.child = None
+                self.results = _collect(pid, path, ctx)
+        return self.results
 
     def stop(self) -> None:
         if self.child is not None:
@@ -195,7 +219,9 @@ def _collect(pid: int, path: str, ctx: RuleContext) -> dict:
         if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
             return {}
         with open(path, "rb") as fh:
-            results, covered = pickle.load(fh)
+            results, covered, memos = pickle.load(fh)
+        for key, memo in memos.items():    # answers computed there: this process asks them again otherwise
+            ctx._cache.setdefault(key, {}).update(memo)
         mine = ctx._cache.setdefault("covered", {})
         for rid, seen in covered.items():
             mine.setdefault(rid, set()).update(seen)
@@ -209,7 +235,8 @@ def _collect(pid: int, path: str, ctx: RuleContext) -> dict:
             pass
 
 
-def _fork(rules: list[Rule], ctx: RuleContext) -> tuple[int, str]:
+def _fork(rules: list[Rule], ctx: RuleContext, work=(), stop=lambda: False) -> tuple[int, str]:
+    """Run `rules` (then each memo-filling `work`) in a forked child; its results go to a temporary file."""
     fd, path = tempfile.mkstemp(prefix="iamlint-rules-", suffix=".pickle")
     os.close(fd)
     sys.stdout.flush()
@@ -225,8 +252,12 @@ def _fork(rules: list[Rule], ctx: RuleContext) -> tuple[int, str]:
             before = {k: set(v) for k, v in ctx._cache.get("covered", {}).items()}
             results = _run(rules, ctx, None)
             covered = {k: v - before.get(k, set()) for k, v in ctx._cache.get("covered", {}).items()}
+            memos = {}
+            for fill, for_rules, key in work:
+                fill(for_rules, ctx, stop)
+                memos[key] = ctx._cache.get(key, {})
             with open(path, "wb") as fh:
-                pickle.dump((results, covered), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((results, covered, memos), fh, protocol=pickle.HIGHEST_PROTOCOL)
             code = 0
         finally:
             os._exit(code)
