@@ -10,6 +10,8 @@ import gc
 import random
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -210,3 +212,48 @@ def test_pruned_ancestor_walks_find_the_sinks_of_full_walks(monkeypatch):
         pruned, full = admin_sinks(graph), admin_sinks(graph, prune=False)
         assert key(pruned) == key(full), (n, seed)
     assert len(searches) >= 8   # the far-rewriter search took part: starts were confirmed by forward searches
+
+
+def _expanded(graph, method_id):
+    """(actor, user) -> (actions, resources, evidence, conditions, potential) of a method's steps, the
+    steps through its hubs drawn as one (what paths and findings read)."""
+    from iamlint.graph.build import is_hub
+    from iamlint.graph.edges import merge
+    out = {}
+    for u, v, k, data in graph.g.edges(keys=True, data=True):
+        e = data["edge"]
+        if k != method_id or is_hub(u):
+            continue
+        for e2 in ([merge(e, x) for x in graph.edges_from(v) if x.method == method_id] if is_hub(v) else [e]):
+            if e2.source != e2.target:
+                out[(e2.source, e2.target)] = (e2.actions, e2.resources, e2.evidence, e2.conditions, e2.potential)
+    return out
+
+
+@pytest.mark.parametrize("dense", [0.0, 0.3])
+def test_user_credential_classes_are_the_pairwise_answers(dense):
+    """Methods whose every action names the target user (iam-replace-access-key: two actions) decide each
+    class of users once; drawn through their hubs, the steps are those of checking every actor and user."""
+    from iamlint.graph.build import _user_precondition
+    _, b = _builder(500, seed=4, dense=dense)
+    b.levels()
+    graph = b.edges()
+    users = [p for p in b.model.principals() if p.kind is Kind.USER]
+    checked = 0
+    for m in load_methods():
+        if m.matcher != "user_credentials":
+            continue
+        want = {}
+        for actor in b.actors:
+            for u in users:
+                if u.arn == actor.arn or u.account != actor.account:
+                    continue
+                eb = EdgeBuilder()
+                if all(b.check_spec(actor, s, {"target": u.arn}, eb) for s in m.actions):
+                    ok, potential, _ = _user_precondition(b.model, u, m.precondition)
+                    if ok:
+                        e = eb.edge(actor.arn, u.arn, m.id, potential=potential)
+                        want[(actor.arn, u.arn)] = (e.actions, e.resources, e.evidence, e.conditions, e.potential)
+        assert _expanded(graph, m.id) == want, m.id
+        checked += len(want)
+    assert checked > 50

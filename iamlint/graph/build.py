@@ -526,6 +526,36 @@ class Builder:
                 out.append((label + (f" except {rest}" if rest else ""), d, members))
         return out
 
+    def _spec_classes(self, p: Principal, specs, items: list, key=None):
+        """`_classes` for a method whose every action names the target ({target}, no context): `items`
+        grouped by the resource patterns of all its actions at once, and per group the answers of
+        `check_spec` for its first member, which every member shares. [(label, EdgeBuilder, members)] for
+        the groups where every action is possible; None when a pattern holds a policy variable."""
+        pats: list[str] = []
+        for spec in specs:
+            for action in spec.actions:
+                for rs in self._patterns_for(p, action):
+                    if any("${" in x for x in rs):
+                        return None
+                    pats.extend(rs)
+        pats = list(dict.fromkeys(pats))
+        gkey = (tuple(pats), key) if key is not None else None
+        groups = self._group_cache.get(gkey) if gkey is not None else None
+        if groups is None:
+            groups = {}
+            for it in items:
+                groups.setdefault(tuple(wildcard.match(x, it[0].arn) for x in pats), []).append(it)
+            if gkey is not None:
+                self._group_cache[gkey] = groups
+        out = []
+        for sig, members in groups.items():
+            eb = EdgeBuilder()
+            if all(self.check_spec(p, spec, {"target": members[0][0].arn}, eb) for spec in specs):
+                label = "|".join(x for x, hit in zip(pats, sig) if hit)
+                rest = "|".join(x for x, hit in zip(pats, sig) if not hit)
+                out.append((label + (f" except {rest}" if rest else ""), eb, members))
+        return out
+
     def trust_edges(self, by_matcher: dict[str, list[Method]]) -> None:
         assumers_by_account: dict[str, list[Principal]] = {}
         for p in (q for q in self.model.principals() if q.kind is not Kind.GROUP):
@@ -961,25 +991,28 @@ class Builder:
 
     def user_credentials(self, m: Method) -> None:
         users = [p for p in self.model.principals() if p.kind is Kind.USER]
-        for actor in self.able(m.actions[0].actions):
-            spec = m.actions[0]
+        # every action names the target user, none reads a context: the users split into classes that get
+        # the same answers (`_spec_classes`), decided once per class, not once per actor and user
+        by_class = all(s.resource == "{target}" and not s.context for s in m.actions)
+        for actor in self.able(*(s.actions for s in m.actions)):
             classes = None
-            if len(m.actions) == 1 and len(spec.actions) == 1 and spec.resource == "{target}" and not spec.context:
+            if by_class:
                 mine = self._mine.get(("users", actor.account))
                 if mine is None:
                     mine = self._mine[("users", actor.account)] = [(u, None) for u in users
                                                                    if u.account == actor.account]
-                classes = self._classes(actor, spec.actions[0], mine, None, key=("users", actor.account))
+                classes = self._spec_classes(actor, m.actions, mine, key=("users", actor.account))
             if classes is not None:
                 # users that get the same answer go through one hub per group, shared by every actor
                 # with the same grants (e.g. user/*): linear, not actors x users
-                for label, d, members in classes:
+                for label, eb, members in classes:
                     group = [u for u, _ in members if u.arn != actor.arn or len(members) > 1]
                     hub = f"{HUB}{m.id}@{actor.account}:{label}"
+                    actions = tuple(eb.actions)
                     if len(members) > 1:
-                        eb = EdgeBuilder()
-                        eb.add(spec.actions[0], label, d)
-                        self.add(eb.edge(actor.arn, hub, m.id))
+                        via = eb.copy()
+                        via.resources = [label] * len(via.actions)
+                        self.add(via.edge(actor.arn, hub, m.id))
                         if hub in self._hubs_done:
                             continue
                         self._hubs_done.add(hub)
@@ -987,12 +1020,10 @@ class Builder:
                         ok, potential, assumes = _user_precondition(self.model, u, m.precondition)
                         if not ok:
                             continue
-                        eb = EdgeBuilder()
                         if len(members) > 1:
-                            self.add(Edge(hub, u.arn, m.id, (spec.actions[0],), (u.arn,), potential=potential,
+                            self.add(Edge(hub, u.arn, m.id, actions, (u.arn,) * len(actions), potential=potential,
                                           assumes=assumes))
                         else:
-                            eb.add(spec.actions[0], u.arn, d)
                             self.add(eb.edge(actor.arn, u.arn, m.id, potential=potential, assumes=assumes))
                 continue
             for u in users:
