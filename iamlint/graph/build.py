@@ -500,60 +500,61 @@ class Builder:
         evaluator reads a resource only through those patterns, so every member gets the same answer.
         [(label, decision, members)] for the groups where the action is possible; None when a pattern
         holds a policy variable (then each target is checked on its own)."""
-        pats: list[str] = []
-        for rs in self._patterns_for(p, action):
-            if any("${" in x for x in rs):
-                return None
-            pats.extend(rs)
-        pats = list(dict.fromkeys(pats))
-        # the grouping depends only on the patterns and the items: shared by every actor with the same
-        # patterns (e.g. the same managed policy) when the caller names its items with `key`
-        cache = self._group_cache
-        gkey = (tuple(pats), key) if key is not None else None
-        groups = cache.get(gkey) if gkey is not None else None
-        if groups is None:
-            groups = {}
-            for it in items:
-                groups.setdefault(tuple(wildcard.match(x, it[0].arn) for x in pats), []).append(it)
-            if gkey is not None:
-                cache[gkey] = groups
+        pats = self._resource_patterns(p, (action,))
+        if pats is None:
+            return None
         out = []
-        for sig, members in groups.items():
+        for label, members in self._grouped(pats, items, key):
             d = self.check(p, action, members[0][0].arn, context=context)
             if d.possible:
-                label = "|".join(x for x, hit in zip(pats, sig) if hit)
-                rest = "|".join(x for x, hit in zip(pats, sig) if not hit)
-                out.append((label + (f" except {rest}" if rest else ""), d, members))
+                out.append((label, d, members))
         return out
 
-    def _spec_classes(self, p: Principal, specs, items: list, key=None):
-        """`_classes` for a method whose every action names the target ({target}, no context): `items`
-        grouped by the resource patterns of all its actions at once, and per group the answers of
-        `check_spec` for its first member, which every member shares. [(label, EdgeBuilder, members)] for
-        the groups where every action is possible; None when a pattern holds a policy variable."""
+    def _resource_patterns(self, p: Principal, actions) -> list[str] | None:
+        """The resource patterns of p's statements for any of `actions` (identity, boundary, SCP), each
+        once; None when one holds a policy variable."""
         pats: list[str] = []
-        for spec in specs:
-            for action in spec.actions:
-                for rs in self._patterns_for(p, action):
-                    if any("${" in x for x in rs):
-                        return None
-                    pats.extend(rs)
-        pats = list(dict.fromkeys(pats))
+        for action in actions:
+            for rs in self._patterns_for(p, action):
+                if any("${" in x for x in rs):
+                    return None
+                pats.extend(rs)
+        return list(dict.fromkeys(pats))
+
+    def _grouped(self, pats: list[str], items: list, key) -> list[tuple[str, list]]:
+        """(label, members) of `items` grouped by which of `pats` name them; the label names the patterns
+        that do ("a|b except c"). The grouping depends only on the patterns and the items: shared by every
+        actor with the same patterns (e.g. the same managed policy) when the caller names its items with
+        `key`."""
         gkey = (tuple(pats), key) if key is not None else None
         groups = self._group_cache.get(gkey) if gkey is not None else None
         if groups is None:
             groups = {}
             for it in items:
                 groups.setdefault(tuple(wildcard.match(x, it[0].arn) for x in pats), []).append(it)
-            if gkey is not None:
-                self._group_cache[gkey] = groups
-        out = []
-        for sig, members in groups.items():
-            eb = EdgeBuilder()
-            if all(self.check_spec(p, spec, {"target": members[0][0].arn}, eb) for spec in specs):
+            labelled = []
+            for sig, members in groups.items():
                 label = "|".join(x for x, hit in zip(pats, sig) if hit)
                 rest = "|".join(x for x, hit in zip(pats, sig) if not hit)
-                out.append((label + (f" except {rest}" if rest else ""), eb, members))
+                labelled.append((label + (f" except {rest}" if rest else ""), members))
+            groups = labelled
+            if gkey is not None:
+                self._group_cache[gkey] = groups
+        return groups
+
+    def _spec_classes(self, p: Principal, specs, items: list, key=None):
+        """`_classes` for a method whose every action names the target ({target}, no context): `items`
+        grouped by the resource patterns of all its actions at once, and per group the answers of
+        `check_spec` for its first member, which every member shares. [(label, EdgeBuilder, members)] for
+        the groups where every action is possible; None when a pattern holds a policy variable."""
+        pats = self._resource_patterns(p, [a for spec in specs for a in spec.actions])
+        if pats is None:
+            return None
+        out = []
+        for label, members in self._grouped(pats, items, key):
+            eb = EdgeBuilder()
+            if all(self.check_spec(p, spec, {"target": members[0][0].arn}, eb) for spec in specs):
+                out.append((label, eb, members))
         return out
 
     def trust_edges(self, by_matcher: dict[str, list[Method]]) -> None:
