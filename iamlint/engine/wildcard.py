@@ -43,7 +43,6 @@ def match(pattern: str, value: str, ignore_case: bool = False) -> bool:
 
 
 @lru_cache(maxsize=65536)
-@lru_cache(maxsize=65536)
 def _any_exact(patterns: tuple[str, ...]) -> re.Pattern | None:
     """One regular expression for a tuple of patterns (case-sensitive); None when one of them is `*`."""
     if "*" in patterns:
@@ -60,19 +59,32 @@ def match_any(patterns: tuple[str, ...], value: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def _any_matcher(patterns: tuple[str, ...]) -> tuple[frozenset, re.Pattern | None]:
-    literal = frozenset(p.lower() for p in patterns if not has_wildcard(p))
-    wild = [p.lower() for p in patterns if has_wildcard(p)]
-    if not wild:
-        return literal, None
-    return literal, re.compile("|".join(f"(?:{_compile(p, False).pattern})" for p in wild), re.DOTALL)
+def _any_matcher(patterns: tuple[str, ...]) -> tuple[frozenset, tuple[str, ...], tuple]:
+    """(the literal patterns, the prefixes of those that are a literal then one final `*`, the full-match
+    functions of the others), all lower-cased. Only the last kind needs a regular expression, one per
+    pattern and shared by every tuple holding it: a policy seen once compiles nothing new."""
+    literal, prefixes, other = set(), [], []
+    for p in patterns:
+        low = p.lower()
+        if not has_wildcard(low):
+            literal.add(low)
+        elif low[-1] == "*" and not has_wildcard(low[:-1]):
+            prefixes.append(low[:-1])
+        else:
+            other.append(_compile(low, False).fullmatch)
+    return frozenset(literal), tuple(prefixes), tuple(other)
 
 
 def match_any_ci(patterns: tuple[str, ...], value_lower: str) -> bool:
     """True when the lower-cased `value_lower` matches any of `patterns`, ignoring case (action names).
     Same answer as `any(match(p, value, ignore_case=True) for p in patterns)`, compiled once per tuple."""
-    literal, rx = _any_matcher(patterns)
-    return value_lower in literal or (rx is not None and rx.fullmatch(value_lower) is not None)
+    literal, prefixes, other = _any_matcher(patterns)
+    if value_lower in literal or (prefixes and value_lower.startswith(prefixes)):
+        return True
+    for full in other:
+        if full(value_lower) is not None:
+            return True
+    return False
 
 
 @lru_cache(maxsize=1 << 18)

@@ -174,14 +174,16 @@ def _strings(value: Any, pointer: str, name: str, allow_empty: bool = False) -> 
     if isinstance(value, str):
         return (value,)
     if isinstance(value, list):
-        out = []
+        for item in value:
+            if not isinstance(item, str):
+                break
+        else:
+            if not value and not allow_empty:
+                raise PolicyError(f"{name} must not be an empty list", place=pointer)
+            return tuple(value)
         for i, item in enumerate(value):
             if not isinstance(item, str):
                 raise PolicyError(f"{name} entries must be strings, not {_type(item)}", place=f"{pointer}/{i}")
-            out.append(item)
-        if not out and not allow_empty:
-            raise PolicyError(f"{name} must not be an empty list", place=pointer)
-        return tuple(out)
     raise PolicyError(f"{name} must be a string or a list of strings, not {_type(value)}", place=pointer)
 
 
@@ -196,7 +198,7 @@ def _principal(value: Any, pointer: str, name: str) -> dict[str, tuple[str, ...]
             if kind not in PRINCIPAL_KINDS:
                 raise PolicyError(f"unknown {name} type {kind!r} (expected one of {', '.join(PRINCIPAL_KINDS)})",
                                   place=f"{pointer}/{_esc(kind)}")
-            out[kind] = _strings(vals, f"{pointer}/{_esc(kind)}", f"{name}.{kind}")
+            out[kind] = _strings(vals, f"{pointer}/{kind}", f"{name}.{kind}")
         return out
     raise PolicyError(f"{name} must be \"*\" or an object, not {_type(value)}", place=pointer)
 
@@ -233,49 +235,74 @@ def parse_operator(op: str, pointer: str) -> tuple[str, str | None, bool]:
     return base, qualifier, if_exists
 
 
+# operators as written -> parse_operator's answer: a few dozen spellings recur in every document
+_OPERATORS_READ: dict[str, tuple[str, str | None, bool]] = {}
+_OPERATORS_READ_MAX = 4096
+
+
 def _conditions(value: Any, pointer: str) -> tuple[Condition, ...]:
     if not isinstance(value, dict):
         raise PolicyError(f"Condition must be an object, not {_type(value)}", place=pointer)
     out = []
     for op, block in value.items():
-        op_ptr = f"{pointer}/{_esc(op)}"
-        base, qualifier, if_exists = parse_operator(op, op_ptr)
+        parsed = _OPERATORS_READ.get(op) if isinstance(op, str) else None
+        if parsed is None:
+            parsed = parse_operator(op, f"{pointer}/{_esc(op)}")
+            if len(_OPERATORS_READ) < _OPERATORS_READ_MAX:
+                _OPERATORS_READ[op] = parsed
+        base, qualifier, if_exists = parsed
         if not isinstance(block, dict):
-            raise PolicyError(f"condition operator {op!r} must map keys to values, not {_type(block)}", place=op_ptr)
+            raise PolicyError(f"condition operator {op!r} must map keys to values, not {_type(block)}",
+                              place=f"{pointer}/{_esc(op)}")
         for key, vals in block.items():
-            key_ptr = f"{op_ptr}/{_esc(key)}"
-            if isinstance(vals, list):
-                values = tuple(_scalar_text(v, f"{key_ptr}/{i}") for i, v in enumerate(vals))
+            if isinstance(vals, str):
+                values: tuple[str, ...] = (vals,)
+            elif isinstance(vals, list):
+                for v in vals:
+                    if not isinstance(v, str):
+                        key_ptr = f"{pointer}/{_esc(op)}/{_esc(key)}"
+                        values = tuple(_scalar_text(v, f"{key_ptr}/{i}") for i, v in enumerate(vals))
+                        break
+                else:
+                    values = tuple(vals)
             else:
-                values = (_scalar_text(vals, key_ptr),)
+                values = (_scalar_text(vals, f"{pointer}/{_esc(op)}/{_esc(key)}"),)
             out.append(Condition(op, base, qualifier, if_exists, key, values))
     return tuple(out)
+
+
+_IDENTITY_KINDS = frozenset(("identity", "boundary", "session"))
 
 
 def parse_statement(raw: Any, index: int, pointer: str, kind: str) -> Statement:
     if not isinstance(raw, dict):
         raise PolicyError(f"a statement must be an object, not {_type(raw)}", place=pointer)
-    for key in raw:
-        if key not in STATEMENT_KEYS:
-            raise PolicyError(f"unknown statement element {key!r}", place=f"{pointer}/{_esc(key)}")
+    if not raw.keys() <= STATEMENT_KEYS:
+        for key in raw:
+            if key not in STATEMENT_KEYS:
+                raise PolicyError(f"unknown statement element {key!r}", place=f"{pointer}/{_esc(key)}")
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
         raise PolicyError("Effect must be \"Allow\" or \"Deny\""
                           + ("" if effect is None else f", not {json.dumps(effect)}"), place=f"{pointer}/Effect")
-    if ("Action" in raw) == ("NotAction" in raw):
+    has_action, has_not_action = "Action" in raw, "NotAction" in raw
+    has_resource, has_not_resource = "Resource" in raw, "NotResource" in raw
+    has_principal, has_not_principal = "Principal" in raw, "NotPrincipal" in raw
+    if has_action == has_not_action:
         raise PolicyError("a statement needs exactly one of Action or NotAction", place=pointer)
-    if "Resource" in raw and "NotResource" in raw:
+    if has_resource and has_not_resource:
         raise PolicyError("a statement cannot have both Resource and NotResource", place=pointer)
-    if "Principal" in raw and "NotPrincipal" in raw:
+    if has_principal and has_not_principal:
         raise PolicyError("a statement cannot have both Principal and NotPrincipal", place=pointer)
-    if kind in ("identity", "boundary", "session") and ("Principal" in raw or "NotPrincipal" in raw):
-        which = "Principal" if "Principal" in raw else "NotPrincipal"
-        raise PolicyError(f"{which} is not allowed in an identity-based policy", place=f"{pointer}/{which}")
-    if kind in ("identity", "boundary", "session") and "Resource" not in raw and "NotResource" not in raw:
-        raise PolicyError("a statement needs Resource or NotResource", place=pointer)
-    if kind in ("resource", "trust") and "Principal" not in raw and "NotPrincipal" not in raw:
+    if kind in _IDENTITY_KINDS:
+        if has_principal or has_not_principal:
+            which = "Principal" if has_principal else "NotPrincipal"
+            raise PolicyError(f"{which} is not allowed in an identity-based policy", place=f"{pointer}/{which}")
+        if not has_resource and not has_not_resource:
+            raise PolicyError("a statement needs Resource or NotResource", place=pointer)
+    if kind in ("resource", "trust") and not has_principal and not has_not_principal:
         raise PolicyError("a resource-based policy statement needs Principal or NotPrincipal", place=pointer)
-    if kind == "trust" and "NotPrincipal" in raw:
+    if kind == "trust" and has_not_principal:
         raise PolicyError("NotPrincipal is not allowed in a role trust policy", place=f"{pointer}/NotPrincipal")
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
@@ -285,14 +312,14 @@ def parse_statement(raw: Any, index: int, pointer: str, kind: str) -> Statement:
         pointer=pointer,
         effect=effect,
         sid=sid,
-        actions=_strings(raw["Action"], f"{pointer}/Action", "Action") if "Action" in raw else None,
-        not_actions=_strings(raw["NotAction"], f"{pointer}/NotAction", "NotAction") if "NotAction" in raw else None,
-        resources=_strings(raw["Resource"], f"{pointer}/Resource", "Resource") if "Resource" in raw else None,
+        actions=_strings(raw["Action"], f"{pointer}/Action", "Action") if has_action else None,
+        not_actions=_strings(raw["NotAction"], f"{pointer}/NotAction", "NotAction") if has_not_action else None,
+        resources=_strings(raw["Resource"], f"{pointer}/Resource", "Resource") if has_resource else None,
         not_resources=(_strings(raw["NotResource"], f"{pointer}/NotResource", "NotResource")
-                       if "NotResource" in raw else None),
-        principals=_principal(raw["Principal"], f"{pointer}/Principal", "Principal") if "Principal" in raw else None,
+                       if has_not_resource else None),
+        principals=_principal(raw["Principal"], f"{pointer}/Principal", "Principal") if has_principal else None,
         not_principals=(_principal(raw["NotPrincipal"], f"{pointer}/NotPrincipal", "NotPrincipal")
-                        if "NotPrincipal" in raw else None),
+                        if has_not_principal else None),
         conditions=_conditions(raw["Condition"], f"{pointer}/Condition") if "Condition" in raw else (),
         raw=raw,
     )
