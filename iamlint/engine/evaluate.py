@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Iterable
 
-from ..model.policy import Condition, PolicyDocument, Statement
+from ..model.policy import Condition, PolicyDocument, Statement, frozen_record
 from . import actions as catalog
 from . import wildcard
 from .conditions import MAYBE, NO, YES, Unresolved, evaluate_conditions, glob_fullmatch, substituted
@@ -249,7 +249,16 @@ _NOTHING = _Tally()
 
 
 def _ref(pol: NamedPolicy, st: Statement) -> StatementRef:
-    return StatementRef(pol.type, pol.name, st.pointer, st.sid, st.effect, pol.level, pol.arn)
+    return frozen_record(StatementRef, {"policy_type": pol.type, "policy": pol.name, "pointer": st.pointer,
+                                        "sid": st.sid, "effect": st.effect, "level": pol.level, "arn": pol.arn})
+
+
+def _decision(decision: str, reason: str, warnings: tuple[str, ...], allowed_by: tuple = (), denied_by: tuple = (),
+              blocked_by: tuple = (), conditions: tuple = ()) -> Decision:
+    """`Decision(...)`, built as `frozen_record` builds (a decision is made per request)."""
+    return frozen_record(Decision, {"decision": decision, "allowed_by": allowed_by, "denied_by": denied_by,
+                                    "blocked_by": blocked_by, "conditions": conditions, "reason": reason,
+                                    "warnings": warnings})
 
 
 def _scan(policies: Iterable[NamedPolicy], allow: bool, req: Request, ctx: Context, action_lower: str,
@@ -262,7 +271,7 @@ def _scan(policies: Iterable[NamedPolicy], allow: bool, req: Request, ctx: Conte
         statements = doc.allows if allow else doc.denies
         if not statements:
             continue
-        variables = doc.variables_enabled
+        variables = doc.version == "2012-10-17"   # doc.variables_enabled
         for st in statements:
             if st.actions is not None:
                 if not match_any_ci(st.actions, action_lower):
@@ -369,7 +378,7 @@ def _unique(refs: list) -> tuple:
 def evaluate(policies: PolicySet, req: Request) -> Decision:
     action_lower, warnings, rcp_service = _action_facts(req.action)
     if action_lower == "sts:getcalleridentity":
-        return Decision(ALLOWED, reason="sts:GetCallerIdentity is always allowed", warnings=warnings)
+        return _decision(ALLOWED, "sts:GetCallerIdentity is always allowed", warnings)
 
     caller = req.caller or parse_caller(req.principal, has_boundary=bool(policies.boundaries))
     is_iam = caller.is_iam
@@ -408,8 +417,8 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
             continue
         t = _scan(pols, False, req, ctx, action_lower, caller, with_principal)
         if t.result == YES:
-            return Decision(EXPLICIT, denied_by=tuple(t.yes), blocked_by=(t.yes[0].policy_type,),
-                            reason=f"explicitly denied by {t.yes[0].label()}", warnings=warnings)
+            return _decision(EXPLICIT, f"explicitly denied by {t.yes[0].label()}", warnings,
+                             denied_by=tuple(t.yes), blocked_by=(t.yes[0].policy_type,))
         deny_pending.extend(t.pending)
 
     blocked: list[str] = []
@@ -487,9 +496,8 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
     total = _and(rcp, scp, grant)
     if total == NO:
         blocked_set = tuple(dict.fromkeys(blocked)) or ("identity",)
-        return Decision(IMPLICIT, blocked_by=blocked_set,
-                        reason="implicitly denied: no " + " / ".join(blocked_set) + " policy allows it",
-                        warnings=warnings)
+        return _decision(IMPLICIT, "implicitly denied: no " + " / ".join(blocked_set) + " policy allows it",
+                         warnings, blocked_by=blocked_set)
     # collect the statements that took part
     if is_iam:
         for t in [ti, *tb_all, ts]:
@@ -500,11 +508,10 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
         allowed_by.extend(tr.yes)
         allow_pending.extend(tr.pending)
     if total == YES and not deny_pending:
-        return Decision(ALLOWED, allowed_by=_unique(allowed_by), reason="allowed", warnings=warnings)
+        return _decision(ALLOWED, "allowed", warnings, allowed_by=_unique(allowed_by))
     pending = _unique(allow_pending + deny_pending if total == MAYBE else deny_pending)
-    return Decision(CONDITIONAL, allowed_by=_unique(allowed_by), conditions=pending,
-                    reason="depends on " + ", ".join(sorted({p.condition.key for p in pending})),
-                    warnings=warnings)
+    return _decision(CONDITIONAL, "depends on " + ", ".join(sorted({p.condition.key for p in pending})), warnings,
+                     allowed_by=_unique(allowed_by), conditions=pending)
 
 
 def _arn_account(resource: str) -> str | None:
