@@ -14,7 +14,7 @@ from .engine.context import Context
 from .engine.evaluate import NamedPolicy, PolicySet, Request, evaluate
 from .errors import InputError, PolicyError
 from .jsonio import dumps_compact, identity_key, orjson, pointer_token as _esc
-from .model.policy import parse_policy
+from .model.policy import frozen_record, parse_policy
 
 DECISIONS = ("Allowed", "ImplicitlyDenied", "ExplicitlyDenied")
 
@@ -45,8 +45,11 @@ def _named(item: Any, kind: str, where: str, default_name: str, level: str | Non
         name = item.get("name") or default_name
         if not isinstance(name, str):
             raise InputError("a policy name must be a string", place=f"{where}/name")
-        return NamedPolicy(kind, name, _parse(item["policy"], kind, f"{where}/policy"), level=level)
-    return NamedPolicy(kind, default_name, _parse(item, kind, where), level=level)
+        doc = _parse(item["policy"], kind, f"{where}/policy")
+    else:
+        name, doc = default_name, _parse(item, kind, where)
+    # NamedPolicy(kind, name, doc, level=level), without its per-field setattr
+    return frozen_record(NamedPolicy, {"type": kind, "name": name, "document": doc, "arn": None, "level": level})
 
 
 def _list(case: dict, key: str) -> list:
