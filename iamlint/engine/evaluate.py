@@ -157,12 +157,6 @@ class Decision:
 
 # ---------------------------------------------------------------- statement matching
 
-def _action_matches(st: Statement, action_lower: str) -> bool:
-    if st.actions is not None:
-        return wildcard.match_any_ci(st.actions, action_lower)
-    return not wildcard.match_any_ci(st.not_actions, action_lower)
-
-
 def _resource_pattern_tri(pattern: str, resource: str, ctx: Context, variables: bool,
                           mode: str, deny: bool) -> int:
     chosen = mode != "exact"
