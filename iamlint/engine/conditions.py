@@ -194,6 +194,17 @@ def substitute(text: str, ctx: Context, glob: bool) -> list[str] | None:
     Returns None when a variable is absent and has no default (the value matches nothing).
     Raises Unresolved when the context does not know a key.
     """
+    pieces = substituted(text, ctx)
+    if pieces is None:
+        return None
+    if glob:
+        return [_source(alt) for alt in pieces]
+    return ["".join(t for t, _ in alt) for alt in pieces]
+
+
+def substituted(text: str, ctx: Context) -> list[list[tuple[str, bool]]] | None:
+    """`substitute`'s results before they are written out: each a list of (text, is_literal), the
+    substituted values (and `${*}` escapes) literal, the policy's own text not."""
     pieces: list[list[tuple[str, bool]]] = [[]]  # alternatives, each a list of (text, is_literal)
     pos = 0
     for m in _VAR_RE.finditer(text):
@@ -221,13 +232,30 @@ def substitute(text: str, ctx: Context, glob: bool) -> list[str] | None:
         pos = m.end()
     for alt in pieces:
         alt.append((text[pos:], False))
-    out = []
-    for alt in pieces:
-        if glob:
-            out.append("".join(re.escape(t) if lit else _glob_source(t) for t, lit in alt))
+    return pieces
+
+
+def _source(alt: list[tuple[str, bool]]) -> str:
+    return "".join(re.escape(t) if lit else _glob_source(t) for t, lit in alt)
+
+
+def glob_fullmatch(alt: list[tuple[str, bool]], value: str) -> bool:
+    """`_regex(_source(alt)).fullmatch(value) is not None` (one of `substituted`'s results as a wildcard
+    pattern), without compiling a regular expression when the policy's own text has no `?`: the
+    substituted values differ from request to request, so each such expression was compiled once."""
+    runs = [""]
+    for t, lit in alt:
+        if lit:
+            runs[-1] += t
+        elif "?" in t:
+            return _regex(_source(alt)).fullmatch(value) is not None
         else:
-            out.append("".join(t for t, _ in alt))
-    return out
+            first, *rest = t.split("*")
+            runs[-1] += first
+            runs.extend(rest)
+    if len(runs) == 1:
+        return runs[0] == value
+    return wildcard.runs_match(tuple(runs), value)
 
 
 def _glob_source(text: str) -> str:

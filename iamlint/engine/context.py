@@ -18,6 +18,7 @@ class _Unknown:
 
 
 UNKNOWN = _Unknown()
+_NONE: frozenset = frozenset()
 
 
 def _text(v: Any) -> str:
@@ -36,9 +37,14 @@ class Context:
         self.values: dict[str, tuple[str, ...]] = {}
         self.complete = complete
         # keys known to be absent even in a partial context (e.g. aws:username for a role session)
-        self.absent = frozenset(k.lower() for k in absent)
-        for key, val in (values or {}).items():
-            self.set(key, val)
+        self.absent = frozenset(k.lower() for k in absent) if absent else _NONE
+        if values:
+            own = self.values
+            for key, val in values.items():
+                if type(val) is str:      # the common case, as `set` files it
+                    own[key.lower()] = (val,)
+                else:
+                    self.set(key, val)
 
     def set(self, key: str, val: Any) -> None:
         if val is None:

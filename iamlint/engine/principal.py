@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 
@@ -31,7 +32,10 @@ class Caller:
         return self.kind in ("user", "role", "session", "federated-user")
 
 
+@lru_cache(maxsize=4096)
 def parse_caller(principal: str, has_boundary: bool = False) -> Caller:
+    """The caller a principal string names (a pure function of its arguments, kept for the principals
+    that recur request after request; a Caller is immutable, so one serves them all)."""
     p = (principal or "").strip()
     if p in ("", "*", "anonymous"):
         return Caller("anonymous", p or "anonymous")

@@ -1,6 +1,7 @@
 """Wildcard patterns as IAM uses them: `*` any run of characters, `?` exactly one.
 
-Matching is compiled to a regular expression once per (pattern, case) and cached; the pattern-to-pattern
+A pattern with `*` only is matched by its literal runs (startswith, find, endswith); one with `?`, or
+matched ignoring case, by a regular expression compiled once per (pattern, case) and cached. The pattern-to-pattern
 questions (`intersects`, `arn_intersects`, `covers`) are pure functions of their strings, cached by them.
 """
 
@@ -33,16 +34,40 @@ def has_wildcard(pattern: str) -> bool:
     return "*" in pattern or "?" in pattern
 
 
+@lru_cache(maxsize=65536)
+def _star_runs(pattern: str) -> tuple[str, ...] | None:
+    """The literal runs between the `*`s of a pattern that has no `?`; None for one that has."""
+    return None if "?" in pattern else tuple(pattern.split("*"))
+
+
+def runs_match(runs: tuple[str, ...], value: str) -> bool:
+    """`value` is the runs in order with anything between them (at least two runs: one `*`). Each middle run
+    taken at its first place after the one before leaves the most room to the rest, so this decides."""
+    first, last = runs[0], runs[-1]
+    pos, end = len(first), len(value) - len(last)
+    if end < pos or not value.startswith(first) or not value.endswith(last):
+        return False
+    for run in runs[1:-1]:
+        at = value.find(run, pos, end)
+        if at < 0:
+            return False
+        pos = at + len(run)
+    return True
+
+
 def match(pattern: str, value: str, ignore_case: bool = False) -> bool:
     """True when `value` matches the IAM wildcard `pattern`."""
     if pattern == "*":
         return True
     if not has_wildcard(pattern):
         return pattern.lower() == value.lower() if ignore_case else pattern == value
+    if not ignore_case:
+        runs = _star_runs(pattern)
+        if runs is not None:      # no regular expression to compile for a pattern seen once
+            return runs_match(runs, value)
     return _compile(pattern, ignore_case).fullmatch(value) is not None
 
 
-@lru_cache(maxsize=65536)
 @lru_cache(maxsize=65536)
 def _any_exact(patterns: tuple[str, ...]) -> re.Pattern | None:
     """One regular expression for a tuple of patterns (case-sensitive); None when one of them is `*`."""
@@ -60,19 +85,31 @@ def match_any(patterns: tuple[str, ...], value: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def _any_matcher(patterns: tuple[str, ...]) -> tuple[frozenset, re.Pattern | None]:
-    literal = frozenset(p.lower() for p in patterns if not has_wildcard(p))
-    wild = [p.lower() for p in patterns if has_wildcard(p)]
-    if not wild:
-        return literal, None
-    return literal, re.compile("|".join(f"(?:{_compile(p, False).pattern})" for p in wild), re.DOTALL)
+def _any_matcher(patterns: tuple[str, ...]) -> tuple[frozenset, tuple[str, ...], tuple]:
+    """(the literal patterns, the prefixes of those that are a literal then one final `*`, the others), all
+    lower-cased. Nothing is compiled per tuple: a policy seen once costs no regular expression."""
+    literal, prefixes, other = set(), [], []
+    for p in patterns:
+        low = p.lower()
+        if not has_wildcard(low):
+            literal.add(low)
+        elif low[-1] == "*" and not has_wildcard(low[:-1]):
+            prefixes.append(low[:-1])
+        else:
+            other.append(low)
+    return frozenset(literal), tuple(prefixes), tuple(other)
 
 
 def match_any_ci(patterns: tuple[str, ...], value_lower: str) -> bool:
     """True when the lower-cased `value_lower` matches any of `patterns`, ignoring case (action names).
     Same answer as `any(match(p, value, ignore_case=True) for p in patterns)`, compiled once per tuple."""
-    literal, rx = _any_matcher(patterns)
-    return value_lower in literal or (rx is not None and rx.fullmatch(value_lower) is not None)
+    literal, prefixes, other = _any_matcher(patterns)
+    if value_lower in literal or (prefixes and value_lower.startswith(prefixes)):
+        return True
+    for low in other:
+        if match(low, value_lower):
+            return True
+    return False
 
 
 @lru_cache(maxsize=1 << 18)
