@@ -149,13 +149,17 @@ def simulate(cases: str = typer.Option(..., "--cases", help="JSON lines file, on
     from .output import write_atomic
     from .simulate import read_cases, run_cases
 
+    from .settle import settled
+
     _not_an_input(output, [cases])
     lines = []
     out = sys.stdout
-    # a line that is not JSON stops before any output (exit 2)
-    mismatches = run_cases(read_cases(cases), lines.append if output else lambda x: out.write(x + "\n"))
+    with settled():
+        # a line that is not JSON stops before any output (exit 2)
+        mismatches = run_cases(read_cases(cases), lines.append if output else lambda x: out.write(x + "\n"))
     if output:
         write_atomic(output, "\n".join(lines) + ("\n" if lines else ""))
+    _QUICK_EXIT.append(True)
     if mismatches:
         typer.echo(f"iamlint: {mismatches} case(s) did not match their expected decision", err=True)
         raise typer.Exit(1)

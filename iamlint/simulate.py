@@ -7,7 +7,6 @@ that is absent is absent. Each case gives one output line:
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from .engine.context import Context
@@ -173,7 +172,7 @@ def read_cases(path: str) -> list[tuple[int, Any]]:
     before the first line is dropped, as every other input reader does. The cases are all read before
     any is run, so a bad line stops the command before it writes anything."""
     from .loaders.common import read_text
-    from .settle import paused
+    from .settle import paused, settle
 
     try:
         text = read_text(path)
@@ -182,13 +181,13 @@ def read_cases(path: str) -> list[tuple[int, Any]]:
                          place=exc.place) from None
     # the parsed cases are kept, and make no cycles: with the collector on, each of its full passes walked
     # every case read so far (two thirds of the reading time for 20,000 cases); its first pass once it is
-    # back on still walked them all (a third of what was left), so they are frozen out of it: they are
-    # freed as usual when dropped
+    # back on still walked them all (a third of what was left), so inside `settled()` (the command, the
+    # bench) they are frozen out of it until the block ends
     fast = orjson is not None and b"0" * 19 not in text.encode().translate(_DIGITS)
     with paused():
         cases = [(n, _loads_line(line, path, n, fast)) for n, line in enumerate(text.split("\n"), 1)
                  if line.strip()]
-        gc.freeze()
+        settle()
     return cases
 
 

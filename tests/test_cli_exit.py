@@ -49,3 +49,17 @@ def test_small_output_still_reaches_a_pipe():
     # a few hundred bytes stay in the stream's buffer until flushed: the quick exit must flush them
     r = _run("scan", "--input", EXAMPLE, "--format", "json", "-q", "--rules", "IAM208")
     assert r.returncode == 0 and json.loads(r.stdout)["summary"]["findings"] == 0
+
+
+def test_simulate_lines_and_exit_code_kept(tmp_path):
+    cases = tmp_path / "cases.jsonl"
+    good = (ROOT / "fixtures" / "simulate" / "example.jsonl").read_text().splitlines()[0]
+    wrong = json.loads(good)
+    wrong["expected"] = {"decision": "ExplicitlyDenied" if wrong["expected"]["decision"] != "ExplicitlyDenied"
+                         else "Allowed"}
+    cases.write_text(good + "\n" + json.dumps(wrong) + "\n")
+    inproc = CliRunner().invoke(app, ["simulate", "--cases", str(cases)])
+    r = _run("simulate", "--cases", str(cases))
+    assert inproc.exit_code == r.returncode == 1
+    assert r.stdout.splitlines() == inproc.stdout.splitlines()[:2] and len(r.stdout.splitlines()) == 2
+    assert "1 case(s) did not match" in r.stderr
