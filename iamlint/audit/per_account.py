@@ -117,7 +117,12 @@ def _peak_mib() -> float:
 
 
 def _child(spec: UnitSpec, results: list, conn) -> None:
-    """A forked worker: one unit, the outcome (or the error) sent back, then exit."""
+    """A forked worker: one unit, the outcome (or the error) sent back, then exit. The cyclic collector is
+    off for its whole life (its passes walked the unit's model, findings and their rows as they piled up:
+    2.5 s of CPU over the 20 units of 20 accounts x 2,000 roles): the process ends with its unit, so the
+    little cyclic garbage a unit leaves (its scan's graph) goes with it, and memory stays bounded by
+    the unit."""
+    gc.disable()
     try:
         o = analyse(spec, *[results[i] for i in spec.sources])
         o.timings["peak_mib"] = _peak_mib()
@@ -142,6 +147,8 @@ def run_local(specs: list[UnitSpec], results: list, workers: int, on_unit=None) 
             on_unit(o, len(out), len(specs))
 
     if workers <= 1 or len(specs) <= 1:
+        # the collector left as it is here: a unit leaves cyclic garbage (its scan's graph), and a pass after
+        # each unit walked every loaded account again (20 x 2,000 roles in this process: 58 s -> 65 s)
         for spec in specs:
             o = analyse(spec, *[results[i] for i in spec.sources])
             o.timings["peak_mib"] = _peak_mib()

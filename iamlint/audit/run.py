@@ -14,6 +14,7 @@ depend on, the organization's guardrails, and the run's one reference time.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -25,6 +26,7 @@ from typing import Callable
 from .. import __version__
 from ..errors import UsageError
 from ..model.account import Model
+from ..settle import paused
 from . import org as orgfile
 from .collect import AccountResult, Target, collect_one
 from .stage import Staged, row
@@ -347,8 +349,19 @@ def audit(plan: Plan, store: Store, *, workers: int = 8, executor: str = "local"
         try:
             t = time.perf_counter()
             if client is None:
-                results = _collect_local(plan.targets, workers, dict(kwargs, base_session=base_session), on_done)
+                # saved files load without cyclic garbage: the collector off (half the loading time at 20
+                # accounts x 2,000 roles, its full passes walking every account loaded so far); a live
+                # collection (boto3) keeps it on
+                files = all(x.kind == "file" for x in plan.targets)
+                with paused() if files else contextlib.nullcontext():
+                    results = _collect_local(plan.targets, workers, dict(kwargs, base_session=base_session),
+                                             on_done)
                 futures = None
+                # the loaded accounts live until the analysis is done: frozen out of the collector (the
+                # full pass before the units are forked walked them all: 0.9 s at 20 accounts x 2,000
+                # roles); handed back when the analysis ends (the first scan in this process already
+                # hands them back, as before)
+                gc.freeze()
             else:
                 results, futures = _collect_dask(client, plan.targets, kwargs, on_done, light=not whole_org_graph)
             seconds["collect"] = time.perf_counter() - t
@@ -358,7 +371,9 @@ def audit(plan: Plan, store: Store, *, workers: int = 8, executor: str = "local"
                 out = _units(plan, results, futures, client, rule_list, only, skip, rule_dirs, config, exclusions,
                              analysis_workers, seconds, staged)
         finally:
-            if client is not None:
+            if client is None:
+                gc.unfreeze()
+            else:
                 client.close()
         report, accounts, errors, rules, units, links = out
         # the loaded accounts are not needed past the analysis: free them before the findings are written
