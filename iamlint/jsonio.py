@@ -44,17 +44,6 @@ def dumps_compact(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"))
 
 
-def identity_key(obj: Any) -> str | bytes:
-    """A key that two JSON values share only when they are written the same (the same members in the same
-    order): a cache key for what is parsed from them."""
-    if orjson is not None:
-        try:
-            return orjson.dumps(obj)
-        except (TypeError, orjson.JSONEncodeError):
-            pass
-    return json.dumps(obj, separators=(",", ":"))
-
-
 # ---------------------------------------------------------------- reading
 
 def pointer_token(token: Any) -> str:

@@ -12,13 +12,13 @@ from typing import Any
 from .engine.context import Context
 from .engine.evaluate import NamedPolicy, PolicySet, Request, evaluate
 from .errors import InputError, PolicyError
-from .jsonio import dumps_compact, identity_key, orjson, pointer_token as _esc
+from .jsonio import dumps_compact, orjson, pointer_token as _esc
 from .model.policy import frozen_record, parse_policy
 
 DECISIONS = ("Allowed", "ImplicitlyDenied", "ExplicitlyDenied")
 
 
-_PARSED: dict[tuple[str, str], Any] = {}
+_PARSED: dict[tuple, Any] = {}
 _PARSED_MAX = 20000
 
 
@@ -27,7 +27,9 @@ def _parse(doc: Any, kind: str, where: str):
     few documents case after case. The statements' pointers are relative to the document, so a parse is
     the same whichever case it came from; a document that fails is parsed (and reported) every time."""
     try:
-        key = (kind, doc if isinstance(doc, str) else identity_key(doc))
+        # a document given as text by that text; given as JSON by its compact text (shared only by documents
+        # written the same), in a key of its own length so that the two never meet
+        key = (kind, doc) if isinstance(doc, str) else (kind, None, dumps_compact(doc))
     except (TypeError, ValueError):
         return parse_policy(doc, kind, where=where)
     hit = _PARSED.get(key)

@@ -16,16 +16,8 @@ from .build import Graph, is_hub
 from .edges import Edge, merge
 
 
-def _out(graph: Graph, node: str):
-    return graph.edges_from(node)
-
-
-def _in(graph: Graph, node: str):
-    return graph.edges_into(node)
-
-
 def _act_edges(graph: Graph, node: str, certain_only: bool = False):
-    for e in _out(graph, node):
+    for e in graph.edges_from(node):
         if not e.rewrite and not e.tool and not (certain_only and (e.potential or e.conditional)):
             yield e
 
@@ -91,7 +83,7 @@ def _covers(graph: Graph, hub: str, node: str) -> bool:
 
 
 def _in_act_edges(graph: Graph, node: str):
-    for e in _in(graph, node):
+    for e in graph.edges_into(node):
         if not e.rewrite:
             yield e
 
@@ -257,7 +249,7 @@ def toward(graph: Graph, sinks: dict[str, Edge | None], certain_only: bool = Fal
     while q:
         n = q.popleft()
         preds = []
-        for e in _in(graph, n):
+        for e in graph.edges_into(n):
             if e.rewrite or e.tool or (certain_only and (e.potential or e.conditional)):
                 continue
             preds.append(e)
@@ -365,7 +357,7 @@ def _admin_paths(graph: Graph, start: str, seen: dict[str, Edge | None]) -> list
                 found.append((way(node), lambda node=node: path_to(seen, node)))
     covered: dict[str, str] = {}          # rewrite hub -> a reached principal it covers
     for node in seen:
-        for e in _out(graph, node):
+        for e in graph.edges_from(node):
             if not e.rewrite:
                 continue
             target = e.target
