@@ -147,9 +147,8 @@ def simulate(cases: str = typer.Option(..., "--cases", help="JSON lines file, on
              output: Optional[str] = typer.Option(None, "--output", "-o")):
     """Batch decisions for policy unit tests: one JSON line out per case; exit 1 on any mismatch."""
     from .output import write_atomic
-    from .simulate import read_cases, run_cases
-
     from .settle import settled
+    from .simulate import read_cases, run_cases
 
     _not_an_input(output, [cases])
     lines = []
