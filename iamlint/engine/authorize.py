@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from ..model.account import Kind, Model, Principal
+from ..model.policy import frozen_record
 from .context import Context
 from .evaluate import Decision, NamedPolicy, PolicySet, Request, evaluate
 from .principal import Caller, parse_caller
@@ -26,6 +27,8 @@ class Authorizer:
         self._sets: dict[str, PolicySet] = {}
         self._callers: dict[str, Caller] = {}
         self._contexts: dict[str, Context] = {}
+        self._prepared: dict[str, tuple] = {}             # check: what a principal's requests share
+        self._rcp_levels: dict = {}                        # check: RCP levels by resource account
 
     # ------------------------------------------------------------ policies of a principal
     def identity_policies(self, p: Principal) -> list[NamedPolicy]:
@@ -116,29 +119,54 @@ class Authorizer:
     def check(self, principal_arn: str, action: str, resource: str,
               context: Mapping[str, Any] | None = None, *, complete: bool = False,
               resource_mode: str = "exact", resource_account: str | None = None) -> Decision:
-        p = self.model.principal(principal_arn)
-        if p is not None and p.kind is Kind.GROUP:
-            from ..errors import UsageError
-            raise UsageError(f"{principal_arn} is a group: groups cannot make requests")
-        base = self.policy_set(p) if p is not None else PolicySet()
+        prep = self._prepared.get(principal_arn)
+        if prep is None:
+            prep = self._prepare(principal_arn)
+        p, ctx, caller, mgmt = prep
+        # the principal's policy set is read each time: admin_level swaps it for hypotheticals
+        base = self._sets.get(principal_arn) or (self.policy_set(p) if p is not None else _EMPTY)
         rp = self.resource_policy(action, resource)
         racct = resource_account or _account_of(resource) or (p.account if p else None)
-        org = self.model.organization
-        rcps = self._guardrails(org.rcps, racct, "rcp") if org else None
-        ps = PolicySet(identity=base.identity, resource=rp, boundaries=base.boundaries, scps=base.scps,
-                       rcps=rcps, session=None)
-        ctx = self.default_context(p, principal_arn)
+        rcps = self._rcps(racct) if self.model.organization is not None else None
+        if rp is None and rcps is None:
+            ps = base          # the request adds nothing to the principal's own set (never changed)
+        else:
+            ps = PolicySet(identity=base.identity, resource=rp, boundaries=base.boundaries, scps=base.scps,
+                           rcps=rcps, session=None)
         if context or complete:
             # a copy: the default context is shared by every request of this principal (never changed)
             ctx = ctx.merged(context, complete=complete or None)
             if complete:
                 ctx.complete = True
-        caller = self.caller(principal_arn)
-        mgmt = bool(org and org.management_account and caller.account == org.management_account)
-        req = Request(action=action, resource=resource, principal=principal_arn, context=ctx,
-                      resource_account=racct, caller=caller, resource_mode=resource_mode,
-                      management_account=mgmt)
+        req = frozen_record(Request, {"action": action, "resource": resource, "principal": principal_arn,
+                                      "context": ctx, "resource_account": racct, "caller": caller,
+                                      "resource_mode": resource_mode, "management_account": mgmt})
         return evaluate(ps, req)
+
+    def _prepare(self, principal_arn: str) -> tuple:
+        """What every request of this principal shares: (principal, default context, caller, whether it
+        calls from the management account)."""
+        p = self.model.principal(principal_arn)
+        if p is not None and p.kind is Kind.GROUP:
+            from ..errors import UsageError
+            raise UsageError(f"{principal_arn} is a group: groups cannot make requests")
+        caller = self.caller(principal_arn)
+        org = self.model.organization
+        mgmt = bool(org and org.management_account and caller.account == org.management_account)
+        prep = self._prepared[principal_arn] = (p, self.default_context(p, principal_arn), caller, mgmt)
+        return prep
+
+    def _rcps(self, account: str | None):
+        """The RCP levels that govern resources of `account` (None: none), built once per account."""
+        try:
+            return self._rcp_levels[account]
+        except KeyError:
+            org = self.model.organization
+            out = self._rcp_levels[account] = self._guardrails(org.rcps, account, "rcp") if org else None
+            return out
+
+
+_EMPTY = PolicySet()
 
 
 MISSING_BOUNDARY_KEY = "iamlint:PermissionsBoundaryNotInInput"
