@@ -95,7 +95,7 @@ def _stages(paths: list[str], out: dict) -> dict:
     out["total"] = sum(out[s] for s in STAGES)
     out["principals"] = sum(1 for _ in model.principals())
     out["findings"] = len(report.findings)
-    out["edges"] = report.graph.g.number_of_edges()
+    out["edges"] = report.graph.edge_count()
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from json.encoder import encode_basestring_ascii
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -20,6 +20,21 @@ class Location:
 
     def to_json(self) -> dict:
         return {"file": self.file, "line": self.line, "column": self.column, "pointer": self.pointer}
+
+
+def fingerprint_of(rule_id: str, principal: str | None, file: str | None, key) -> str:
+    """A finding's stable identity: the first 32 hex digits of the SHA-256 of
+    `json.dumps({"rule": rule_id, "principal": principal, "file": file, "key": [str(k) for k in key]},
+    sort_keys=True)`, that text written out directly (the same bytes; tests/test_findings.py holds them
+    to it): baselines, exclusions and audit history key on it."""
+    keys = ", ".join([_json_text(str(k)) for k in key])
+    text = (f'{{"file": {_json_text(file)}, "key": [{keys}], "principal": {_json_text(principal)}, '
+            f'"rule": {_json_text(rule_id)}}}')
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _json_text(s: str | None) -> str:
+    return "null" if s is None else encode_basestring_ascii(s)
 
 
 @dataclass(frozen=True)
@@ -49,10 +64,8 @@ class Finding:
 
     @cached_property   # asked by the sort and by every reporter: hashed once
     def fingerprint(self) -> str:
-        basis = {"rule": self.rule_id, "principal": self.principal,
-                 "file": self.location.file if self.location else None,
-                 "key": [str(k) for k in self.key]}
-        return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:32]
+        return fingerprint_of(self.rule_id, self.principal, self.location.file if self.location else None,
+                              self.key)
 
     def sort_key(self):
         return (SEVERITY_RANK.get(self.severity, 9), self.rule_id, self.principal or "",

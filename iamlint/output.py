@@ -37,10 +37,23 @@ def write_atomic_with(path: str, fill) -> None:
 
 
 def emit(text: str, output: str | None) -> None:
+    """A report to `output` (atomically) or to stdout, ending in a newline. A big report (a JSON report of
+    20,000 roles is over 100 MB) is written in slices: never a second copy of it whole, nor a whole
+    encoded one, in a process that already holds the model and the graph (most of a second at that size)."""
+    end = "" if text.endswith("\n") else "\n"
+
+    def fill(fh) -> None:
+        for i in range(0, len(text), _SLICE):
+            fh.write(text[i:i + _SLICE])
+        fh.write(end)
+
     if output:
-        write_atomic(output, text if text.endswith("\n") else text + "\n")
+        write_atomic_with(output, fill)
     else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        fill(sys.stdout)
+
+
+_SLICE = 1 << 20
 
 
 class Style:

@@ -15,7 +15,7 @@ from generate import generate_account  # noqa: E402
 from iamlint.loaders import load_data  # noqa: E402
 from iamlint.pipeline import scan  # noqa: E402
 from iamlint.rules import matchers  # noqa: E402
-from iamlint.rules.run import CHILD_LANE, EARLY_LANE, default_jobs  # noqa: E402
+from iamlint.rules.run import CHILD_LANE, EARLY_LANE, EITHER_LANE, default_jobs  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="two lanes need fork")
 
@@ -30,12 +30,14 @@ def test_two_lanes_give_the_findings_of_one():
     two, r2 = _scan(2)
     assert one == two
     assert {k for k in r1.timings if k.startswith("rule:")} == {k for k in r2.timings if k.startswith("rule:")}
-    lanes = {(r.match["matcher"] in CHILD_LANE) + 2 * (r.match["matcher"] in EARLY_LANE) for r in r2.rules}
-    assert lanes == {0, 1, 2}                          # each lane had rules
+    lanes = {(r.match["matcher"] in CHILD_LANE) + 2 * (r.match["matcher"] in EARLY_LANE)
+             + 3 * (r.match["matcher"] in EITHER_LANE) for r in r2.rules}
+    assert lanes == {0, 1, 2, 3}                       # each lane had rules, and the queue
     assert any(f.rule_id.startswith("ESC") for f in r2.findings)   # child-lane rules reported
 
 
-@pytest.mark.parametrize("matcher,rule_id,lane", [("agent_action_set", "AGT006", CHILD_LANE),
+@pytest.mark.parametrize("matcher,rule_id,lane", [("agent_no_boundary", "AGT009", CHILD_LANE),
+                                                  ("agent_action_set", "AGT006", EITHER_LANE),
                                                   ("service_wildcard", "IAM105", EARLY_LANE)])
 def test_a_failing_lane_is_run_here(monkeypatch, matcher, rule_id, lane):
     assert matcher in lane
@@ -166,3 +168,33 @@ def test_early_set_hits_stopped_anywhere_change_no_finding(after):
     got = [json.dumps(f.to_json(), sort_keys=True) for r in rules
            for f in matchers.MATCHERS[r.match["matcher"]](r, whole)]
     assert got == want and want
+
+
+def test_the_queue_deals_each_rule_to_one_lane_only():
+    from iamlint.rules.run import _Queue
+    items = [f"r{i}" for i in range(200)]
+    q = _Queue(items)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child takes what it can, slowly, and reports what it took
+        took = []
+        for x in q.drain():
+            took.append(x)
+            for _ in range(2000):
+                pass
+        os.write(w, ",".join(took).encode())
+        os._exit(0)
+    mine = []
+    for x in q.drain():
+        mine.append(x)
+        for _ in range(2000):
+            pass
+    os.waitpid(pid, 0)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 65536):
+        data += chunk
+    theirs = [x for x in data.decode().split(",") if x]
+    q.close()
+    assert sorted(mine + theirs, key=lambda s: int(s[1:])) == items   # each rule once, none lost
+    assert mine == sorted(mine, key=lambda s: int(s[1:]))              # each lane in queue order

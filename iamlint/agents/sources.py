@@ -173,6 +173,10 @@ def _oidc(p: Principal, provider: str, cfg: dict) -> tuple[str, str] | None:
     return "ci-oidc", f"federated to {host}{where}"
 
 
+# the only steps into a role that make it a source
+SOURCE_METHODS = ("service-trust", "sts-assume-role-with-web-identity")
+
+
 def classify(model, graph, cfg: dict) -> dict[str, AgentSource]:
     """principal ARN -> AgentSource, for every user and role that is an agent source."""
     out: dict[str, AgentSource] = {}
@@ -201,8 +205,7 @@ def classify(model, graph, cfg: dict) -> dict[str, AgentSource]:
         trusted_compute = []
         if p.kind is Kind.ROLE and p.arn in graph.g:
             # only these two kinds of edge make a source: the others are left out before the sort
-            trusts = [x for x in graph.edges_into(p.arn)
-                      if x.method in ("service-trust", "sts-assume-role-with-web-identity")]
+            trusts = graph.edges_into(p.arn, SOURCE_METHODS)
             for e in sorted(trusts, key=lambda x: (x.source, x.method)):
                 src = e.source
                 if e.method == "service-trust":

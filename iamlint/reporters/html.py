@@ -341,7 +341,7 @@ def _summary(report, namer: _Namer) -> str:
                f'<div class="card"><div class="n">{n_principals}</div><div class="k">principals</div></div>'
                "</div>")
     out.append('<table class="kv"><tbody>')
-    out.append(f"<tr><th>Edges</th><td>{report.graph.g.number_of_edges()}</td></tr>")
+    out.append(f"<tr><th>Edges</th><td>{report.graph.edge_count()}</td></tr>")
     out.append(f"<tr><th>Rules run</th><td>{len(report.rules)}</td></tr>")
     out.append(f"<tr><th>Suppressed</th><td>{len(report.suppressed)}</td></tr>")
     out.append(f"<tr><th>Input gaps</th><td>{len(report.errors)}</td></tr>")

@@ -14,7 +14,7 @@ def document(report) -> dict:
         "schema_version": SCHEMA_VERSION,
         "generator": f"iamlint {__version__}",
         "summary": {"accounts": sorted(m.accounts), "principals": sum(len(a.principals) for a in m.accounts.values()),
-                    "edges": report.graph.g.number_of_edges(), "findings": len(report.findings), "suppressed": len(report.suppressed),
+                    "edges": report.graph.edge_count(), "findings": len(report.findings), "suppressed": len(report.suppressed),
                     "by_severity": report.counts(), "rules": [r.id for r in report.rules]},
         "findings": [f.to_json() for f in report.findings],
         "suppressed": [dict(f.to_json(), suppressed_by=e.to_json()) for f, e in report.suppressed],

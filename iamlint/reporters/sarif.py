@@ -242,7 +242,7 @@ class _Builder:
             "properties": {
                 "accounts": sorted(m.accounts),
                 "principals": sum(len(a.principals) for a in m.accounts.values()),
-                "edges": report.graph.g.number_of_edges(),
+                "edges": report.graph.edge_count(),
                 "bySeverity": report.counts(),
             },
         }

@@ -27,11 +27,11 @@ def render(report, style: Style | None = None) -> str:
                  + (", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) or "none") + ")"
                  + (f", {len(chk.skipped)} skipped" if chk.skipped else "")
                  + (f", in the context of {', '.join(chk.context)}" if chk.context else "")
-                 + f"; {n_principals} principals, {report.graph.g.number_of_edges()} edges, {len(report.rules)} rules",
+                 + f"; {n_principals} principals, {report.graph.edge_count()} edges, {len(report.rules)} rules",
                  ""]
     else:
         lines = [f"iamlint scan: {len(m.accounts)} account(s), {n_principals} principals, "
-                 f"{report.graph.g.number_of_edges()} edges, {len(report.rules)} rules", ""]
+                 f"{report.graph.edge_count()} edges, {len(report.rules)} rules", ""]
     width = max([len(f.rule_id) for f in report.findings] + [6])
     pad = " " * (8 + 2 + width + 2)
     groups = _by_source(report.findings)

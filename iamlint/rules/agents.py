@@ -768,8 +768,8 @@ def agent_execution_role_overbroad(rule, ctx) -> Iterable[Finding]:
         p = _principal(ctx, arn)
         if p is None or p.kind is not Kind.ROLE or p.arn not in ctx.graph.g:
             continue
-        services = sorted({e.source for e in ctx.graph.edges_into(p.arn)
-                           if e.method == "service-trust" and matches_any(cfg["service_principals"], e.source)})
+        services = sorted({e.source for e in ctx.graph.edges_into(p.arn, ("service-trust",))
+                           if matches_any(cfg["service_principals"], e.source)})
         if not services:
             continue
         allowed_needs = [n for s in services for n in needs(s)]
@@ -955,10 +955,8 @@ def _hub_assumers(ctx, hubs: tuple[str, ...]) -> tuple[str, ...]:
 def _assumers(ctx, role: str) -> tuple[str, ...]:
     """The users and roles that may assume `role` with sts:AssumeRole, hubs resolved, sorted."""
     direct, hubs = set(), set()
-    for e in ctx.graph.edges_into(role):
+    for e in ctx.graph.edges_into(role, ("sts-assume-role",)):
         src = e.source
-        if e.method != "sts-assume-role":
-            continue
         if is_hub(src):
             hubs.add(src)
         else:
@@ -1047,8 +1045,7 @@ def devops_agent_elevated(rule, ctx) -> Iterable[Finding]:
     for p in sorted_principals(ctx):
         if p.kind is not Kind.ROLE or p.arn not in ctx.graph.g:
             continue
-        trusted = [e for e in ctx.graph.edges_into(p.arn)
-                   if e.method == "service-trust" and e.source.lower() in principals]
+        trusted = [e for e in ctx.graph.edges_into(p.arn, ("service-trust",)) if e.source.lower() in principals]
         if not trusted:
             continue
         attached = [a for a in p.managed_policies if a.rsplit("/", 1)[-1] == marker]

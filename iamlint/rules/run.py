@@ -13,7 +13,9 @@ rule order whichever process produced them, so the output is the same with one l
   principal), and hands them over with its findings: the later lanes ask only what it did not reach.
 * The child lane (`CHILD_LANE`): forked after the steps, beside the rules that run here. The lanes keep
   together the rules that share expensive memos; the memos both lanes read are computed once before the
-  fork.
+  fork. Rules that share none with their lane (`EITHER_LANE`) are dealt from a queue both lanes draw
+  on once their own rules are done, largest first: whichever lane is free takes the next, so neither
+  waits on the other for long, whatever the machine or the account.
 Only where fork is the platform's way to start a process (Linux), with two cores or more, and for a
 model big enough to pay for the forks and the transfer of the findings (`PARALLEL_MIN` principals).
 If a child fails for any reason, its rules run here: a slower scan, never a different one.
@@ -28,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Callable
+from typing import Callable, Iterable
 
 from ..findings import Finding
 from .load import Rule
@@ -39,10 +41,18 @@ PARALLEL_MIN = 3000
 
 # matchers whose rules run in the child lane (the rest run in this process)
 CHILD_LANE = frozenset({
-    "agent_action_set", "agent_no_boundary", "agent_no_deny_guardrail",
+    "agent_no_boundary", "agent_no_deny_guardrail",
     "escalation_to_admin", "escalation_to_high_value", "agent_iam_implied_scope",
     "ci_agent_role_overbroad",
 })
+
+# matchers that share no expensive memo with the rules of either lane: after its own rules, each lane
+# takes the next of these from a queue both draw on (in this order: the slowest first)
+EITHER_LANE = (
+    "agent_action_set", "agent_no_source_identity", "agent_chain_to_human", "agent_execution_role_overbroad",
+    "devops_agent_elevated", "operator_inheritance", "agent_user_keys", "agentcore_broad_managed",
+    "agent_long_session",
+)
 
 # matchers that read no step of the graph (the model, policies, trust documents, the evaluator, admin levels
 # and caps only: rules/hygiene.py and rules/agents_trust.py): with two jobs their rules run in a child
@@ -150,31 +160,75 @@ def run_rules(rules: list[Rule], ctx: RuleContext, *, jobs: int | None = None,
 
 
 def _lanes(rules: list[Rule], ctx: RuleContext, jobs: int, progress) -> dict[str, tuple[list[Finding], float]]:
-    """Each rule's (findings, seconds): in this process, or with a child lane for `CHILD_LANE`."""
+    """Each rule's (findings, seconds): in this process, or with a child lane for `CHILD_LANE`, the rules
+    of `EITHER_LANE` dealt to whichever lane is free first."""
     child = [r for r in rules if r.match["matcher"] in CHILD_LANE] if jobs >= 2 and hasattr(os, "fork") else []
     if not child or len(child) == len(rules):
         return _run(rules, ctx, progress)
-    here = [r for r in rules if r.match["matcher"] not in CHILD_LANE]
+    rank = {m: i for i, m in enumerate(EITHER_LANE)}
+    either = sorted((r for r in rules if r.match["matcher"] in rank), key=lambda r: rank[r.match["matcher"]])
+    here = [r for r in rules if r.match["matcher"] not in CHILD_LANE and r.match["matcher"] not in rank]
     _shared(ctx, here, child)
     try:
-        pid, path = _fork(child, ctx)
+        queue = _Queue(either)
+    except OSError:
+        return _run(rules, ctx, progress)
+    try:
+        pid, path = _fork(child, ctx, queue=queue)
     except OSError:   # no temporary file or no process to be had: one lane
+        queue.close()
         return _run(rules, ctx, progress)
     try:
         results = _run(here, ctx, progress)
+        results.update(_run(queue.drain(), ctx, progress))
     except BaseException:
         _stop(pid)
         raise
     finally:
+        queue.close()
         theirs = _collect(pid, path, ctx)
     results.update(theirs)
-    missing = [r for r in child if r.id not in results]
-    if missing:   # the child failed: its rules run here
+    missing = [r for r in rules if r.id not in results]
+    if missing:   # the child failed: its rules (and those it took from the queue) run here
         results.update(_run(missing, ctx, progress))
     return results
 
 
-def _run(rules: list[Rule], ctx: RuleContext, progress) -> dict[str, tuple[list[Finding], float]]:
+class _Queue:
+    """Rules dealt one at a time to whichever process asks first: each rule's index is one byte in a
+    pipe, written before the fork, and a read of one byte from a pipe takes it for one reader only."""
+
+    def __init__(self, rules: list[Rule]):
+        if len(rules) > 255:
+            raise OSError("too many rules for the queue")
+        self.rules = rules
+        self.read_fd, w = os.pipe()
+        try:
+            os.write(w, bytes(range(len(rules))))
+        finally:
+            os.close(w)   # once the bytes are taken, a read finds the end
+
+    def drain(self):
+        """The rules this process takes, one by one, until none is left."""
+        while True:
+            try:
+                b = os.read(self.read_fd, 1)
+            except OSError:
+                return
+            if not b:
+                return
+            yield self.rules[b[0]]
+
+    def close(self) -> None:
+        try:
+            os.close(self.read_fd)
+        except OSError:
+            pass
+
+
+def _run(rules: Iterable[Rule], ctx: RuleContext, progress, sink=None) -> dict[str, tuple[list[Finding], float]]:
+    """Each rule's (findings, seconds). `sink`: a child's results file, each rule's results written to it
+    as soon as they are in (the lane's share of the writing then counts in its pace at the queue)."""
     out = {}
     for rule in rules:
         if progress:
@@ -182,6 +236,8 @@ def _run(rules: list[Rule], ctx: RuleContext, progress) -> dict[str, tuple[list[
         t = time.perf_counter()
         found = list(MATCHERS[rule.match["matcher"]](rule, ctx))
         out[rule.id] = (found, time.perf_counter() - t)
+        if sink is not None:
+            pickle.dump((rule.id, out[rule.id]), sink, protocol=pickle.HIGHEST_PROTOCOL)
     return out
 
 
@@ -218,8 +274,14 @@ def _collect(pid: int, path: str, ctx: RuleContext) -> dict:
         _, status = os.waitpid(pid, 0)
         if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
             return {}
+        results = {}
         with open(path, "rb") as fh:
-            results, covered, memos = pickle.load(fh)
+            while True:   # one record per rule, then the lane's memos (EOFError, caught below, if missing)
+                rid, value = pickle.load(fh)
+                if rid is None:
+                    covered, memos = value
+                    break
+                results[rid] = value
         for key, memo in memos.items():    # answers computed there: this process asks them again otherwise
             ctx._cache.setdefault(key, {}).update(memo)
         mine = ctx._cache.setdefault("covered", {})
@@ -235,8 +297,10 @@ def _collect(pid: int, path: str, ctx: RuleContext) -> dict:
             pass
 
 
-def _fork(rules: list[Rule], ctx: RuleContext, work=(), stop=lambda: False) -> tuple[int, str]:
-    """Run `rules` (then each memo-filling `work`) in a forked child; its results go to a temporary file."""
+def _fork(rules: list[Rule], ctx: RuleContext, work=(), stop=lambda: False,
+          queue: _Queue | None = None) -> tuple[int, str]:
+    """Run `rules` (then those it takes from `queue`, then each memo-filling `work`) in a forked child;
+    its results go to a temporary file."""
     fd, path = tempfile.mkstemp(prefix="iamlint-rules-", suffix=".pickle")
     os.close(fd)
     sys.stdout.flush()
@@ -250,14 +314,17 @@ def _fork(rules: list[Rule], ctx: RuleContext, work=(), stop=lambda: False) -> t
         code = 1
         try:
             before = {k: set(v) for k, v in ctx._cache.get("covered", {}).items()}
-            results = _run(rules, ctx, None)
-            covered = {k: v - before.get(k, set()) for k, v in ctx._cache.get("covered", {}).items()}
-            memos = {}
-            for fill, for_rules, key in work:
-                fill(for_rules, ctx, stop)
-                memos[key] = ctx._cache.get(key, {})
             with open(path, "wb") as fh:
-                pickle.dump((results, covered, memos), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                _run(rules, ctx, None, sink=fh)
+                if queue is not None:
+                    _run(queue.drain(), ctx, None, sink=fh)
+                covered = {k: v - before.get(k, set()) for k, v in ctx._cache.get("covered", {}).items()}
+                memos = {}
+                for fill, for_rules, key in work:
+                    fill(for_rules, ctx, stop)
+                    memos[key] = ctx._cache.get(key, {})
+                # the last record: no rule id; its presence says the lane finished
+                pickle.dump((None, (covered, memos)), fh, protocol=pickle.HIGHEST_PROTOCOL)
             code = 0
         finally:
             os._exit(code)
