@@ -462,12 +462,16 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
             blocked.append("resource" if resource_list else "identity")
     elif same_account:
         k = tr.kinds
-        rp_alone = _or(k.get("session", NO), k.get("user", NO), k.get("star", NO),
-                       k.get("service", NO), k.get("federated", NO))
-        rp_role = _and(k.get("role", NO), bound, sess)
-        rp_account = _and(k.get("account", NO), identity_path)
-        rp_grant = _or(rp_alone, rp_role, rp_account)
-        grant = rp_grant if strict else _or(rp_grant, identity_path)
+        if k:
+            rp_alone = _or(k.get("session", NO), k.get("user", NO), k.get("star", NO),
+                           k.get("service", NO), k.get("federated", NO))
+            rp_role = _and(k.get("role", NO), bound, sess)
+            rp_account = _and(k.get("account", NO), identity_path)
+            rp_grant = _or(rp_alone, rp_role, rp_account)
+            grant = rp_grant if strict else _or(rp_grant, identity_path)
+        else:   # no resource policy statement applies: what the lines above come to with every kind NO
+            rp_grant = NO
+            grant = NO if strict else identity_path
         rp_used = rp_grant != NO
         if grant == NO:
             if strict:
@@ -490,8 +494,11 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
     total = _and(rcp, scp, grant)
     if total == NO:
         blocked_set = tuple(dict.fromkeys(blocked)) or ("identity",)
-        return _decision(IMPLICIT, "implicitly denied: no " + " / ".join(blocked_set) + " policy allows it",
-                         warnings, blocked_by=blocked_set)
+        reason = _IMPLICIT_REASONS.get(blocked_set)
+        if reason is None:
+            reason = _IMPLICIT_REASONS[blocked_set] = "implicitly denied: no " + " / ".join(blocked_set) + \
+                " policy allows it"
+        return _decision(IMPLICIT, reason, warnings, blocked_by=blocked_set)
     # collect the statements that took part
     if is_iam:
         for t in [ti, *tb_all, ts]:
@@ -506,6 +513,10 @@ def evaluate(policies: PolicySet, req: Request) -> Decision:
     pending = _unique(allow_pending + deny_pending if total == MAYBE else deny_pending)
     return _decision(CONDITIONAL, "depends on " + ", ".join(sorted({p.condition.key for p in pending})), warnings,
                      allowed_by=_unique(allowed_by), conditions=pending)
+
+
+# the reason of an implicit deny, by the policy types that did not allow (a handful of combinations)
+_IMPLICIT_REASONS: dict[tuple[str, ...], str] = {}
 
 
 def _arn_account(resource: str) -> str | None:
