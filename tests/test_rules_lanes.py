@@ -198,3 +198,11 @@ def test_the_queue_deals_each_rule_to_one_lane_only():
     q.close()
     assert sorted(mine + theirs, key=lambda s: int(s[1:])) == items   # each rule once, none lost
     assert mine == sorted(mine, key=lambda s: int(s[1:]))              # each lane in queue order
+
+
+def test_lane_tables_name_known_matchers_once():
+    from iamlint.rules.run import READ_NO_REACH
+    assert READ_NO_REACH <= CHILD_LANE
+    assert len(set(EITHER_LANE)) == len(EITHER_LANE)
+    assert not set(EITHER_LANE) & (CHILD_LANE | EARLY_LANE)
+    assert set(EITHER_LANE) | CHILD_LANE | EARLY_LANE <= set(matchers.MATCHERS)

@@ -12,8 +12,8 @@ rule order whichever process produced them, so the output is the same with one l
   child fills memos of later rules that read no step either (`_early_work`: the action-set answers per
   principal), and hands them over with its findings: the later lanes ask only what it did not reach.
 * The child lane (`CHILD_LANE`): forked after the steps, beside the rules that run here. The lanes keep
-  together the rules that share expensive memos; the memos both lanes read are computed once before the
-  fork. Rules that share none with their lane (`EITHER_LANE`) are dealt from a queue both lanes draw
+  together the rules that share expensive memos; a memo both lanes read (the agent reach) each computes
+  for itself, the child first running the rules that need none of it. Rules that share none with their lane (`EITHER_LANE`) are dealt from a queue both lanes draw
   on once their own rules are done, largest first: whichever lane is free takes the next, so neither
   waits on the other for long, whatever the machine or the account.
 Only where fork is the platform's way to start a process (Linux), with two cores or more, and for a
@@ -45,6 +45,9 @@ CHILD_LANE = frozenset({
     "escalation_to_admin", "escalation_to_high_value", "agent_iam_implied_scope",
     "ci_agent_role_overbroad",
 })
+
+# child-lane matchers that read no agent reach: the child runs them first (rules/agents.py `_reached`)
+READ_NO_REACH = frozenset({"escalation_to_admin", "escalation_to_high_value"})
 
 # matchers that share no expensive memo with the rules of either lane: after its own rules, each lane
 # takes the next of these from a queue both draw on (in this order: the slowest first)
@@ -168,7 +171,9 @@ def _lanes(rules: list[Rule], ctx: RuleContext, jobs: int, progress) -> dict[str
     rank = {m: i for i, m in enumerate(EITHER_LANE)}
     either = sorted((r for r in rules if r.match["matcher"] in rank), key=lambda r: rank[r.match["matcher"]])
     here = [r for r in rules if r.match["matcher"] not in CHILD_LANE and r.match["matcher"] not in rank]
-    _shared(ctx, here, child)
+    # no memo is computed for both before the fork: the child starts with the rules that read no agent
+    # reach while this process computes it, and computes its own when its agent rules need it
+    child.sort(key=lambda r: r.match["matcher"] not in READ_NO_REACH)
     try:
         queue = _Queue(either)
     except OSError:
@@ -249,16 +254,6 @@ def _merge(rules: list[Rule], results: dict) -> tuple[list[Finding], dict[str, f
         findings.extend(found)
         timings[f"rule:{rule.id}"] = took
     return findings, timings
-
-
-def _shared(ctx: RuleContext, here: list[Rule], child: list[Rule]) -> None:
-    """Compute before the fork the memos that rules of both lanes read (each lane would compute its own)."""
-    def agent(rs):
-        return any(r.id.startswith("AGT") for r in rs)
-    if agent(here) and agent(child):
-        from .agents import _prefilter, _reached
-        _reached(ctx)
-        _prefilter(ctx)
 
 
 def _stop(pid: int) -> None:
