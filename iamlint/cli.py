@@ -158,7 +158,7 @@ def simulate(cases: str = typer.Option(..., "--cases", help="JSON lines file, on
         mismatches = run_cases(read_cases(cases), lines.append if output else lambda x: out.write(x + "\n"))
     if output:
         write_atomic(output, "\n".join(lines) + ("\n" if lines else ""))
-    _QUICK_EXIT.append(True)
+    _quick_exit()
     if mismatches:
         typer.echo(f"iamlint: {mismatches} case(s) did not match their expected decision", err=True)
         raise typer.Exit(1)
@@ -228,9 +228,9 @@ def scan(input: List[str] = typer.Option(None, "--input", "-i", help="snapshot /
     """Lint an account (live through boto3, or saved files): escalation paths and findings."""
     from .errors import UsageError
     from .findings import SEVERITIES
-    from .output import Style, emit
+    from .output import Style, emit, emit_parts
     from .pipeline import scan as run_scan
-    from .reporters import REPORTERS
+    from .reporters import PARTS, REPORTERS
 
     if format not in REPORTERS:
         raise UsageError(f"--format must be one of {', '.join(REPORTERS)}, not {format!r}")
@@ -258,8 +258,11 @@ def scan(input: List[str] = typer.Option(None, "--input", "-i", help="snapshot /
                 typer.echo("\r\033[K", err=True, nl=False)
             settle()
             style = Style(False if (no_color or output) else None)
-            emit(REPORTERS[format](report, style), output)
-    _QUICK_EXIT.append(True)
+            if format in PARTS:
+                emit_parts(PARTS[format](report, style), output)
+            else:
+                emit(REPORTERS[format](report, style), output)
+    _quick_exit(model, report)
     if fail_on is not None and report.worst_at_or_above(fail_on):
         raise typer.Exit(1)
 
@@ -490,7 +493,14 @@ def version():
 
 # set by a command once everything it writes is written: the process then ends without the interpreter
 # freeing the model, graph and findings object by object (most of a second at 20,000 roles)
-_QUICK_EXIT: list[bool] = []
+_QUICK_EXIT: list[tuple] = []
+
+
+def _quick_exit(*keep) -> None:
+    """Everything is written: the process may end without freeing what the command built. `keep` (the
+    model, the report) is held until then, so that the command's return frees none of it object by object
+    either (0.3 s at 20,000 roles); only the last command's is held (tests run many in one process)."""
+    _QUICK_EXIT[:] = [keep]
 
 
 def main() -> None:

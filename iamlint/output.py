@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from typing import Iterable
 
 from .errors import InputError
 
@@ -54,6 +55,58 @@ def emit(text: str, output: str | None) -> None:
 
 
 _SLICE = 1 << 20
+
+
+def emit_parts(parts: Iterable[str], output: str | None) -> None:
+    """`emit("".join(parts), output)`, writing each part while the next is made: a thread writes (the
+    write itself leaves the interpreter free), this one makes the parts. The file is replaced only once
+    every part is written, as `emit` does; an error on either side leaves the previous file."""
+    if not output:
+        last = ""
+        for part in parts:
+            if part:
+                sys.stdout.write(part)
+                last = part
+        if not last.endswith("\n"):
+            sys.stdout.write("\n")
+        return
+    import queue
+    import threading
+
+    def fill(fh) -> None:
+        todo: queue.Queue = queue.Queue(maxsize=4)
+        failed: list[BaseException] = []
+
+        def writer() -> None:
+            while True:
+                part = todo.get()
+                if part is None:
+                    return
+                if not failed:
+                    try:
+                        fh.write(part)
+                    except BaseException as exc:   # noqa: BLE001 - handed to the caller below
+                        failed.append(exc)
+
+        t = threading.Thread(target=writer, name="iamlint-writer", daemon=True)
+        t.start()
+        last = ""
+        try:
+            for part in parts:
+                if failed:
+                    break
+                if part:
+                    todo.put(part)
+                    last = part
+            if not last.endswith("\n"):
+                todo.put("\n")
+        finally:
+            todo.put(None)
+            t.join()
+        if failed:
+            raise failed[0]
+
+    write_atomic_with(output, fill)
 
 
 class Style:

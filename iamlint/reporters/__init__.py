@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .html import render as render_html
-from .json_report import render as render_json
+from .json_report import render as render_json, render_parts as render_json_parts
 from .markdown import render as render_markdown
 from .sarif import render as render_sarif
 from .text import render as render_text
@@ -15,6 +15,9 @@ REPORTERS = {
     "sarif": render_sarif,
     "html": render_html,
 }
+
+# reporters that can give their text in parts (output.emit_parts writes one while the next is made)
+PARTS = {"json": render_json_parts}
 
 # `iamlint check` adds JUnit XML for CI dashboards
 CHECK_REPORTERS = {**REPORTERS, "junit": lambda report, style=None: _junit(report, style)}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Iterator
 
 from .. import __version__
 from ..pipeline import SCHEMA_VERSION
 from ..jsonio import dumps_pretty
 
 
-def document(report) -> dict:
+def document(report, with_findings: bool = True) -> dict:
     m = report.model
     return {
         "schema_version": SCHEMA_VERSION,
@@ -16,7 +17,7 @@ def document(report) -> dict:
         "summary": {"accounts": sorted(m.accounts), "principals": sum(len(a.principals) for a in m.accounts.values()),
                     "edges": report.graph.edge_count(), "findings": len(report.findings), "suppressed": len(report.suppressed),
                     "by_severity": report.counts(), "rules": [r.id for r in report.rules]},
-        "findings": [f.to_json() for f in report.findings],
+        "findings": [f.to_json() for f in report.findings] if with_findings else [],
         "suppressed": [dict(f.to_json(), suppressed_by=e.to_json()) for f, e in report.suppressed],
         "expired_exclusions": [e.to_json() for e in report.expired_exclusions],
         "errors": report.errors,
@@ -24,11 +25,38 @@ def document(report) -> dict:
 
 
 def render(report, style=None) -> str:
-    doc = document(report)
+    return "".join(render_parts(report, style))
+
+
+# findings dumped per part (a part of a 20,000-role report is a few MB)
+PART = 2000
+
+
+def render_parts(report, style=None) -> Iterator[str]:
+    """`render`'s text in parts, the findings a few thousand at a time: a writer can write one part while
+    the next is made (iamlint/output.py `emit_parts`). The parts join to `dumps_pretty` of the whole
+    document (the findings are its only long list), byte for byte (tests/test_reporters.py)."""
+    findings = report.findings
+    doc = document(report, with_findings=False)
     chk = getattr(report, "check", None)
     if chk is not None:
         def name(arn: str) -> str:
             p = report.model.principal(arn)
             return p.name if p is not None else arn
         doc["check"] = chk.to_json(name)
-    return dumps_pretty(doc)
+    text = dumps_pretty(doc)
+    if not findings:
+        yield text
+        return
+    # the empty list in its place at depth 1; a newline inside a JSON string is written escaped, so this
+    # text occurs nowhere else
+    at = text.index(_EMPTY_FINDINGS) + len(_EMPTY_FINDINGS) - 1
+    yield text[:at] + "\n"
+    for i in range(0, len(findings), PART):
+        body = dumps_pretty([f.to_json() for f in findings[i:i + PART]])
+        # "[\n  {...},\n  {...}\n]" -> the items one level deeper, after the parts before them
+        yield ("" if i == 0 else ",\n") + "  " + body[2:-2].replace("\n", "\n  ")
+    yield "\n  " + text[at:]
+
+
+_EMPTY_FINDINGS = '\n  "findings": []'
