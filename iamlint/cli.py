@@ -392,7 +392,7 @@ def paths(input: List[str] = typer.Option(..., "--input", "-i"),
         raise UsageError(f"--format must be text or json, not {format!r}")
 
     def name(arn):
-        from .iac.symbolic import display
+        from .markers import display
         p = model.principal(arn)
         return display(p.name) if p else arn
     if already:

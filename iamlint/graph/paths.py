@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import replace
 
 from ..engine import wildcard
-from ..iac.symbolic import display
+from ..markers import display
 from .build import Graph, is_hub
 from .edges import Edge, merge
 

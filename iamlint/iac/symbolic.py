@@ -38,10 +38,10 @@ from typing import Any, Callable
 
 from ..errors import InputError, PolicyError
 from ..jsonio import no_constant
+from ..markers import MARKER_RE, display  # noqa: F401  (display: as the IaC modules and tests name it)
 from ..model.policy import PolicyDocument, parse_policy
 from .positions import Positions, esc, position
 
-MARKER_RE = re.compile(r"\$\{iamlint:unresolved:([^}]*)\}")
 MARKER_KEY = "iamlint:unresolved:"
 MARKER_VALUE = "decided at deploy time"
 MAX_VARIANTS = 16
@@ -91,25 +91,6 @@ def loads_policy(text: str) -> Any:
 
 def marker(what: str) -> str:
     return "${iamlint:unresolved:" + what.replace("}", ")") + "}"
-
-
-def display(text: str) -> str:
-    """`text` as people read it: each marker becomes `<known after apply: ADDRESS>`, `<Ref NAME>`,
-    `<GetAtt ID.ATTR>` ... For names shown in reports only: ARNs, fingerprints and the JSON fields
-    machines match on keep the marker."""
-    if not isinstance(text, str) or "${iamlint:unresolved:" not in text:
-        return text
-    return MARKER_RE.sub(_displayed, text)
-
-
-def _displayed(m: re.Match) -> str:
-    what = m.group(1)
-    kind, sep, rest = what.partition(":")
-    if sep and kind == "known-after-apply":
-        return f"<known after apply: {rest}>"
-    if sep and kind and rest:
-        return f"<{kind} {rest}>"
-    return f"<{what}>"
 
 
 def markers_in(value: Any) -> list[str]:

@@ -15,7 +15,7 @@ from .. import __version__
 from ..findings import SEVERITIES
 from ..graph.build import is_hub
 from ..graph.paths import render_chain
-from ..iac.symbolic import display
+from ..markers import display
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
        "form-action 'none'; frame-ancestors 'none'")

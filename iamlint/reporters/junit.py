@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ..iac.symbolic import display
+from ..markers import display
 
 ACCOUNT = "account"
 

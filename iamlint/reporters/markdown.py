@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..graph.paths import render_chain
-from ..iac.symbolic import display
+from ..markers import display
 
 
 def _cell(text: str) -> str:

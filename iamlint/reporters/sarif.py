@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..graph.paths import render_chain
-from ..iac.symbolic import display
+from ..markers import display
 from ..jsonio import dumps_pretty
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

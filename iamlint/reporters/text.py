@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..graph.paths import render_chain
-from ..iac.symbolic import display
+from ..markers import display
 from ..output import Style
 
 SEV_STYLE = {"critical": ("bold", "red"), "high": ("red",), "medium": ("yellow",), "low": ("cyan",), "info": ("dim",)}

@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 from ..findings import Finding
 from ..graph.build import Graph, identity_allows, is_hub, probe_resource
 from ..graph.paths import admin_sinks, follow, path_to, reach, render_chain, toward
-from ..iac.symbolic import display
+from ..markers import display
 from ..model.account import Kind
 from .hygiene import lower, sorted_principals
 
