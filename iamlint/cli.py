@@ -249,8 +249,10 @@ def scan(input: List[str] = typer.Option(None, "--input", "-i", help="snapshot /
         # full passes walked every finding and report dict made so far); a live collection keeps it on
         with paused() if input else contextlib.nullcontext():
             model = _load_model(input, profile, region, quiet)
-        with paused():
+            # frozen while the collector is still off: back on first, its next pass would walk the whole
+            # model for nothing (0.3 s at 20,000 roles, no garbage found)
             settle()
+        with paused():
             prog = _progress(quiet)
             report = run_scan(model, only=rules, skip=skip_rules, rule_dirs=tuple(rule_dir or ()), progress=prog,
                               config=cfg, exclusions=excl, jobs=jobs)
