@@ -12,7 +12,7 @@ with `json`: on account files orjson was no faster here.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 try:
     import orjson
@@ -30,6 +30,37 @@ def dumps_pretty(obj: Any) -> str:
         except (TypeError, orjson.JSONEncodeError):
             pass
     return json.dumps(obj, indent=2)
+
+
+def dumps_pretty_parts(doc: Any, key: str, depth: int, items: Iterable[Any], part: int = 2000) -> Iterator[str]:
+    """`dumps_pretty(doc)` in parts, for a document with one long list: `doc` holds the list `key` empty,
+    at `depth` (the number of objects around it, the document included: "findings" of a JSON report is at
+    1, "results" of a SARIF run at 3), and `items` gives its items, dumped `part` at a time. The parts join
+    to the whole document dumped at once, byte for byte; a writer can write one while the next is made."""
+    text = dumps_pretty(doc)
+    pad = "  " * depth
+    empty = f'\n{pad}"{key}": []'   # a newline in a JSON string is written escaped: this text is the key's
+    at = text.index(empty) + len(empty) - 1
+    first = True
+    batch: list = []
+
+    def dumped(batch: list) -> str:
+        # "[\n  {...},\n  {...}\n]" -> the items at their depth in the document
+        body = dumps_pretty(batch)
+        return pad + body[2:-2].replace("\n", "\n" + pad)
+
+    for item in items:
+        batch.append(item)
+        if len(batch) == part:
+            yield (text[:at] + "\n" if first else ",\n") + dumped(batch)
+            first, batch = False, []
+    if batch:
+        yield (text[:at] + "\n" if first else ",\n") + dumped(batch)
+        first = False
+    if first:             # no item: the document as it is
+        yield text
+    else:
+        yield "\n" + pad + text[at:]
 
 
 def dumps_compact(obj: Any) -> str:

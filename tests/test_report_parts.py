@@ -14,7 +14,7 @@ from iamlint.loaders import load_paths
 from iamlint.output import emit, emit_parts
 from iamlint.pipeline import scan
 from iamlint.reporters import PARTS, REPORTERS
-from iamlint.reporters import json_report
+from iamlint.reporters import json_report, sarif
 
 from conftest import EXAMPLE
 
@@ -35,7 +35,7 @@ def _whole(rep) -> str:
 def test_parts_join_to_the_whole_document(report, monkeypatch, part):
     monkeypatch.setattr(json_report, "PART", part)
     parts = list(json_report.render_parts(report))
-    assert len(parts) == 2 + -(-len(report.findings) // part)
+    assert len(parts) == 1 + -(-len(report.findings) // part)
     assert "".join(parts) == _whole(report)
     json.loads("".join(parts))
 
@@ -104,3 +104,18 @@ def test_a_write_failure_is_raised_and_leaves_the_previous_file(report, tmp_path
     with pytest.raises(OSError):
         emit_parts(PARTS["json"](report), str(out))
     assert out.read_text() == "previous\n"
+
+
+@pytest.mark.parametrize("part", [1, 3, 2000])
+def test_sarif_parts_join_to_the_whole_document(report, monkeypatch, part):
+    from iamlint.suppress import Exclusion
+    monkeypatch.setattr(sarif, "PART", part)
+    e = Exclusion(rule="AGT001", principal=None, reason="accepted — risk owner said so", expires=None,
+                  source="exclusions.yaml", index=0)
+    rep = dataclasses.replace(report, suppressed=[(report.findings[0], e)], findings=report.findings[1:])
+    for r in (report, rep, dataclasses.replace(report, findings=[], suppressed=[])):
+        whole = dumps_pretty(sarif.document(r))
+        parts = list(sarif.render_parts(r))
+        assert "".join(parts) == whole
+        n = len(json.loads(whole)["runs"][0]["results"])
+        assert len(parts) == 1 + -(-n // part)

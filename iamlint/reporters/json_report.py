@@ -6,7 +6,7 @@ from typing import Iterator
 
 from .. import __version__
 from ..pipeline import SCHEMA_VERSION
-from ..jsonio import dumps_pretty
+from ..jsonio import dumps_pretty_parts
 
 
 def document(report, with_findings: bool = True) -> dict:
@@ -33,10 +33,8 @@ PART = 2000
 
 
 def render_parts(report, style=None) -> Iterator[str]:
-    """`render`'s text in parts, the findings a few thousand at a time: a writer can write one part while
-    the next is made (iamlint/output.py `emit_parts`). The parts join to `dumps_pretty` of the whole
-    document (the findings are its only long list), byte for byte (tests/test_reporters.py)."""
-    findings = report.findings
+    """`render`'s text in parts, the findings `PART` at a time: a writer can write one part while the next
+    is made (iamlint/output.py `emit_parts`); the parts join to the whole document dumped at once."""
     doc = document(report, with_findings=False)
     chk = getattr(report, "check", None)
     if chk is not None:
@@ -44,19 +42,4 @@ def render_parts(report, style=None) -> Iterator[str]:
             p = report.model.principal(arn)
             return p.name if p is not None else arn
         doc["check"] = chk.to_json(name)
-    text = dumps_pretty(doc)
-    if not findings:
-        yield text
-        return
-    # the empty list in its place at depth 1; a newline inside a JSON string is written escaped, so this
-    # text occurs nowhere else
-    at = text.index(_EMPTY_FINDINGS) + len(_EMPTY_FINDINGS) - 1
-    yield text[:at] + "\n"
-    for i in range(0, len(findings), PART):
-        body = dumps_pretty([f.to_json() for f in findings[i:i + PART]])
-        # "[\n  {...},\n  {...}\n]" -> the items one level deeper, after the parts before them
-        yield ("" if i == 0 else ",\n") + "  " + body[2:-2].replace("\n", "\n  ")
-    yield "\n  " + text[at:]
-
-
-_EMPTY_FINDINGS = '\n  "findings": []'
+    return dumps_pretty_parts(doc, "findings", 1, (f.to_json() for f in report.findings), PART)

@@ -13,12 +13,13 @@ import json
 import os
 import re
 from pathlib import Path, PurePosixPath
+from typing import Iterator
 from urllib.parse import quote
 
 from .. import __version__
 from ..graph.paths import render_chain
 from ..markers import display
-from ..jsonio import dumps_pretty
+from ..jsonio import dumps_pretty_parts
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://iamlint.dev"
@@ -206,7 +207,15 @@ class _Builder:
                         "descriptor": {"id": "expired-exclusion"}})
         return out
 
-    def document(self) -> dict:
+    def results(self) -> Iterator[dict]:
+        """The run's results, in order (after `document`, which decides which findings are shown)."""
+        shown, rule_index = self._results
+        for f in shown:
+            yield self.result(f, rule_index)
+        for f, e in self.report.suppressed:
+            yield self.result(f, rule_index, e)
+
+    def document(self, with_results: bool = True) -> dict:
         report = self.report
         rules = list(report.rules)
         known = {r.id for r in rules}
@@ -226,8 +235,8 @@ class _Builder:
             # `check`: code scanning is about code; what only the deployed account holds (no file, already
             # there before the change) stays out of the results and is counted in the run's properties
             shown = [f for f in shown if f.location is not None or not f.preexisting]
-        results = [self.result(f, rule_index) for f in shown]
-        results += [self.result(f, rule_index, e) for f, e in report.suppressed]
+        self._results = (shown, rule_index)
+        results = list(self.results()) if with_results else []
         invocation = {"executionSuccessful": True}
         notes = self.notifications()
         if notes:
@@ -255,12 +264,27 @@ class _Builder:
         return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def document(report, cwd: str | None = None) -> dict:
+def _builder(report, cwd: str | None) -> "_Builder":
     chk = getattr(report, "check", None)
     if cwd is None and chk is not None:
         cwd = chk.base_dir        # `check`: URIs relative to the repository root (or --base-dir)
-    return _Builder(report, cwd).document()
+    return _Builder(report, cwd)
+
+
+def document(report, cwd: str | None = None) -> dict:
+    return _builder(report, cwd).document()
 
 
 def render(report, style=None) -> str:
-    return dumps_pretty(document(report))
+    return "".join(render_parts(report, style))
+
+
+# results dumped per part
+PART = 2000
+
+
+def render_parts(report, style=None) -> Iterator[str]:
+    """`render`'s text in parts, the results `PART` at a time (iamlint/output.py `emit_parts`); the parts
+    join to the whole document dumped at once."""
+    b = _builder(report, None)
+    return dumps_pretty_parts(b.document(with_results=False), "results", 3, b.results(), PART)
