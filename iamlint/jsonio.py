@@ -11,8 +11,9 @@ with `json`: on account files orjson was no faster here.
 
 from __future__ import annotations
 
+import itertools
 import json
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 try:
     import orjson
@@ -32,35 +33,40 @@ def dumps_pretty(obj: Any) -> str:
     return json.dumps(obj, indent=2)
 
 
-def dumps_pretty_parts(doc: Any, key: str, depth: int, items: Iterable[Any], part: int = 2000) -> Iterator[str]:
-    """`dumps_pretty(doc)` in parts, for a document with one long list: `doc` holds the list `key` empty,
-    at `depth` (the number of objects around it, the document included: "findings" of a JSON report is at
-    1, "results" of a SARIF run at 3), and `items` gives its items, dumped `part` at a time. The parts join
-    to the whole document dumped at once, byte for byte; a writer can write one while the next is made."""
-    text = dumps_pretty(doc)
+def dumps_pretty_parts(doc: Any, lists: Mapping[str, Iterable[Any]], depth: int, part: int = 2000,
+                       enc: Callable[[Any], str] | None = None) -> Iterator[str]:
+    """`enc(doc)` (by default `dumps_pretty`) in parts, for a document with long lists: `doc` holds each
+    list of `lists` empty, the lists' keys at `depth` (the number of objects around them, the document
+    included: "findings" of a JSON report is at 1, "results" of a SARIF run at 3), and `lists` gives their
+    items, encoded `part` at a time (enc's text for a list, one level deeper). The parts join to the
+    whole document with the items in place, as `enc` writes it at once, byte for byte; a writer can write
+    one part while the next is made, and the items are never all in memory. What `enc` raises is raised."""
+    enc = enc or dumps_pretty
+    text = enc(doc)
     pad = "  " * depth
-    empty = f'\n{pad}"{key}": []'   # a newline in a JSON string is written escaped: this text is the key's
-    at = text.index(empty) + len(empty) - 1
-    first = True
-    batch: list = []
+    # each list's closing bracket: a newline inside a JSON string is written escaped, so the key's own
+    # line (at its depth, the list empty) occurs nowhere else
+    where = sorted((text.index(f'\n{pad}"{key}": []') + len(pad) + len(key) + 6, key) for key in lists)
+    pos = 0
+    for at, key in where:
+        started = False
+        batch: list = []
+        for item in itertools.chain(lists[key], (_END,)):
+            if item is not _END:
+                batch.append(item)
+                if len(batch) < part:
+                    continue
+            if batch:
+                body = enc(batch)   # "[\n  {...},\n  {...}\n]": the items, then one level deeper
+                yield (",\n" if started else text[pos:at] + "\n") + pad + body[2:-2].replace("\n", "\n" + pad)
+                started, batch = True, []
+        if started:
+            yield "\n" + pad
+            pos = at
+    yield text[pos:]
 
-    def dumped(batch: list) -> str:
-        # "[\n  {...},\n  {...}\n]" -> the items at their depth in the document
-        body = dumps_pretty(batch)
-        return pad + body[2:-2].replace("\n", "\n" + pad)
 
-    for item in items:
-        batch.append(item)
-        if len(batch) == part:
-            yield (text[:at] + "\n" if first else ",\n") + dumped(batch)
-            first, batch = False, []
-    if batch:
-        yield (text[:at] + "\n" if first else ",\n") + dumped(batch)
-        first = False
-    if first:             # no item: the document as it is
-        yield text
-    else:
-        yield "\n" + pad + text[at:]
+_END = object()
 
 
 def dumps_compact(obj: Any) -> str:

@@ -35,7 +35,7 @@ def _whole(rep) -> str:
 def test_parts_join_to_the_whole_document(report, monkeypatch, part):
     monkeypatch.setattr(json_report, "PART", part)
     parts = list(json_report.render_parts(report))
-    assert len(parts) == 1 + -(-len(report.findings) // part)
+    assert len(parts) == 2 + -(-len(report.findings) // part)   # the batches, and what is around them
     assert "".join(parts) == _whole(report)
     json.loads("".join(parts))
 
@@ -118,4 +118,28 @@ def test_sarif_parts_join_to_the_whole_document(report, monkeypatch, part):
         parts = list(sarif.render_parts(r))
         assert "".join(parts) == whole
         n = len(json.loads(whole)["runs"][0]["results"])
-        assert len(parts) == 1 + -(-n // part)
+        assert len(parts) == (2 + -(-n // part) if n else 1)
+
+
+def test_several_lists_at_their_depth_and_an_encoder_that_refuses():
+    from iamlint.jsonio import dumps_pretty_parts
+    doc = {"a": 1, "new": [], "x": {"new": [], "n": [1.5, "é"]}, "open": [], "gone": [], "z": None}
+    items = {"open": [{"k": i, "v": [i, {"w": "é" if i == 3 else "x"}]} for i in range(7)],
+             "new": ({"k": i} for i in range(3)), "gone": []}
+    whole = dict(doc, new=[{"k": i} for i in range(3)], open=items["open"])
+    for part in (1, 2, 7, 50):
+        items["new"] = ({"k": i} for i in range(3))
+        assert "".join(dumps_pretty_parts(doc, items, 1, part)) == dumps_pretty(whole)
+
+    class Refused(Exception):
+        pass
+
+    def ascii_only(obj):
+        text = dumps_pretty(obj)
+        if "é" in json.dumps(obj, ensure_ascii=False):
+            raise Refused()
+        return text
+
+    items["new"] = iter(())
+    with pytest.raises(Refused):
+        list(dumps_pretty_parts({"new": [], "open": []}, {"new": [], "open": items["open"]}, 1, 2, ascii_only))

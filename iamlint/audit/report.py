@@ -16,7 +16,6 @@ import json
 import shutil
 import sys
 import tempfile
-import uuid
 from collections import defaultdict
 from types import SimpleNamespace
 
@@ -26,7 +25,7 @@ from ..graph.paths import render_chain
 from ..output import Style, write_atomic_with
 from ..reporters.html import CSP, CSS, _list, _severity, esc
 from ..reporters.text import SEV_STYLE
-from ..jsonio import dumps_pretty, orjson
+from ..jsonio import dumps_pretty, dumps_pretty_parts, orjson
 from .store import Findings
 
 FORMATS = ("text", "json", "markdown", "html")
@@ -107,24 +106,10 @@ LISTS = ("new", "resolved", "open", "unverified")
 
 
 def _json_chunks(doc: dict, enc):
-    """The document indented by 2 as `enc` writes it, its finding lists one finding at a time: the rest
-    is encoded once with a marker standing for each non-empty list, and each finding (at depth 2)
-    encoded alone and indented by four more spaces, which is what the whole document's encoding holds."""
-    mark = f"iamlint-stream-{uuid.uuid4().hex}-"
-    keys = [k for k in LISTS if len(doc[k])]
-    head = {k: (([mark + k] if k in keys else []) if k in LISTS else v) for k, v in doc.items()}
-    text = enc(head)
-    pos = 0
-    for k in keys:
-        line = f'\n    "{mark}{k}"\n'
-        i = text.index(line, pos)
-        yield text[pos:i + 1]
-        sep = "    "
-        for f in doc[k]:
-            yield sep + enc(f).replace("\n", "\n    ")
-            sep = ",\n    "
-        pos = i + len(line) - 1
-    yield text[pos:]
+    """The document indented by 2 as `enc` writes it, its finding lists (depth 1) read a few hundred
+    findings at a time (`jsonio.dumps_pretty_parts`)."""
+    head = {k: ([] if k in LISTS else v) for k, v in doc.items()}
+    return dumps_pretty_parts(head, {k: doc[k] for k in LISTS if k in doc}, 1, 500, enc)
 
 
 def _joined(lines, sep: str, end: str = ""):

@@ -42,4 +42,4 @@ def render_parts(report, style=None) -> Iterator[str]:
             p = report.model.principal(arn)
             return p.name if p is not None else arn
         doc["check"] = chk.to_json(name)
-    return dumps_pretty_parts(doc, "findings", 1, (f.to_json() for f in report.findings), PART)
+    return dumps_pretty_parts(doc, {"findings": (f.to_json() for f in report.findings)}, 1, PART)

@@ -287,4 +287,4 @@ def render_parts(report, style=None) -> Iterator[str]:
     """`render`'s text in parts, the results `PART` at a time (iamlint/output.py `emit_parts`); the parts
     join to the whole document dumped at once."""
     b = _builder(report, None)
-    return dumps_pretty_parts(b.document(with_results=False), "results", 3, b.results(), PART)
+    return dumps_pretty_parts(b.document(with_results=False), {"results": b.results()}, 3, PART)
