@@ -13,9 +13,10 @@ rule order whichever process produced them, so the output is the same with one l
   principal), and hands them over with its findings: the later lanes ask only what it did not reach.
 * The child lane (`CHILD_LANE`): forked after the steps, beside the rules that run here. The lanes keep
   together the rules that share expensive memos; a memo both lanes read (the agent reach) each computes
-  for itself, the child first running the rules that need none of it. Rules that share none with their lane (`EITHER_LANE`) are dealt from a queue both lanes draw
-  on once their own rules are done, largest first: whichever lane is free takes the next, so neither
-  waits on the other for long, whatever the machine or the account.
+  for itself, the child first running the rules that need none of it. Rules that share none with their
+  lane (`EITHER_LANE`) are dealt from a queue both lanes draw on once their own rules are done, largest
+  first: whichever lane is free takes the next, so neither waits on the other for long, whatever the
+  machine or the account.
 Only where fork is the platform's way to start a process (Linux), with two cores or more, and for a
 model big enough to pay for the forks and the transfer of the findings (`PARALLEL_MIN` principals).
 If a child fails for any reason, its rules run here: a slower scan, never a different one.
