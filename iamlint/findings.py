@@ -25,8 +25,8 @@ class Location:
 def fingerprint_of(rule_id: str, principal: str | None, file: str | None, key) -> str:
     """A finding's stable identity: the first 32 hex digits of the SHA-256 of
     `json.dumps({"rule": rule_id, "principal": principal, "file": file, "key": [str(k) for k in key]},
-    sort_keys=True)`, that text written out directly (the same bytes; tests/test_findings.py holds them
-    to it): baselines, exclusions and audit history key on it."""
+    sort_keys=True)`, that text written out directly (the same bytes; tests/test_fingerprint.py holds
+    them to it): baselines, exclusions and audit history key on it."""
     keys = ", ".join([_json_text(str(k)) for k in key])
     text = (f'{{"file": {_json_text(file)}, "key": [{keys}], "principal": {_json_text(principal)}, '
             f'"rule": {_json_text(rule_id)}}}')

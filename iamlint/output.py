@@ -41,26 +41,17 @@ def emit(text: str, output: str | None) -> None:
     """A report to `output` (atomically) or to stdout, ending in a newline. A big report (a JSON report of
     20,000 roles is over 100 MB) is written in slices: never a second copy of it whole, nor a whole
     encoded one, in a process that already holds the model and the graph (most of a second at that size)."""
-    end = "" if text.endswith("\n") else "\n"
-
-    def fill(fh) -> None:
-        for i in range(0, len(text), _SLICE):
-            fh.write(text[i:i + _SLICE])
-        fh.write(end)
-
-    if output:
-        write_atomic_with(output, fill)
-    else:
-        fill(sys.stdout)
+    emit_parts((text[i:i + _SLICE] for i in range(0, len(text), _SLICE)), output)
 
 
 _SLICE = 1 << 20
 
 
 def emit_parts(parts: Iterable[str], output: str | None) -> None:
-    """`emit("".join(parts), output)`, writing each part while the next is made: a thread writes (the
-    write itself leaves the interpreter free), this one makes the parts. The file is replaced only once
-    every part is written, as `emit` does; an error on either side leaves the previous file."""
+    """The parts joined, to `output` (atomically) or to stdout, ending in a newline; each part is written
+    while the next is made: a thread writes (the write itself leaves the interpreter free), this one makes
+    the parts. The file is replaced only once every part is written; an error on either side leaves the
+    previous file."""
     if not output:
         last = ""
         for part in parts:

@@ -13,7 +13,7 @@ from .engine.context import Context
 from .engine.evaluate import NamedPolicy, PolicySet, Request, evaluate
 from .errors import InputError, PolicyError
 from .jsonio import dumps_compact, orjson, pointer_token as _esc
-from .model.policy import frozen_record, parse_policy
+from .model.policy import frozen_record, parse_key, parse_policy
 
 DECISIONS = ("Allowed", "ImplicitlyDenied", "ExplicitlyDenied")
 
@@ -26,11 +26,8 @@ def _parse(doc: Any, kind: str, where: str):
     """`parse_policy`, kept by the document's exact text: a suite of policy unit tests asks about the same
     few documents case after case. The statements' pointers are relative to the document, so a parse is
     the same whichever case it came from; a document that fails is parsed (and reported) every time."""
-    try:
-        # a document given as text by that text; given as JSON by its compact text (shared only by documents
-        # written the same), in a key of its own length so that the two never meet
-        key = (kind, doc) if isinstance(doc, str) else (kind, None, dumps_compact(doc))
-    except (TypeError, ValueError):
+    key = parse_key(doc, kind)
+    if key is None:
         return parse_policy(doc, kind, where=where)
     hit = _PARSED.get(key)
     if hit is None:

@@ -9,9 +9,9 @@ import sys
 from typing import Any
 
 from ..errors import InputError, PolicyError
-from ..jsonio import NotJson, dumps_compact, lone_surrogate, no_constant
+from ..jsonio import NotJson, lone_surrogate, no_constant
 from ..jsonio import pointer_token as esc
-from ..model.policy import PolicyDocument, parse_policy
+from ..model.policy import PolicyDocument, parse_key, parse_policy
 
 MAX_INPUT_BYTES = int(os.environ.get("IAMLINT_MAX_INPUT_BYTES", str(2 * 1024 ** 3)))
 
@@ -166,10 +166,7 @@ class Reader:
         return val
 
     def policy(self, value: Any, ptr: str, kind: str) -> PolicyDocument:
-        try:
-            key = (kind, value) if isinstance(value, str) else (kind, None, dumps_compact(value))
-        except (TypeError, ValueError):
-            key = None
+        key = parse_key(value, kind)
         hit = self._parsed.get(key) if key is not None else None
         if hit is not None:
             return hit

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from ..errors import PolicyError
-from ..jsonio import NotJson, lone_surrogate, no_constant
+from ..jsonio import NotJson, dumps_compact, lone_surrogate, no_constant
 from ..jsonio import pointer_token as _esc
 
 VERSIONS = ("2012-10-17", "2008-10-17")
@@ -361,6 +361,16 @@ def parse_statement(raw: Any, index: int, pointer: str, kind: str) -> Statement:
 
 _DOCUMENT_KEYS = frozenset(("Version", "Statement", "Id"))
 _STATEMENT_POINTERS = tuple(f"/Statement/{i}" for i in range(64))
+
+
+def parse_key(doc: Any, kind: str) -> tuple | None:
+    """A key under which `parse_policy(doc, kind)` may be kept: equal exactly for documents of one kind
+    written the same (a document given as text by that text; given as JSON by its compact text, in a key
+    of its own length so that the two never meet). None for a value with no JSON text."""
+    try:
+        return (kind, doc) if isinstance(doc, str) else (kind, None, dumps_compact(doc))
+    except (TypeError, ValueError):
+        return None
 
 
 def parse_policy(doc: Any, kind: str = "identity", where: str = "") -> PolicyDocument:
