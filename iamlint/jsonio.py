@@ -57,8 +57,14 @@ def dumps_pretty_parts(doc: Any, lists: Mapping[str, Iterable[Any]], depth: int,
                 if len(batch) < part:
                     continue
             if batch:
-                body = enc(batch)   # "[\n  {...},\n  {...}\n]": the items, then one level deeper
-                yield (",\n" if started else text[pos:at] + "\n") + pad + body[2:-2].replace("\n", "\n" + pad)
+                # the batch at the list's own depth ({"x": {"x": [...]}} for depth 2): enc indents the
+                # items as the whole document has them, and they are cut out as they are
+                wrapped: Any = batch
+                for _ in range(depth):
+                    wrapped = {"x": wrapped}
+                body = enc(wrapped)
+                items = body[body.index("[\n") + 2:body.rindex("\n" + pad + "]")]
+                yield (",\n" if started else text[pos:at] + "\n") + items
                 started, batch = True, []
         if started:
             yield "\n" + pad

@@ -124,7 +124,8 @@ def test_sarif_parts_join_to_the_whole_document(report, monkeypatch, part):
 def test_several_lists_at_their_depth_and_an_encoder_that_refuses():
     from iamlint.jsonio import dumps_pretty_parts
     doc = {"a": 1, "new": [], "x": {"new": [], "n": [1.5, "é"]}, "open": [], "gone": [], "z": None}
-    items = {"open": [{"k": i, "v": [i, {"w": "é" if i == 3 else "x"}]} for i in range(7)],
+    items = {"open": [{"k": i, "v": [i, {"w": "é" if i == 3 else "x"}], "s": "[\n  ]\n]", "e": [], "l": [[i]]}
+                      for i in range(7)],
              "new": ({"k": i} for i in range(3)), "gone": []}
     whole = dict(doc, new=[{"k": i} for i in range(3)], open=items["open"])
     for part in (1, 2, 7, 50):

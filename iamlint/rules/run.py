@@ -241,6 +241,8 @@ def _run(rules: Iterable[Rule], ctx: RuleContext, progress, sink=None) -> dict[s
             progress(f"rules: {rule.id}")
         t = time.perf_counter()
         found = list(MATCHERS[rule.match["matcher"]](rule, ctx))
+        for f in found:
+            f.fingerprint   # hashed here, in the lane (the scan sorts by it; a child's go with its findings)
         out[rule.id] = (found, time.perf_counter() - t)
         if sink is not None:
             pickle.dump((rule.id, out[rule.id]), sink, protocol=pickle.HIGHEST_PROTOCOL)
