@@ -160,6 +160,12 @@ def arn_intersects(a: str, b: str, ignore_case: bool = False) -> bool:
     return all(intersects(x, y, ignore_case) for x, y in zip(pa, pb))
 
 
+def _first_wildcard(pattern: str) -> int:
+    """Where the pattern's first `*` or `?` is (its length when it has none)."""
+    i, j = pattern.find("*"), pattern.find("?")
+    return len(pattern) if i < 0 and j < 0 else min(x for x in (i, j) if x >= 0)
+
+
 @lru_cache(maxsize=1 << 18)
 def covers(general: str, specific: str, ignore_case: bool = False) -> bool:
     """True when every string matching `specific` also matches `general` (sound for `*` in `specific`)."""
@@ -170,6 +176,16 @@ def covers(general: str, specific: str, ignore_case: bool = False) -> bool:
     # A `*` in `specific` can stand for anything: only a `*` of `general` may absorb it.
     g = general.lower() if ignore_case else general
     s = specific.lower() if ignore_case else specific
+    if "*" in s and "*" not in g:
+        return False      # specific names strings of every length, general of one length only
+    lit = _first_wildcard(g)
+    if lit > _first_wildcard(s) or not s.startswith(g[:lit]):
+        return False      # general's literal start must be a start of specific's literal one
+    return _covers_search(g, s)
+
+
+def _covers_search(g: str, s: str) -> bool:
+    """`covers` decided by a search over both patterns (what its quick answers must agree with)."""
     n, m = len(g), len(s)
     seen: set[tuple[int, int]] = set()
     stack = [(0, 0)]

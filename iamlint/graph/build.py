@@ -95,6 +95,9 @@ class _Prefilter:
         self._by_patterns: dict[tuple, frozenset] = {}
         self._by_principal: dict[str, frozenset] = {}
         self._interned: dict[frozenset, frozenset] = {}
+        self._by_doc: dict[int, tuple] = {}                    # _doc_allowed: (document, answer)
+        self._everywhere: dict[str, frozenset] = {}           # known_everywhere, by principal
+        self._wide: dict[tuple, tuple] = {}                   # _doc_everywhere: (document, answer)
 
     def _allowed_by(self, patterns: tuple[str, ...], negated: bool) -> frozenset:
         key = (patterns, negated)
@@ -120,15 +123,55 @@ class _Prefilter:
         if hit is None:
             out: set[str] = set()
             for pol in self.auth.policy_set(p).identity:
-                for st in pol.document.statements:
-                    if st.is_allow:
-                        out |= self._allowed_by(st.actions if st.actions is not None else st.not_actions,
-                                                st.actions is None)
+                out |= self._doc_allowed(pol.document)
             # equal answers are kept as one object: principals with the same grants form one class
             # (Builder.able decides each class once)
             fs = frozenset(out)
             hit = self._by_principal[p.arn] = self._interned.setdefault(fs, fs)
         return hit
+
+    def _doc_allowed(self, doc) -> frozenset:
+        """The known actions some Allow statement of `doc` names (per document: a managed policy is read
+        once however many principals hold it). Keyed by the object, which the memo keeps alive."""
+        hit = self._by_doc.get(id(doc))
+        if hit is None:
+            out: set[str] = set()
+            for st in doc.allows:
+                out |= self._allowed_by(st.actions if st.actions is not None else st.not_actions,
+                                        st.actions is None)
+            hit = self._by_doc[id(doc)] = (doc, frozenset(out))
+        return hit[1]
+
+    def known_everywhere(self, p: Principal) -> frozenset:
+        """The known actions that some identity Allow statement of `p` names on a resource pattern that may
+        cover every resource the action acts on in p's account (`every_resource`): a pattern covering it,
+        a policy variable, or NotResource. For any other action, a request on every resource (mode "all")
+        finds no identity grant: the evaluator would say no without a statement to cite."""
+        hit = self._everywhere.get(p.arn)
+        if hit is None:
+            out: set[str] = set()
+            for pol in self.auth.policy_set(p).identity:
+                out |= self._doc_everywhere(pol.document, p.account)
+            fs = frozenset(out)
+            hit = self._everywhere[p.arn] = self._interned.setdefault(fs, fs)
+        return hit
+
+    def _doc_everywhere(self, doc, account: str) -> frozenset:
+        key = (id(doc), account)
+        hit = self._wide.get(key)
+        if hit is None:
+            from ..agents.actionsets import every_resource
+            out: set[str] = set()
+            for st in doc.allows:
+                acts = self._allowed_by(st.actions if st.actions is not None else st.not_actions,
+                                        st.actions is None)
+                if st.resources is None or any("${" in x or not x.strip("*") for x in st.resources):
+                    out |= acts
+                else:
+                    out.update(a for a in acts
+                               if any(wildcard.covers(x, every_resource(a, account)) for x in st.resources))
+            hit = self._wide[key] = (doc, frozenset(out))
+        return hit[1]
 
     def may(self, p: Principal, action: str) -> bool:
         a = action.lower()

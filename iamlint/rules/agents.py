@@ -111,9 +111,11 @@ def _prefilter(ctx) -> _Prefilter:
     return pre
 
 
-def _maybe(ctx, p: Principal, actions: tuple[str, ...]) -> tuple[str, ...]:
+def _maybe(ctx, p: Principal, actions: tuple[str, ...], everywhere: bool = False) -> tuple[str, ...]:
     """The actions of `actions` (in order) that some identity Allow statement of `p` names: for the rest
-    `_check` answers "no identity policy statement allows the action" without asking the evaluator."""
+    `_check` answers "no identity policy statement allows the action" without asking the evaluator. With
+    `everywhere`, only those it names on a pattern that may cover every resource of the action in p's
+    account (`_Prefilter.known_everywhere`): asked on all of them (mode "all"), the rest are denied."""
     pre = _prefilter(ctx)
     known = ctx._cache.setdefault("agents:maybe-known", {})
     ok = known.get(actions)
@@ -121,7 +123,7 @@ def _maybe(ctx, p: Principal, actions: tuple[str, ...]) -> tuple[str, ...]:
         ok = known[actions] = all(a.lower() in pre._known for a in actions)
     if not ok:
         return tuple(a for a in actions if pre.may(p, a))
-    allowed = pre._known_allowed(p)
+    allowed = pre.known_everywhere(p) if everywhere else pre._known_allowed(p)
     memo = ctx._cache.setdefault("agents:maybe", {})
     key = (allowed, actions)
     hit = memo.get(key)
@@ -266,7 +268,9 @@ def early_set_hits(rules, ctx, stop) -> None:
 
 def _set_hits_of(ctx, p: Principal, actions: tuple[str, ...], scoping: list[str], mode: str):
     certain, maybe, carved, ev, conds = [], [], [], [], []
-    for a in _maybe(ctx, p, tuple(actions)):   # the others: no identity statement allows them
+    # the others: no identity statement allows them (on every resource, for mode "all"): never possible,
+    # nor carved out by a Deny (that needs an Allow naming every resource)
+    for a in _maybe(ctx, p, tuple(actions), everywhere=mode == "all"):
         if a.lower() == "sts:getfederationtoken" and p.kind is not Kind.USER:
             continue   # only users can call it
         pattern = every_resource(a, p.account)
