@@ -101,6 +101,13 @@ def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str]
     rules = select_rules(all_rules(rule_dirs), only, skip)
     if jobs is None:
         jobs = default_jobs(model)
+    if auth is None:
+        from .engine.authorize import Authorizer
+        auth = Authorizer(model)
+    from .model.clock import parse_time
+    fixed = now[0] if now is not None else parse_time((config or {}).get("now"))
+    if fixed is not None:   # the time conditions are read against the rules' reference time
+        auth.set_reference_time(fixed)
     early = None
     with settled():
         t = time.perf_counter()

@@ -29,6 +29,23 @@ class Authorizer:
         self._contexts: dict[str, Context] = {}
         self._prepared: dict[str, tuple] = {}             # check: what a principal's requests share
         self._rcp_levels: dict = {}                        # check: RCP levels by resource account
+        self._now: Any = _UNSET                            # reference_time
+
+    # ------------------------------------------------------------ time
+    def reference_time(self):
+        """The earliest time a request can be made at, as far as the input tells: set by the caller (a
+        configured `now`, an audit's run-wide time), else the latest date in the input (requests come
+        after it was collected); None when neither is known."""
+        if self._now is _UNSET:
+            from ..model.clock import latest_time
+            self._now = latest_time(self.model)
+        return self._now
+
+    def set_reference_time(self, now) -> None:
+        if self._now is _UNSET or now != self._now:
+            self._now = now
+            self._contexts.clear()     # the default contexts read it
+            self._prepared.clear()
 
     # ------------------------------------------------------------ policies of a principal
     def identity_policies(self, p: Principal) -> list[NamedPolicy]:
@@ -102,9 +119,24 @@ class Authorizer:
                 absent.append("aws:username")
             for k, v in p.tags.items():
                 values[f"aws:PrincipalTag/{k}"] = v
-        ctx = Context(values, complete=False, absent=absent)
+        ctx = Context(values, complete=False, absent=absent, ranges=self._time_ranges(arn, p))
         self._contexts[arn] = ctx
         return ctx
+
+    def _time_ranges(self, arn: str, p: Principal | None) -> dict:
+        """The time keys of a request by this principal, each present with a value in a known span
+        (Context.ranges): the request's time at or after the reference time, and for a role session (or
+        federated user) the token's issue time at most the longest session before it (the same span for
+        every role: principals of one kind share their decisions' classes, graph/build.py). A user may
+        call with long-term keys (no aws:TokenIssueTime) or a session: that key stays unknown for users."""
+        now = self.reference_time()
+        t0 = now.timestamp() if now is not None else None
+        out = {"aws:CurrentTime": (t0, None, _DATE), "aws:EpochTime": (t0, None, _DATE_OR_NUMBER)}
+        kind = parse_caller(arn).kind
+        if kind in ("role", "session", "federated-user"):
+            longest = _FEDERATED_LONGEST if kind == "federated-user" else _SESSION_LONGEST
+            out["aws:TokenIssueTime"] = (t0 - longest if t0 is not None else None, None, _DATE)
+        return out
 
     # ------------------------------------------------------------ resources
     def resource_policy(self, action: str, resource: str) -> NamedPolicy | None:
@@ -167,6 +199,11 @@ class Authorizer:
 
 
 _EMPTY = PolicySet()
+_UNSET = object()
+_DATE = ("Date",)
+_DATE_OR_NUMBER = ("Date", "Numeric")     # aws:EpochTime: seconds, read by Date and Numeric operators
+_SESSION_LONGEST = 43200                  # a role session lasts at most 12 hours (MaxSessionDuration)
+_FEDERATED_LONGEST = 129600               # sts:GetFederationToken: at most 36 hours
 
 
 MISSING_BOUNDARY_KEY = "iamlint:PermissionsBoundaryNotInInput"

@@ -334,7 +334,8 @@ def evaluate_condition(cond: Condition, ctx: Context, variables: bool = True) ->
     """YES, NO or MAYBE for one (operator, key, values) entry."""
     vals = ctx.lookup(cond.key)
     if vals is UNKNOWN:
-        return MAYBE
+        span = ctx.ranges.get(cond.key.lower()) if ctx.ranges else None
+        return MAYBE if span is None else _over_span(cond, span)
     if cond.base == "Null":
         present = bool(vals)
         results = []
@@ -371,6 +372,42 @@ def evaluate_condition(cond: Condition, ctx: Context, variables: bool = True) ->
         hit = any(_pair(compare, c, p, rx) for c in vals for p, rx in policy_values)
         return NO if hit else YES
     return YES if any(one(c) for c in vals) else NO
+
+
+def _over_span(cond: Condition, span: tuple) -> int:
+    """A condition on a key present with one value somewhere in `span`: (earliest, latest, the operator
+    families that read it), times in epoch seconds, None unbounded. YES when it holds for every value of
+    the span, NO when for none, else MAYBE. Date operators are decided (Numeric ones too for a key in epoch
+    seconds, aws:EpochTime); `Null` by the key's presence; any other operator, or a policy value that is
+    no date or number, stays undecided. A qualifier or IfExists changes nothing for a key present with one
+    value."""
+    if cond.base == "Null":
+        return YES if any(p.lower() == "false" for p in cond.values) else NO
+    family, negated, _ = OPERATORS[cond.base]
+    if family not in span[2]:
+        return MAYBE
+    read = _date if family == "Date" else _number
+    points = [read(p) for p in cond.values]
+    if not points or any(x is None for x in points):
+        return MAYBE
+    lo = float("-inf") if span[0] is None else span[0]
+    hi = float("inf") if span[1] is None else span[1]
+    op = cond.base.removeprefix(family)
+    if op in ("LessThan", "LessThanEquals"):          # holds below the largest value
+        top = max(points)
+        every = hi < top if op == "LessThan" else hi <= top
+        none = lo >= top if op == "LessThan" else lo > top
+    elif op in ("GreaterThan", "GreaterThanEquals"):  # holds above the smallest value
+        bottom = min(points)
+        every = lo > bottom if op == "GreaterThan" else lo >= bottom
+        none = hi <= bottom if op == "GreaterThan" else hi < bottom
+    else:                                             # Equals / NotEquals: single instants
+        inside = any(lo <= x <= hi for x in points)
+        every = lo == hi and inside
+        none = not inside
+        if negated:
+            every, none = none, every
+    return YES if every else NO if none else MAYBE
 
 
 def evaluate_conditions(conditions, ctx: Context, variables: bool = True) -> tuple[int, tuple[Condition, ...]]:

@@ -29,15 +29,22 @@ def _text(v: Any) -> str:
     return str(v)
 
 
+_NO_RANGES: dict = {}
+
+
 class Context:
-    __slots__ = ("values", "complete", "absent")
+    __slots__ = ("values", "complete", "absent", "ranges")
 
     def __init__(self, values: Mapping[str, Any] | None = None, complete: bool = True,
-                 absent: Iterable[str] = ()):
+                 absent: Iterable[str] = (), ranges: Mapping[str, tuple] | None = None):
         self.values: dict[str, tuple[str, ...]] = {}
         self.complete = complete
         # keys known to be absent even in a partial context (e.g. aws:username for a role session)
         self.absent = frozenset(k.lower() for k in absent) if absent else _NONE
+        # keys known to be present with one value in a span of time, (earliest, latest) in epoch seconds,
+        # either end None when unbounded (aws:CurrentTime: at or after the reference time): a date
+        # comparison is decided when it holds, or fails, across the whole span (conditions.py)
+        self.ranges = {k.lower(): v for k, v in ranges.items()} if ranges else _NO_RANGES
         if values:
             own = self.values
             for key, val in values.items():
@@ -67,6 +74,7 @@ class Context:
     def merged(self, other: Mapping[str, Any] | None, complete: bool | None = None) -> "Context":
         out = Context(complete=self.complete if complete is None else complete, absent=self.absent)
         out.values = dict(self.values)
+        out.ranges = self.ranges
         for key, val in (other or {}).items():
             out.set(key, val)
         return out

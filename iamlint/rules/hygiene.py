@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 from typing import Iterable, Iterator
 
@@ -26,6 +26,8 @@ from ..engine import actions as catalog
 from ..engine import wildcard
 from ..findings import SEVERITIES, Finding
 from ..model.account import Kind, Principal
+from ..model.clock import latest_time
+from ..model.clock import parse_time as _parse_time
 from ..model.policy import Condition, PolicyDocument, Statement
 
 ASSUME_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML")
@@ -464,22 +466,6 @@ def user_direct_policies(rule, ctx) -> Iterable[Finding]:
 
 # ---------------------------------------------------------------- IAM110 / IAM111: role lifecycle
 
-def _parse_time(v) -> datetime | None:
-    if v is None:
-        return None
-    if isinstance(v, datetime):
-        return v if v.tzinfo else v.replace(tzinfo=timezone.utc)
-    text = str(v).strip().replace("Z", "+00:00")
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            dt = datetime.fromisoformat(text[:10])
-        except ValueError:
-            return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-
-
 def _now(ctx) -> tuple[datetime | None, str]:
     """The reference time and where it comes from: `now` in the configuration, else the latest
     timestamp in the input (authorization details carry no collection time; the wall clock would make
@@ -489,11 +475,7 @@ def _now(ctx) -> tuple[datetime | None, str]:
         t = _parse_time(ctx.config.get("now"))
         src = "the configured time"
         if t is None:
-            stamps = [p.create_date for p in ctx.model.principals()]
-            stamps += [(p.last_used or {}).get("LastUsedDate") for p in ctx.model.principals()]
-            stamps += [v.create_date for mp in ctx.model.policies.values() for v in mp.versions]
-            parsed = [x for x in (_parse_time(v) for v in stamps) if x is not None]
-            t = max(parsed) if parsed else None
+            t = latest_time(ctx.model)
             src = "the latest date in the input"
         ctx._cache["hygiene:now"] = (t, src)
     return ctx._cache["hygiene:now"]
