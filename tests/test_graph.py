@@ -142,3 +142,54 @@ def test_web_identity_issuer_trust_for_another_action_is_no_entry():
     t = role(A, "web", {"Federated": "accounts.google.com"}, managed=[ADMIN])
     g = build_graph(load_data(gaad(t), "a.json"))
     assert not g.g.has_edge("accounts.google.com", f"arn:aws:iam::{A}:role/web")
+
+
+# ------------------------------------------------------------------ a trust naming a role session (R3)
+
+def _session_trust(hop_stmts=(), boundary=None, session=f"arn:aws:sts::{A}:assumed-role/hop/deploy"):
+    hop = role(A, "hop", {"AWS": f"arn:aws:iam::{A}:user/u"}, *hop_stmts)
+    hop["Path"] = "/ci/"
+    hop["Arn"] = f"arn:aws:iam::{A}:role/ci/hop"
+    if boundary:
+        hop["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
+    data = gaad(hop, role(A, "target", {"AWS": session}, managed=[ADMIN]))
+    data["UserDetailList"] = [{"UserName": "u", "Arn": f"arn:aws:iam::{A}:user/u", "Path": "/",
+                               "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": doc(
+                                   {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"})}]}]
+    return build_graph(load_data(data, "a.json"))
+
+
+def test_a_trust_naming_a_role_session_is_a_step_that_assumes_the_name():
+    g = _session_trust()
+    hop, target = f"arn:aws:iam::{A}:role/ci/hop", f"arn:aws:iam::{A}:role/target"
+    e = g.g.edges[hop, target, "sts-assume-role"]["edge"]
+    # no identity grant needed: the trust names the session itself (R3)
+    assert e.potential and "named deploy" in e.assumes and not e.conditional
+    path = paths_to_admin(g, f"arn:aws:iam::{A}:user/u")[0]
+    assert [s.target for s in path] == [hop, target]
+
+
+def test_a_session_trust_is_no_step_against_a_deny_or_for_an_unknown_role():
+    deny = {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"}
+    g = _session_trust([deny])
+    assert not g.g.has_edge(f"arn:aws:iam::{A}:role/ci/hop", f"arn:aws:iam::{A}:role/target")
+    g = _session_trust(session=f"arn:aws:sts::{A}:assumed-role/ghost/deploy")
+    assert not any(e.method == "sts-assume-role" for e in g.edges_into(f"arn:aws:iam::{A}:role/target"))
+
+
+def test_a_session_named_in_a_trust_passes_the_boundary_implicit_deny():
+    from iamlint.engine.authorize import Authorizer
+    narrow = f"arn:aws:iam::{A}:policy/narrow"
+    hop = role(A, "hop", {"Service": "ec2.amazonaws.com"})
+    hop["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": narrow}
+    data = gaad(role(A, "target", {"AWS": f"arn:aws:sts::{A}:assumed-role/hop/deploy"}), hop)
+    data["Policies"].append({"PolicyName": "narrow", "Arn": narrow, "DefaultVersionId": "v1", "PolicyVersionList": [
+        {"VersionId": "v1", "IsDefaultVersion": True,
+         "Document": doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})}]})
+    m = load_data(data, "a.json")
+    assert m.principal(f"arn:aws:iam::{A}:role/hop").permissions_boundary == narrow
+    auth = Authorizer(m)
+    hop, target = f"arn:aws:iam::{A}:role/hop", f"arn:aws:iam::{A}:role/target"
+    assert auth.check(hop, "sts:AssumeRole", target, session=f"arn:aws:sts::{A}:assumed-role/hop/deploy").allowed
+    assert not auth.check(hop, "sts:AssumeRole", target).possible
+    assert not auth.check(hop, "sts:AssumeRole", target, session=f"arn:aws:sts::{A}:assumed-role/hop/other").possible

@@ -150,11 +150,16 @@ class Authorizer:
     # ------------------------------------------------------------ the question
     def check(self, principal_arn: str, action: str, resource: str,
               context: Mapping[str, Any] | None = None, *, complete: bool = False,
-              resource_mode: str = "exact", resource_account: str | None = None) -> Decision:
+              resource_mode: str = "exact", resource_account: str | None = None,
+              session: str | None = None) -> Decision:
+        """`session`: the request is made by this session of the role `principal_arn` (its ARN, as a
+        policy may name it: R3), with the role's policies and context."""
         prep = self._prepared.get(principal_arn)
         if prep is None:
             prep = self._prepare(principal_arn)
         p, ctx, caller, mgmt = prep
+        if session is not None:
+            caller = parse_caller(session, has_boundary=caller.has_boundary)
         # the principal's policy set is read each time: admin_level swaps it for hypotheticals
         base = self._sets.get(principal_arn) or (self.policy_set(p) if p is not None else _EMPTY)
         rp = self.resource_policy(action, resource)
@@ -170,7 +175,7 @@ class Authorizer:
             ctx = ctx.merged(context, complete=complete or None)
             if complete:
                 ctx.complete = True
-        req = frozen_record(Request, {"action": action, "resource": resource, "principal": principal_arn,
+        req = frozen_record(Request, {"action": action, "resource": resource, "principal": session or principal_arn,
                                       "context": ctx, "resource_account": racct, "caller": caller,
                                       "resource_mode": resource_mode, "management_account": mgmt})
         return evaluate(ps, req)

@@ -270,6 +270,7 @@ class Builder:
         self._cmp_pools: dict = {}                              # _matching: customer-managed policies by pool
         self._able_classes: tuple | None = None                 # able: (actors, allowed-action class -> indices)
         self._method_edges: dict[str, dict] = {}                # add: (source, target) of each method's edges
+        self._roles_by_name: dict | None = None                 # _session_role: roles by (account, name)
 
     # -------------------------------------------------------------- helpers
     def add(self, e: Edge) -> None:
@@ -674,6 +675,7 @@ class Builder:
             wide: set[str] = set()          # accounts whose principals the trust admits as a whole
             named: set[str] = set()
             star: list = []                 # statements that admit "*"
+            sessions: list = []             # (role, session ARN): a session of a role of the model named
             for st in role.trust_policy.statements:
                 if not st.is_allow or st.principals is None:
                     continue
@@ -690,6 +692,8 @@ class Builder:
                                     wide.add(acct)
                                 else:
                                     callers.setdefault(_account_root(acct), None)
+                            elif self._session_role(v) is not None:
+                                sessions.append((self._session_role(v), v))
                             else:
                                 named.add(v)
                                 p = self.model.principal(v)
@@ -749,6 +753,18 @@ class Builder:
                     eb = EdgeBuilder()
                     eb.add("sts:AssumeRole", role.arn, d)
                     self.add(eb.edge(arn, role.arn, "sts-assume-role"))
+            for holder, arn in sessions:
+                # R3: a trust naming a role session lets that session in with no identity grant; its name
+                # is the one picked when the role was assumed, so the step assumes that name was picked
+                if self.g.has_edge(holder.arn, role.arn, "sts-assume-role"):
+                    continue
+                d = self.auth.check(holder.arn, "sts:AssumeRole", role.arn, session=arn)
+                if d.possible:
+                    eb = EdgeBuilder()
+                    eb.add("sts:AssumeRole", role.arn, d)
+                    self.add(eb.edge(holder.arn, role.arn, "sts-assume-role", potential=True,
+                                     assumes=f"a session of {holder.name} named {arn.rsplit('/', 1)[-1]} (the "
+                                             f"name is picked when the role is assumed)"))
             for svc in services:
                 d = self.check(svc, "sts:AssumeRole", role.arn)
                 if d.possible:
@@ -769,6 +785,22 @@ class Builder:
                     self.add(eb.edge(prov, role.arn, mid))
                     if caller != prov:
                         self.g.nodes[prov]["kind"] = "provider"
+
+    def _session_role(self, arn: str) -> Principal | None:
+        """The role of the model whose session `arn` names (arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION,
+        the role looked up by name in its account: a session ARN leaves the path out), unless the session
+        name is not the caller's to pick (a service-linked role's)."""
+        parts = arn.split(":", 5)
+        if len(parts) < 6 or parts[2] != "sts" or not parts[5].startswith("assumed-role/"):
+            return None
+        bits = parts[5].split("/")
+        acct = self.model.accounts.get(parts[4])
+        if len(bits) != 3 or acct is None:
+            return None
+        if self._roles_by_name is None:
+            self._roles_by_name = {(p.account, p.name): p for p in self.model.principals() if p.kind is Kind.ROLE}
+        role = self._roles_by_name.get((parts[4], bits[1]))
+        return role if role is not None and not role.service_linked else None
 
     # -------------------------------------------------------------- IAM writes
     def _star_callers(self, role: Principal, star: list) -> list[Principal]:
