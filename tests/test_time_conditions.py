@@ -138,12 +138,52 @@ def test_no_date_in_the_input_leaves_the_comparisons_open():
 
 
 def test_a_configured_now_moves_the_span():
-    m = load_data(_account({"DateLessThan": {"aws:CurrentTime": "2027-01-01T00:00:00Z"}}), "a.json")
-    rep = scan(m, only=["IAM1"], config={"now": "2028-01-01T00:00:00Z"}, jobs=1)
-    assert rep.graph.auth.check(USER, "s3:GetObject", "arn:aws:s3:::b/k").decision == "ImplicitlyDenied"
-    m = load_data(_account({"DateLessThan": {"aws:CurrentTime": "2027-01-01T00:00:00Z"}}), "a.json")
-    rep = scan(m, only=["IAM1"], jobs=1)
+    grant = {"DateLessThan": {"aws:CurrentTime": "2026-03-01T00:00:00Z"}}   # input dated 2026-06-01
+    m = load_data(_account(grant), "a.json")
+    assert scan(m, only=["IAM1"], jobs=1).graph.auth.check(USER, "s3:GetObject", "arn:aws:s3:::b/k").decision \
+        == "ImplicitlyDenied"
+    m = load_data(_account(grant), "a.json")
+    rep = scan(m, only=["IAM1"], config={"now": "2026-01-01T00:00:00Z"}, jobs=1)
     assert rep.graph.auth.check(USER, "s3:GetObject", "arn:aws:s3:::b/k").decision == "Conditional"
+
+
+def test_a_reference_time_in_the_future_does_not_rule_out_todays_requests():
+    embargo = {"DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}
+    m = load_data(_account(embargo), "a.json")
+    rep = scan(m, only=["IAM1"], config={"now": "3000-01-01T00:00:00Z"}, jobs=1)
+    assert rep.graph.auth.check(USER, "s3:GetObject", "arn:aws:s3:::b/k").decision == "Conditional"
+
+
+def test_a_time_the_request_gives_replaces_every_span():
+    auth = Authorizer(load_data(_account({"DateLessThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}}), "a.json"))
+    assert auth.check(ROLE, "s3:GetObject", "arn:aws:s3:::b/k").decision == "ImplicitlyDenied"
+    # a request made in 2019 holds a token issued before 2020: the span from the reference time no longer holds
+    for key, value in (("aws:CurrentTime", "2019-06-01T00:00:00Z"), ("aws:EpochTime", "1559347200")):
+        assert auth.check(ROLE, "s3:GetObject", "arn:aws:s3:::b/k", {key: value}).decision == "Conditional"
+    assert auth.check(ROLE, "s3:GetObject", "arn:aws:s3:::b/k",
+                      {"aws:TokenIssueTime": "2019-06-01T00:00:00Z"}).decision == "Allowed"
+
+
+@pytest.mark.parametrize("value,want", [("2027", MAYBE), ("20270101", MAYBE), ("2020-01-01 00:00:00", MAYBE),
+                                        ("1577836800", NO), ("2020-01-01T00:00:00+02:00", NO)])
+def test_dates_read_two_ways_stay_undecided(value, want):
+    assert evaluate_condition(cond("DateLessThan", "k", value), span(T0)) == want
+
+
+def test_revoking_older_sessions():
+    revoke = {"Effect": "Deny", "Action": "*", "Resource": "*",
+              "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2026-05-31T00:00:00Z"}}}
+    data = _account()
+    for entry, key in ((data["RoleDetailList"][0], "RolePolicyList"), (data["UserDetailList"][0], "UserPolicyList")):
+        entry[key].append({"PolicyName": "revoke", "PolicyDocument": _doc(revoke)})
+    auth = Authorizer(load_data(data, "a.json"))
+    assert auth.check(ROLE, "s3:GetObject", "arn:aws:s3:::b/k").decision == "Allowed"      # sessions are newer
+    assert auth.check(USER, "s3:GetObject", "arn:aws:s3:::b/k").decision == "Conditional"  # keys or a session
+    # within the last 12 hours: some live sessions are older
+    data["RoleDetailList"][0]["RolePolicyList"][-1]["PolicyDocument"]["Statement"][0]["Condition"] = {
+        "DateLessThan": {"aws:TokenIssueTime": "2026-05-31T18:00:00Z"}}
+    auth = Authorizer(load_data(data, "a.json"))
+    assert auth.check(ROLE, "s3:GetObject", "arn:aws:s3:::b/k").decision == "Conditional"
 
 
 # ------------------------------------------------------------------ escalation: IAM Vulnerable fn3 / fp5
@@ -171,3 +211,33 @@ def test_fn3_is_a_certain_way_to_admin_and_fp5_none():
     assert not any(e.conditional for e in path)
     g = _escalation({"DateLessThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}})
     assert paths_to_admin(g, f"arn:aws:iam::{A}:role/fn") == []
+
+
+def _trusting_the_account(condition):
+    trust = {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": f"arn:aws:iam::{A}:root"},
+             "Condition": condition}
+    roles = [{"RoleName": "src", "Arn": f"arn:aws:iam::{A}:role/src", "Path": "/", "CreateDate": "2026-06-01T00:00:00Z",
+              "AssumeRolePolicyDocument": _doc({"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "ec2.amazonaws.com"}}),
+              "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": _doc(
+                  {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"})}]},
+             {"RoleName": "dst", "Arn": f"arn:aws:iam::{A}:role/dst", "Path": "/",
+              "AssumeRolePolicyDocument": _doc(trust), "RolePolicyList": []}]
+    g = build_graph(load_data({"RoleDetailList": roles, "UserDetailList": [], "GroupDetailList": [],
+                               "Policies": []}, "a.json"))
+    return [e for e in g.edges_from(f"arn:aws:iam::{A}:role/src")], g
+
+
+def test_a_trust_of_the_whole_account_reads_the_callers_token_time():
+    # decided per caller, not once for the account as a whole (where aws:TokenIssueTime is unknown)
+    dst = f"arn:aws:iam::{A}:role/dst"
+
+    def steps(g, edges):
+        return [e for e in edges if e.target == dst] + [
+            e2 for e in edges if e.target.startswith("hub:") for e2 in g.edges_from(e.target) if e2.target == dst]
+
+    edges, g = _trusting_the_account({"DateLessThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}})
+    assert steps(g, edges) == []
+    edges, g = _trusting_the_account({"DateGreaterThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}})
+    hit = steps(g, edges)
+    assert hit and not any(e.conditional for e in hit)

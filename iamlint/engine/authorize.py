@@ -29,21 +29,26 @@ class Authorizer:
         self._contexts: dict[str, Context] = {}
         self._prepared: dict[str, tuple] = {}             # check: what a principal's requests share
         self._rcp_levels: dict = {}                        # check: RCP levels by resource account
-        self._now: Any = _UNSET                            # reference_time
+        self._now: Any = _UNSET                            # reference_time: as set or read from the input
+        self._t0: Any = _UNSET                             # reference_time: that, no later than the clock
 
     # ------------------------------------------------------------ time
     def reference_time(self):
         """The earliest time a request can be made at, as far as the input tells: set by the caller (a
         configured `now`, an audit's run-wide time), else the latest date in the input (requests come
-        after it was collected); None when neither is known."""
-        if self._now is _UNSET:
-            from ..model.clock import latest_time
-            self._now = latest_time(self.model)
-        return self._now
+        after it was collected), never later than the clock (a `now` or an input dated in the future
+        must not rule out today's requests); None when neither is known."""
+        if self._t0 is _UNSET:
+            if self._now is _UNSET:
+                from ..model.clock import latest_time
+                self._now = latest_time(self.model)
+            from datetime import datetime, timezone
+            self._t0 = None if self._now is None else min(self._now, datetime.now(timezone.utc))
+        return self._t0
 
     def set_reference_time(self, now) -> None:
         if self._now is _UNSET or now != self._now:
-            self._now = now
+            self._now, self._t0 = now, _UNSET
             self._contexts.clear()     # the default contexts read it
             self._prepared.clear()
 

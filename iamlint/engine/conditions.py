@@ -386,6 +386,8 @@ def _over_span(cond: Condition, span: tuple) -> int:
     family, negated, _ = OPERATORS[cond.base]
     if family not in span[2]:
         return MAYBE
+    if family == "Date" and any(p.isdigit() and len(p) < 10 or " " in p for p in cond.values):
+        return MAYBE   # "2027", "20270101": a year or a basic-format date as much as epoch seconds; "a b": unsure
     read = _date if family == "Date" else _number
     points = [read(p) for p in cond.values]
     if not points or any(x is None for x in points):

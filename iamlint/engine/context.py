@@ -30,6 +30,7 @@ def _text(v: Any) -> str:
 
 
 _NO_RANGES: dict = {}
+TIME_KEYS = frozenset(("aws:currenttime", "aws:epochtime", "aws:tokenissuetime"))
 
 
 class Context:
@@ -74,7 +75,10 @@ class Context:
     def merged(self, other: Mapping[str, Any] | None, complete: bool | None = None) -> "Context":
         out = Context(complete=self.complete if complete is None else complete, absent=self.absent)
         out.values = dict(self.values)
-        out.ranges = self.ranges
+        # the spans are read from one reference time: a time the request gives replaces them all (a request
+        # made in 2019 holds a token issued before then)
+        out.ranges = self.ranges if not self.ranges or not other or not any(
+            k.lower() in TIME_KEYS for k in other) else _NO_RANGES
         for key, val in (other or {}).items():
             out.set(key, val)
         return out

@@ -1405,7 +1405,8 @@ class Builder:
 
 # condition keys the evaluator's default context fills from the calling principal (Authorizer.default_context)
 CALLER_KEYS = ("aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths",
-               "aws:principaltype", "aws:principalisawsservice", "aws:username", "aws:userid", "aws:principaltag/")
+               "aws:principaltype", "aws:principalisawsservice", "aws:username", "aws:userid", "aws:principaltag/",
+               "aws:tokenissuetime")   # known within a span for role sessions, unknown for users (authorize.py)
 
 
 def _unique_t(xs: tuple) -> tuple:
