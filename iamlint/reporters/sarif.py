@@ -95,9 +95,24 @@ class _Builder:
         self.report = report
         self.model = report.model
         self.cwd = cwd
+        self._artifacts: dict[str, dict] = {}     # artifact_location by path: every result of a file has it
+        self._principals: dict[str, object] = {}  # model.principal by ARN
+
+    def artifact(self, path: str) -> dict:
+        hit = self._artifacts.get(path)
+        if hit is None:
+            hit = self._artifacts[path] = artifact_location(path, self.cwd)
+        return dict(hit)
+
+    def principal(self, arn: str):
+        try:
+            return self._principals[arn]
+        except KeyError:
+            p = self._principals[arn] = self.model.principal(arn)
+            return p
 
     def name(self, arn: str) -> str:
-        p = self.model.principal(arn)
+        p = self.principal(arn)
         return display(p.name) if p is not None else arn
 
     def sources_for(self, principal: str | None) -> list[str]:
@@ -108,7 +123,7 @@ class _Builder:
         return list(dict.fromkeys(s for a in sorted(self.model.accounts) for s in self.model.accounts[a].sources))
 
     def logical(self, arn: str) -> dict:
-        p = self.model.principal(arn)
+        p = self.principal(arn)
         out = {"fullyQualifiedName": arn, "name": p.name if p is not None else arn, "kind": "resource"}
         return out
 
@@ -120,7 +135,7 @@ class _Builder:
                 region["startLine"] = int(f.location.line)
                 if f.location.column:
                     region["startColumn"] = int(f.location.column)
-            phys = {"artifactLocation": artifact_location(f.location.file, self.cwd)}
+            phys = {"artifactLocation": self.artifact(f.location.file)}
             if region:
                 phys["region"] = region
             loc = {"physicalLocation": phys}
@@ -132,7 +147,7 @@ class _Builder:
         files = self.sources_for(f.principal)
         if not files:
             return ([{"logicalLocations": logical}] if logical else []), []
-        locs = [{"physicalLocation": {"artifactLocation": artifact_location(s, self.cwd), "region": {"startLine": 1}}}
+        locs = [{"physicalLocation": {"artifactLocation": self.artifact(s), "region": {"startLine": 1}}}
                 for s in files]
         if logical:
             locs[0]["logicalLocations"] = logical
