@@ -105,6 +105,8 @@ def scan(model: Model, *, only: Iterable[str] | None = None, skip: Iterable[str]
         from .engine.authorize import Authorizer
         auth = Authorizer(model)
     from .model.clock import parse_time
+    if now is not None and now[0] is not None:
+        now = (parse_time(now[0]), now[1])       # a naive time read as UTC, as the inputs' are
     fixed = now[0] if now is not None else parse_time((config or {}).get("now"))
     if fixed is not None:   # the time conditions are read against the rules' reference time
         auth.set_reference_time(fixed)

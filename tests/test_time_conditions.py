@@ -241,3 +241,9 @@ def test_a_trust_of_the_whole_account_reads_the_callers_token_time():
     edges, g = _trusting_the_account({"DateGreaterThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}})
     hit = steps(g, edges)
     assert hit and not any(e.conditional for e in hit)
+
+
+def test_a_naive_reference_time_is_read_as_utc():
+    m = load_data(_account({"DateLessThan": {"aws:CurrentTime": "2026-03-01T00:00:00Z"}}), "a.json")
+    rep = scan(m, only=["IAM1"], now=(datetime(2026, 4, 1), "a test"), jobs=1)
+    assert rep.graph.auth.check(USER, "s3:GetObject", "arn:aws:s3:::b/k").decision == "ImplicitlyDenied"

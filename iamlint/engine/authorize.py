@@ -47,6 +47,9 @@ class Authorizer:
         return self._t0
 
     def set_reference_time(self, now) -> None:
+        if now is not None and now.tzinfo is None:   # a naive time is read as UTC, as the inputs' are
+            from datetime import timezone
+            now = now.replace(tzinfo=timezone.utc)
         if self._now is _UNSET or now != self._now:
             self._now, self._t0 = now, _UNSET
             self._contexts.clear()     # the default contexts read it
