@@ -42,9 +42,10 @@ class Context:
         self.complete = complete
         # keys known to be absent even in a partial context (e.g. aws:username for a role session)
         self.absent = frozenset(k.lower() for k in absent) if absent else _NONE
-        # keys known to be present with one value in a span of time, (earliest, latest) in epoch seconds,
-        # either end None when unbounded (aws:CurrentTime: at or after the reference time): a date
-        # comparison is decided when it holds, or fails, across the whole span (conditions.py)
+        # keys known to be present with one value in a span of time: (earliest, latest, the operator
+        # families that read the key) in epoch seconds, either end None when unbounded (aws:CurrentTime:
+        # at or after the reference time); a date comparison is decided when it holds, or fails, across
+        # the whole span (conditions.py `_over_span`)
         self.ranges = {k.lower(): v for k, v in ranges.items()} if ranges else _NO_RANGES
         if values:
             own = self.values
