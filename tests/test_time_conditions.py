@@ -130,10 +130,13 @@ def test_current_time_expired_and_time_boxed_grants():
     assert _decide({"NumericGreaterThan": {"aws:EpochTime": "1577836800"}}, ROLE) == "Allowed"
 
 
-def test_no_date_in_the_input_leaves_the_comparisons_open():
+def test_an_input_without_dates_is_read_against_the_clock():
+    # IaC and hand-written files carry no dates: requests come now or later
     assert _decide({"DateGreaterThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}}, ROLE, stamped=False) \
-        == "Conditional"
+        == "Allowed"
     assert _decide({"DateLessThan": {"aws:CurrentTime": "2021-01-01T00:00:00Z"}}, USER, stamped=False) \
+        == "ImplicitlyDenied"
+    assert _decide({"DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}, USER, stamped=False) \
         == "Conditional"
 
 
@@ -247,3 +250,25 @@ def test_a_naive_reference_time_is_read_as_utc():
     m = load_data(_account({"DateLessThan": {"aws:CurrentTime": "2026-03-01T00:00:00Z"}}), "a.json")
     rep = scan(m, only=["IAM1"], now=(datetime(2026, 4, 1), "a test"), jobs=1)
     assert rep.graph.auth.check(USER, "s3:GetObject", "arn:aws:s3:::b/k").decision == "ImplicitlyDenied"
+
+
+def _template(tmp_path, op):
+    import json as _json
+    doc = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"Fn": {"Type": "AWS::IAM::Role", "Properties": {
+        "RoleName": "fn",
+        "AssumeRolePolicyDocument": _doc({"Effect": "Allow", "Action": "sts:AssumeRole",
+                                          "Principal": {"Service": "ec2.amazonaws.com"}}),
+        "Policies": [{"PolicyName": "p", "PolicyDocument": _doc(
+            {"Effect": "Allow", "Action": "iam:AttachRolePolicy", "Resource": "*",
+             "Condition": {op: {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}}})}]}}}}
+    path = tmp_path / "t.json"
+    path.write_text(_json.dumps(doc))
+    return str(path)
+
+
+def test_iam_vulnerable_fn3_fp5_in_a_template(tmp_path):
+    from iamlint.check import CheckOptions, run_check
+    opts = dict(account="111111111111", only=["ESC001"], base_dir=str(tmp_path))
+    found = run_check([_template(tmp_path, "DateGreaterThan")], CheckOptions(**opts)).findings
+    assert [f.rule_id for f in found] == ["ESC001"] and not found[0].conditions
+    assert run_check([_template(tmp_path, "DateLessThan")], CheckOptions(**opts)).findings == []

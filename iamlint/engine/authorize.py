@@ -34,16 +34,18 @@ class Authorizer:
 
     # ------------------------------------------------------------ time
     def reference_time(self):
-        """The earliest time a request can be made at, as far as the input tells: set by the caller (a
-        configured `now`, an audit's run-wide time), else the latest date in the input (requests come
-        after it was collected), never later than the clock (a `now` or an input dated in the future
-        must not rule out today's requests); None when neither is known."""
+        """The earliest time a request can be made at: set by the caller (a configured `now`, an audit's
+        run-wide time), else the latest date in the input (requests come after it was collected: the same
+        input gives the same answers whenever it is scanned), else, for an input without dates (IaC, a
+        hand-written file), the clock; never later than the clock (a `now` or an input dated in the future
+        must not rule out today's requests)."""
         if self._t0 is _UNSET:
             if self._now is _UNSET:
                 from ..model.clock import latest_time
                 self._now = latest_time(self.model)
             from datetime import datetime, timezone
-            self._t0 = None if self._now is None else min(self._now, datetime.now(timezone.utc))
+            clock = datetime.now(timezone.utc)
+            self._t0 = clock if self._now is None else min(self._now, clock)
         return self._t0
 
     def set_reference_time(self, now) -> None:
@@ -137,13 +139,12 @@ class Authorizer:
         federated user) the token's issue time at most the longest session before it (the same span for
         every role: principals of one kind share their decisions' classes, graph/build.py). A user may
         call with long-term keys (no aws:TokenIssueTime) or a session: that key stays unknown for users."""
-        now = self.reference_time()
-        t0 = now.timestamp() if now is not None else None
+        t0 = self.reference_time().timestamp()
         out = {"aws:CurrentTime": (t0, None, _DATE), "aws:EpochTime": (t0, None, _DATE_OR_NUMBER)}
         kind = parse_caller(arn).kind
         if kind in ("role", "session", "federated-user"):
             longest = _FEDERATED_LONGEST if kind == "federated-user" else _SESSION_LONGEST
-            out["aws:TokenIssueTime"] = (t0 - longest if t0 is not None else None, None, _DATE)
+            out["aws:TokenIssueTime"] = (t0 - longest, None, _DATE)
         return out
 
     # ------------------------------------------------------------ resources
