@@ -296,8 +296,8 @@ def _reference_time(prep: Prepared, config: dict | None):
     """The run's one reference time for the rules that read one (idle roles, key ages): `now` in the
     configuration when it parses (every unit reads it there), else the latest date in the input as
     one model would see it; each unit is handed it."""
-    from ..rules.hygiene import _parse_time
-    if _parse_time((config or {}).get("now")) is not None:
+    from ..model.clock import parse_time
+    if parse_time((config or {}).get("now")) is not None:
         return None
     return (prep.latest, "the latest date in the input")
 

@@ -115,8 +115,8 @@ def _trust_of(role: Principal) -> Trust | None:
 
 
 def _stamp(v):
-    from ..rules.hygiene import _parse_time
-    return _parse_time(v)
+    from ..model.clock import parse_time
+    return parse_time(v)
 
 
 def _latest(values) -> datetime | None:

@@ -121,25 +121,25 @@ class _Prefilter:
     def _known_allowed(self, p: Principal) -> frozenset:
         hit = self._by_principal.get(p.arn)
         if hit is None:
-            out: set[str] = set()
-            for pol in self.auth.policy_set(p).identity:
-                out |= self._doc_allowed(pol.document)
-            # equal answers are kept as one object: principals with the same grants form one class
-            # (Builder.able decides each class once)
-            fs = frozenset(out)
-            hit = self._by_principal[p.arn] = self._interned.setdefault(fs, fs)
+            hit = self._by_principal[p.arn] = self._union(
+                self._doc_allowed(pol.document) for pol in self.auth.policy_set(p).identity)
         return hit
+
+    def _union(self, answers: Iterable[frozenset]) -> frozenset:
+        """A principal's answer from its documents'. Equal answers are kept as one object: principals with
+        the same grants form one class (Builder.able decides each class once)."""
+        fs = frozenset().union(*answers)
+        return self._interned.setdefault(fs, fs)
+
+    def _statement_actions(self, st) -> frozenset:
+        return self._allowed_by(st.actions if st.actions is not None else st.not_actions, st.actions is None)
 
     def _doc_allowed(self, doc) -> frozenset:
         """The known actions some Allow statement of `doc` names (per document: a managed policy is read
         once however many principals hold it). Keyed by the object, which the memo keeps alive."""
         hit = self._by_doc.get(id(doc))
         if hit is None:
-            out: set[str] = set()
-            for st in doc.allows:
-                out |= self._allowed_by(st.actions if st.actions is not None else st.not_actions,
-                                        st.actions is None)
-            hit = self._by_doc[id(doc)] = (doc, frozenset(out))
+            hit = self._by_doc[id(doc)] = (doc, frozenset().union(*map(self._statement_actions, doc.allows)))
         return hit[1]
 
     def known_everywhere(self, p: Principal) -> frozenset:
@@ -149,11 +149,8 @@ class _Prefilter:
         finds no identity grant: the evaluator would say no without a statement to cite."""
         hit = self._everywhere.get(p.arn)
         if hit is None:
-            out: set[str] = set()
-            for pol in self.auth.policy_set(p).identity:
-                out |= self._doc_everywhere(pol.document, p.account)
-            fs = frozenset(out)
-            hit = self._everywhere[p.arn] = self._interned.setdefault(fs, fs)
+            hit = self._everywhere[p.arn] = self._union(
+                self._doc_everywhere(pol.document, p.account) for pol in self.auth.policy_set(p).identity)
         return hit
 
     def _doc_everywhere(self, doc, account: str) -> frozenset:
@@ -163,8 +160,7 @@ class _Prefilter:
             from ..agents.actionsets import every_resource
             out: set[str] = set()
             for st in doc.allows:
-                acts = self._allowed_by(st.actions if st.actions is not None else st.not_actions,
-                                        st.actions is None)
+                acts = self._statement_actions(st)
                 if st.resources is None or any("${" in x or not x.strip("*") for x in st.resources):
                     out |= acts
                 else:
@@ -692,8 +688,8 @@ class Builder:
                                     wide.add(acct)
                                 else:
                                     callers.setdefault(_account_root(acct), None)
-                            elif self._session_role(v) is not None:
-                                sessions.append((self._session_role(v), v))
+                            elif (holder := self._session_role(v)) is not None:
+                                sessions.append((holder, v))
                             else:
                                 named.add(v)
                                 p = self.model.principal(v)

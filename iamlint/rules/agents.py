@@ -27,7 +27,8 @@ from ..graph.edges import Edge, merge
 from ..graph.methods import method as method_of
 from ..graph.paths import collapse
 from ..model.account import Kind, Principal
-from .hygiene import _now, _parse_time, _probe_evidence, _short, lower, ref_label, sorted_principals
+from ..model.clock import parse_time as _parse_time
+from .hygiene import _now, _probe_evidence, _short, lower, ref_label, sorted_principals
 
 ADMIN = ("admin", "iam-write")
 _NO_GRANT = Decision(IMPLICIT, reason="no identity policy statement allows the action")
